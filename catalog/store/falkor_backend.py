@@ -1,0 +1,64 @@
+"""FalkorDB backend over the Redis protocol (never its Bolt port: see docs/architecture.md).
+
+Dialect notes (FalkorDB 4.x): indexes via ``CREATE INDEX FOR (n:L) ON (n.p)``, which fails
+when the index exists; unique constraints via the GRAPH.CONSTRAINT command.
+"""
+
+from __future__ import annotations
+
+import redis
+from falkordb import FalkorDB
+from redis.exceptions import ResponseError
+
+from catalog.store.base import KEYED_LABELS, GraphStore, GraphUnavailable
+
+
+class FalkorStore(GraphStore):
+    name = "falkordb"
+
+    def __init__(self, host: str, port: int, graph: str = "catalog", timeout: float = 30.0):
+        self._db = FalkorDB(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=2)
+        self._graph = self._db.select_graph(graph)
+
+    def query(self, cypher: str, params: dict | None = None, read_only: bool = False) -> list[dict]:
+        run = self._graph.ro_query if read_only else self._graph.query
+        try:
+            result = run(cypher, params or {})
+        except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
+            raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
+        names = [h[1] if isinstance(h, (list, tuple)) else h for h in result.header]
+        names = [n.decode() if isinstance(n, bytes) else n for n in names]
+        return [dict(zip(names, row)) for row in result.result_set]
+
+    def ensure_schema(self) -> None:
+        for label in KEYED_LABELS:
+            try:
+                self._graph.create_node_unique_constraint(label, "key")
+            except ResponseError as exc:
+                if "already" not in str(exc).lower():
+                    raise
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                raise GraphUnavailable(str(exc)) from exc
+        for label, prop in (("Facet", "owner"), ("Field", "dataset"), ("Run", "job")):
+            try:
+                self._graph.create_node_range_index(label, prop)
+            except ResponseError as exc:
+                if "already" not in str(exc).lower():
+                    raise
+
+    def clear(self) -> None:
+        try:
+            self._graph.delete()
+        except ResponseError as exc:
+            if "empty key" not in str(exc).lower() and "invalid graph" not in str(exc).lower():
+                raise
+        self.ensure_schema()
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._db.connection.ping())
+        except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+            return False
+
+    def close(self) -> None:
+        self._db.connection.close()

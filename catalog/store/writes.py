@@ -1,0 +1,201 @@
+"""Graph writes: one parameterised openCypher query per write kind, run on both engines.
+
+Rows are first compacted per identity (see :func:`compact`) so that a query never sees
+the same node or edge twice: engines differ on whether later rows of an UNWIND observe
+earlier rows' SETs, and compaction makes that question moot. Merging rows uses the same
+commutative rules as the queries (min/max times, highest version wins), so compacting
+first and then writing equals writing row by row, in any order.
+
+Names from events travel only as parameters; labels, types and property names in the
+query text come from this module.
+"""
+
+from __future__ import annotations
+
+from ingestors.openlineage import GraphWrites
+
+
+def _seen(var: str) -> str:
+    return (
+        f"{var}.firstSeen = CASE WHEN {var}.firstSeen IS NULL OR r.first < {var}.firstSeen "
+        f"THEN r.first ELSE {var}.firstSeen END, "
+        f"{var}.lastSeen = CASE WHEN {var}.lastSeen IS NULL OR r.last > {var}.lastSeen "
+        f"THEN r.last ELSE {var}.lastSeen END"
+    )
+
+
+def _named_node(label: str) -> str:
+    return (
+        f"UNWIND $rows AS r MERGE (n:{label} {{key: r.key}}) "
+        f"SET n.namespace = r.namespace, n.name = r.name, {_seen('n')}"
+    )
+
+
+def _edge(src_label: str, rel: str, dst_label: str, reverse: str | None = None) -> str:
+    query = (
+        f"UNWIND $rows AS r MATCH (a:{src_label} {{key: r.src}}) MATCH (b:{dst_label} {{key: r.dst}}) "
+        f"MERGE (a)-[e:{rel}]->(b) SET {_seen('e')}"
+    )
+    if reverse:
+        query += f" MERGE (b)-[e2:{reverse}]->(a) SET {_seen('e2')}"
+    return query
+
+
+def _attrs(label: str) -> str:
+    # Per-facet last-writer-wins: each facet has its own version property (vprop).
+    return (
+        f"UNWIND $rows AS r MATCH (n:{label} {{key: r.key}}) "
+        "WHERE n[r.vprop] IS NULL OR n[r.vprop] < r.v "
+        "SET n += r.attrs, n += r.vmap"
+    )
+
+
+def _owner(target_label: str) -> str:
+    return (
+        f"UNWIND $rows AS r MATCH (t:{target_label} {{key: r.target}}) "
+        "MERGE (o:Owner {key: r.owner}) SET o.name = r.name "
+        f"MERGE (o)-[e:OWNS]->(t) SET e.type = r.type, {_seen('e')}"
+    )
+
+
+def _tag(target_label: str) -> str:
+    return (
+        f"UNWIND $rows AS r MATCH (t:{target_label} {{key: r.target}}) "
+        "MERGE (g:Tag {key: r.tag}) SET g.name = r.name, g.value = r.value "
+        f"MERGE (t)-[e:TAGGED]->(g) SET e.source = r.source, {_seen('e')}"
+    )
+
+
+# Order matters: nodes before the edges that MATCH them.
+QUERIES: dict[str, str] = {
+    "namespaces": f"UNWIND $rows AS r MERGE (n:Namespace {{key: r.key}}) SET n.name = r.key, {_seen('n')}",
+    "datasets": _named_node("Dataset"),
+    "jobs": _named_node("Job"),
+    "runs": (
+        "UNWIND $rows AS r MERGE (n:Run {key: r.key}) "
+        f"SET n.runId = r.runId, n.job = r.job, {_seen('n')}, "
+        "n.startTime = CASE WHEN r.startTime IS NOT NULL AND (n.startTime IS NULL OR r.startTime < n.startTime) "
+        "THEN r.startTime ELSE n.startTime END "
+        "WITH n, r MATCH (j:Job {key: r.job}) MERGE (j)-[:HAS_RUN]->(n) "
+        "WITH n, r WHERE n.stateKey IS NULL OR n.stateKey < r.stateKey "
+        "SET n.stateKey = r.stateKey, n.state = r.state, n.endTime = r.endTime"
+    ),
+    "parents": (
+        "UNWIND $rows AS r MATCH (c:Run {key: r.src}) MATCH (j:Job {key: r.job}) "
+        "MERGE (p:Run {key: r.dst}) SET p.runId = r.runId, p.job = r.job "
+        f"MERGE (j)-[:HAS_RUN]->(p) MERGE (c)-[e:CHILD_OF]->(p) SET {_seen('e')}"
+    ),
+    "fields": (
+        "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) MERGE (n:Field {key: r.key}) "
+        f"SET n.dataset = r.dataset, n.name = r.name, {_seen('n')} "
+        "MERGE (d)-[:HAS_FIELD]->(n) "
+        "WITH n, r WHERE r.v <> '' AND (n.v IS NULL OR n.v < r.v) SET n += r.attrs, n.v = r.v"
+    ),
+    "facets": (
+        "UNWIND $rows AS r MERGE (n:Facet {key: r.key}) SET n.owner = r.owner, n.name = r.name "
+        "WITH n, r WHERE n.v IS NULL OR n.v < r.v SET n.json = r.json, n.v = r.v"
+    ),
+    "dataset_attrs": _attrs("Dataset"),
+    "job_attrs": _attrs("Job"),
+    "run_attrs": _attrs("Run"),
+    "versions": (
+        "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) MATCH (x:Run {key: r.run}) "
+        "MERGE (n:DatasetVersion {key: r.key}) "
+        f"SET n.dataset = r.dataset, n.run = r.run, n.version = r.version, {_seen('n')} "
+        "MERGE (d)-[:HAS_VERSION]->(n) MERGE (x)-[:CREATED]->(n)"
+    ),
+    "consumes": _edge("Job", "CONSUMES", "Dataset"),
+    "produces": _edge("Job", "PRODUCES", "Dataset"),
+    "reads": _edge("Run", "READ", "Dataset"),
+    "wrote": _edge("Run", "WROTE", "Dataset"),
+    "feeds": _edge("Dataset", "FEEDS", "Dataset", reverse="FED_BY"),
+    "derives_from": (
+        _edge("Field", "DERIVES_FROM", "Field", reverse="FEEDS_FIELD")
+        + " WITH e, e2, r WHERE e.v IS NULL OR e.v < r.v SET e += r.attrs, e.v = r.v, e2 += r.attrs, e2.v = r.v"
+    ),
+    "symlinks": _edge("Dataset", "SYMLINK", "Dataset") + ", e.type = r.type",
+    "dataset_owners": _owner("Dataset"),
+    "job_owners": _owner("Job"),
+    "dataset_tags": _tag("Dataset"),
+    "field_tags": _tag("Field"),
+    "job_tags": _tag("Job"),
+}
+
+# Identity of a row per kind, for compaction.
+_IDENTITY = {
+    "namespaces": ("key",),
+    "datasets": ("key",),
+    "jobs": ("key",),
+    "runs": ("key",),
+    "parents": ("src", "dst"),
+    "fields": ("key",),
+    "facets": ("key",),
+    "dataset_attrs": ("key", "vprop"),
+    "job_attrs": ("key", "vprop"),
+    "run_attrs": ("key", "vprop"),
+    "versions": ("key",),
+    "consumes": ("src", "dst"),
+    "produces": ("src", "dst"),
+    "reads": ("src", "dst"),
+    "wrote": ("src", "dst"),
+    "feeds": ("src", "dst"),
+    "derives_from": ("src", "dst"),
+    "symlinks": ("src", "dst"),
+    "dataset_owners": ("target", "owner"),
+    "job_owners": ("target", "owner"),
+    "dataset_tags": ("target", "tag"),
+    "field_tags": ("target", "tag"),
+    "job_tags": ("target", "tag"),
+}
+
+# Which row of two wins for the non-time columns: the one with the higher version.
+_VERSION_COLUMN = {"runs": "stateKey", "fields": "v", "facets": "v", "derives_from": "v",
+                   "dataset_attrs": "v", "job_attrs": "v", "run_attrs": "v"}
+
+
+def _version_key(row: dict, column: str | None) -> tuple:
+    # Ties on the version column are broken on the whole row so the winner never depends on order.
+    return (row.get(column) or "", repr(sorted(row.items()))) if column else (repr(sorted(row.items())),)
+
+
+def compact(writes: GraphWrites) -> dict[str, list[dict]]:
+    """One row per identity and kind, merged commutatively; rows gain ``first``/``last``."""
+    compacted: dict[str, list[dict]] = {}
+    for kind, rows in writes.rows.items():
+        identity, column = _IDENTITY[kind], _VERSION_COLUMN.get(kind)
+        merged: dict[tuple, dict] = {}
+        for row in rows:
+            ident = tuple(row[k] for k in identity)
+            seen = row.get("seen")
+            current = merged.get(ident)
+            if current is None:
+                merged[ident] = {**row, "first": seen, "last": seen}
+                continue
+            first = min(current["first"], seen) if seen is not None else current["first"]
+            last = max(current["last"], seen) if seen is not None else current["last"]
+            start = current.get("startTime")
+            if "startTime" in row and row["startTime"] is not None:
+                start = row["startTime"] if start is None else min(start, row["startTime"])
+            if _version_key(row, column) > _version_key(current, column):
+                current = {**row}
+            current.update(first=first, last=last)
+            if "startTime" in row:
+                current["startTime"] = start
+            merged[ident] = current
+        for row in merged.values():
+            row.pop("seen", None)
+            if "vprop" in row:
+                row["vmap"] = {row["vprop"]: row["v"]}
+        compacted[kind] = list(merged.values())
+    return compacted
+
+
+def write_plan(writes: GraphWrites, chunk: int = 2000) -> list[tuple[str, str, list[dict]]]:
+    """(kind, query, rows) in dependency order, rows chunked to bound each query."""
+    rows_by_kind = compact(writes)
+    plan = []
+    for kind, query in QUERIES.items():
+        rows = rows_by_kind.get(kind) or []
+        for start in range(0, len(rows), chunk):
+            plan.append((kind, query, rows[start:start + chunk]))
+    return plan

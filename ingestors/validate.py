@@ -1,0 +1,198 @@
+"""Validate OpenLineage events against the spec's JSON Schemas.
+
+The core schema (2-0-2) no longer references facet schemas, so standard facets are
+validated one by one against ``spec/facets/<Name>.json`` by their key and location.
+Leniency follows Marquez, because real producers rely on it: a missing ``schemaURL`` means
+RunEvent, ``eventTime`` may lack a timezone, and string formats (uri, date-time) are not
+enforced by the schema; times are parsed by :func:`parse_event_time` instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cache
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+SPEC_DIR = Path(__file__).parent / "spec"
+EVENT_TYPES = ("RunEvent", "DatasetEvent", "JobEvent")
+
+# Facet containers in an event: where they sit, and which base facet they extend.
+_FACET_LOCATIONS = {
+    "RunFacet": ("run",),
+    "JobFacet": ("job",),
+    "DatasetFacet": ("dataset",),
+    "InputDatasetFacet": ("input",),
+    "OutputDatasetFacet": ("output",),
+}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with an event, located by a JSON pointer."""
+
+    pointer: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"field": self.pointer, "message": self.message}
+
+
+class InvalidEvent(ValueError):
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e.pointer or '/'}: {e.message}" for e in errors))
+
+
+def _relax(doc: dict) -> dict:
+    """Accept what earlier facet versions allowed and real producers still send.
+
+    DataQualityMetricsInputDatasetFacet 1-0-x required ``rowCount``; 1-0-3 requires
+    ``columnMetrics``. Marquez and the OpenLineage proxy accept either, so do we.
+    """
+    definition = doc["$defs"].get("DataQualityMetricsInputDatasetFacet")
+    if definition:
+        body = definition["allOf"][1]
+        body.pop("required", None)
+        body["anyOf"] = [{"required": ["rowCount"]}, {"required": ["columnMetrics"]}]
+    return doc
+
+
+@cache
+def _schemas() -> tuple[Registry, dict[str, Draft202012Validator], dict[tuple[str, str], Draft202012Validator]]:
+    core = json.loads((SPEC_DIR / "OpenLineage.json").read_text())
+    resources = [(core["$id"], Resource.from_contents(core))]
+    facet_docs = []
+    for path in sorted((SPEC_DIR / "facets").glob("*.json")):
+        doc = _relax(json.loads(path.read_text()))
+        resources.append((doc["$id"], Resource.from_contents(doc)))
+        facet_docs.append(doc)
+    registry = Registry().with_resources(resources)
+
+    events = {
+        name: Draft202012Validator({"$ref": f"{core['$id']}#/$defs/{name}"}, registry=registry)
+        for name in EVENT_TYPES
+    }
+    facets: dict[tuple[str, str], Draft202012Validator] = {}
+    for doc in facet_docs:
+        for key, prop in doc["properties"].items():
+            # LineageFacet's key is shared by a dataset and a job facet (anyOf).
+            for ref in [prop] if "$ref" in prop else prop.get("anyOf", []):
+                name = ref["$ref"].rsplit("/", 1)[1]
+                bases = [p["$ref"].rsplit("/", 1)[1] for p in doc["$defs"][name].get("allOf", []) if "$ref" in p]
+                for base in bases:
+                    for location in _FACET_LOCATIONS.get(base, ()):
+                        schema = {"$ref": f"{doc['$id']}#/$defs/{name}"}
+                        facets[(location, key)] = Draft202012Validator(schema, registry=registry)
+    return registry, events, facets
+
+
+def event_type(event: dict) -> str:
+    """RunEvent, DatasetEvent or JobEvent, from the schemaURL fragment (none means RunEvent)."""
+    url = event.get("schemaURL")
+    if isinstance(url, str):
+        for name in EVENT_TYPES:
+            if url.endswith("/" + name):
+                return name
+    return "RunEvent"
+
+
+_NO_TZ = re.compile(r"[+-]\d{2}:?\d{2}$|Z$", re.IGNORECASE)
+_FRACTION = re.compile(r"(\.\d+)")
+
+
+def parse_event_time(value: str) -> int:
+    """ISO-8601 to UTC epoch milliseconds; no timezone means UTC, nanoseconds are cut."""
+    text = value.strip()
+    text = _FRACTION.sub(lambda m: m.group(1)[:7], text, count=1)
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None or not _NO_TZ.search(value.strip()):
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return int(parsed.timestamp() * 1000)
+
+
+def _pointer(path) -> str:
+    return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in path)
+
+
+def _schema_errors(validator: Draft202012Validator, instance, prefix: tuple) -> list[FieldError]:
+    found = []
+    for error in validator.iter_errors(instance):
+        # allOf/anyOf wrap the real cause; report the deepest ones.
+        leaves = [error]
+        while leaves and any(e.context for e in leaves):
+            leaves = [c for e in leaves for c in (e.context or [e])]
+        for leaf in leaves:
+            path = prefix + tuple(leaf.absolute_path)
+            if leaf.validator == "required":
+                missing = re.match(r"'(.*)' is a required property", leaf.message)
+                if missing:
+                    found.append(FieldError(_pointer(path + (missing.group(1),)), "is required"))
+                    continue
+            found.append(FieldError(_pointer(path), leaf.message))
+    return found
+
+
+def _facet_errors(facets, location: str, prefix: tuple) -> list[FieldError]:
+    if facets is None:
+        return []
+    if not isinstance(facets, dict):
+        return [FieldError(_pointer(prefix), "facets must be an object")]
+    _, _, validators = _schemas()
+    errors = []
+    for key, facet in facets.items():
+        validator = validators.get((location, key))
+        if validator is None:
+            if not isinstance(facet, dict):
+                errors.append(FieldError(_pointer(prefix + (key,)), "a facet must be an object"))
+            continue
+        errors.extend(_schema_errors(validator, facet, prefix + (key,)))
+    return errors
+
+
+def validate_event(event) -> str:
+    """Raise InvalidEvent listing every problem; return the event type when valid."""
+    if not isinstance(event, dict):
+        raise InvalidEvent([FieldError("", "an event must be a JSON object")])
+    kind = event_type(event)
+    _, validators, _ = _schemas()
+    errors = [
+        e
+        for e in _schema_errors(validators[kind], event, ())
+        # Marquez compatibility: producers omit schemaURL; the type then defaults to RunEvent.
+        if e.pointer != "/schemaURL"
+    ]
+    time = event.get("eventTime")
+    if isinstance(time, str):
+        try:
+            parse_event_time(time)
+        except ValueError:
+            errors.append(FieldError("/eventTime", f"not an ISO-8601 date-time: {time!r}"))
+    if kind == "RunEvent":
+        if isinstance(event.get("run"), dict):
+            errors += _facet_errors(event["run"].get("facets"), "run", ("run", "facets"))
+    job = event.get("job")
+    if isinstance(job, dict):
+        errors += _facet_errors(job.get("facets"), "job", ("job", "facets"))
+    datasets = [(("dataset",), event.get("dataset"), None)] if kind == "DatasetEvent" else []
+    for side, extra in (("inputs", "inputFacets"), ("outputs", "outputFacets")):
+        if isinstance(event.get(side), list):
+            datasets += [((side, i), d, extra) for i, d in enumerate(event[side])]
+    for path, dataset, extra in datasets:
+        if not isinstance(dataset, dict):
+            continue
+        errors += _facet_errors(dataset.get("facets"), "dataset", path + ("facets",))
+        if extra:
+            location = "input" if extra == "inputFacets" else "output"
+            errors += _facet_errors(dataset.get(extra), location, path + (extra,))
+    if errors:
+        unique = list(dict.fromkeys(errors))
+        raise InvalidEvent(unique)
+    return kind
