@@ -2,8 +2,8 @@
 
 Started as a child process on a free loopback port with its data under
 ``<data-dir>/graph`` (AOF on, fsync every second), supervised (restarted if it dies) and
-stopped on exit. The data directory is locked with ``flock`` by the owning server, so a
-second live server gets a clear error while a lock left by a dead one is simply taken
+stopped on exit. The data directory is locked with ``flock`` by the owning server (:class:`DataDirLock`),
+so a second live server gets a clear error while a lock left by a dead one is simply taken
 over (the kernel drops flocks with their process). An engine orphaned by a server killed
 with SIGKILL is stopped before a new one starts on the same data.
 """
@@ -102,19 +102,14 @@ class EmbeddedEngine:
         self._proc: subprocess.Popen | None = None
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
-        self._lock = DataDirLock(self.data_dir)
 
     # lifecycle ----------------------------------------------------------------
     def start(self) -> "EmbeddedEngine":
-        self._lock.acquire()
-        try:
-            self.graph_dir.mkdir(parents=True, exist_ok=True)
-            self._stop_orphan()
-            self.port = _free_port()
-            self._spawn()
-        except BaseException:
-            self._lock.release()
-            raise
+        """Start the engine; the caller holds the data directory's DataDirLock."""
+        self.graph_dir.mkdir(parents=True, exist_ok=True)
+        self._stop_orphan()
+        self.port = _free_port()
+        self._spawn()
         self._stopping.clear()
         self._supervisor = threading.Thread(target=self._supervise, name="engine-supervisor", daemon=True)
         self._supervisor.start()
@@ -131,7 +126,6 @@ class EmbeddedEngine:
                 proc.kill()
                 proc.wait()
         self.pid_file.unlink(missing_ok=True)
-        self._lock.release()
 
     def kill(self) -> None:
         """Kill the engine abruptly (for fault tests); the supervisor restarts it."""

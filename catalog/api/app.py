@@ -1,0 +1,92 @@
+"""The ASGI application: routes, error handling, lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse
+from starlette.routing import Route
+
+from catalog.api.errors import HTTPError, error_response
+from catalog.api.ingest import post_lineage, post_lineage_batch
+from catalog.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from catalog.api.ops import health
+from catalog.api.reads import get_dataset, get_lineage
+from catalog.config import Settings
+from catalog.ingest import Accepted, IngestPipeline, PreparedEvent, prepare_event
+from catalog.runtime import Catalog
+from catalog.store.base import GraphUnavailable
+from ingestors.files import SAMPLES, expand_paths, read_events
+
+log = logging.getLogger("catalog.api")
+
+
+async def _http_error(request: Request, exc: HTTPError) -> JSONResponse:
+    return error_response(exc.status, exc.message, exc.details, exc.headers)
+
+
+async def _graph_unavailable(request: Request, exc: GraphUnavailable) -> JSONResponse:
+    return error_response(503, "the graph engine is unavailable; retry shortly", [str(exc)], {"Retry-After": "2"})
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return error_response(500, "internal error; see the server log")
+
+
+async def _load_samples(pipeline: IngestPipeline) -> None:
+    events = [prepare_event(item.event) for path in expand_paths([SAMPLES]) for item in read_events(path)]
+    await pipeline.submit(events)
+    log.info("loaded sample lineage", extra={"events": len(events)})
+
+
+def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
+               load_samples: bool = False) -> Starlette:
+    """The app; it opens (and later closes) the catalog itself unless one is passed in.
+
+    ``load_samples`` puts the bundled sample lineage into an empty catalog at start.
+    """
+    settings = settings or Settings()
+    metrics = Metrics()
+
+    def count(events: list[PreparedEvent], accepted: list[Accepted]) -> None:
+        for event, item in zip(events, accepted):
+            metrics.events.labels("accepted" if item.new else "duplicate", event.kind).inc()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        owned = catalog is None
+        app.state.catalog = Catalog.open(settings) if owned else catalog
+        app.state.pipeline = IngestPipeline(app.state.catalog.log, app.state.catalog.projector, on_commit=count)
+        await app.state.pipeline.start()
+        if load_samples and app.state.catalog.log.count() == 0:
+            await _load_samples(app.state.pipeline)
+        log.info("catalog ready", extra={"graph": app.state.catalog.store.name, "data_dir": str(settings.data_dir)})
+        try:
+            yield
+        finally:
+            await app.state.pipeline.stop()
+            if owned:
+                app.state.catalog.close()
+
+    routes = [
+        Route("/", lambda request: RedirectResponse("/health"), methods=["GET"]),
+        Route("/api/v1/lineage", post_lineage, methods=["POST"]),
+        Route("/api/v1/lineage/batch", post_lineage_batch, methods=["POST"]),
+        Route("/api/v1/lineage", get_lineage, methods=["GET"]),
+        Route("/api/v1/namespaces/{namespace:path}/datasets/{name:path}", get_dataset, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPError: _http_error, GraphUnavailable: _graph_unavailable, Exception: _unexpected},
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

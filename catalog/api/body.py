@@ -1,0 +1,48 @@
+"""Request bodies: bounded reads, gzip decoding, JSON parsing, each with a clear error."""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+from starlette.requests import Request
+
+from catalog.api.errors import HTTPError
+
+
+async def read_json(request: Request, max_bytes: int):
+    """The decoded JSON body; 413 past ``max_bytes`` (compressed or not), 400 if unreadable."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise HTTPError(413, f"request body of {declared} bytes exceeds the limit of {max_bytes} bytes")
+    encoding = request.headers.get("content-encoding", "identity").lower().strip()
+    if encoding not in ("identity", "gzip"):
+        raise HTTPError(415, f"unsupported Content-Encoding {encoding!r}; send identity or gzip")
+    # wbits 47: gzip or zlib header, detected automatically.
+    inflater = zlib.decompressobj(47) if encoding == "gzip" else None
+    chunks, size = [], 0
+    try:
+        async for chunk in request.stream():
+            if inflater:
+                chunk = inflater.decompress(chunk, max_bytes + 1 - size)
+                if inflater.unconsumed_tail:
+                    size = max_bytes + 1
+            size += len(chunk)
+            if size > max_bytes:
+                raise HTTPError(413, f"request body exceeds the limit of {max_bytes} bytes")
+            chunks.append(chunk)
+        if inflater:
+            tail = inflater.flush()
+            size += len(tail)
+            if size > max_bytes:
+                raise HTTPError(413, f"request body exceeds the limit of {max_bytes} bytes")
+            chunks.append(tail)
+    except zlib.error as exc:
+        raise HTTPError(400, f"body is not valid gzip: {exc}") from exc
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise HTTPError(400, "request body is empty; send a JSON OpenLineage event")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HTTPError(400, f"body is not valid JSON: {exc}") from exc

@@ -1,0 +1,72 @@
+"""Prometheus metrics, one registry per app so several apps can live in one process (tests)."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
+
+
+class Metrics:
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Histogram(
+            "catalog_http_request_seconds", "HTTP request latency by route and status",
+            ["method", "route", "status"], registry=self.registry,
+        )
+        self.events = Counter(
+            "catalog_events_total", "OpenLineage events by outcome (accepted, duplicate, rejected)",
+            ["outcome", "type"], registry=self.registry,
+        )
+        self.projection_lag = Gauge(
+            "catalog_projection_lag_events", "Logged events not yet in the graph", registry=self.registry,
+        )
+        self.engine_restarts = Gauge(
+            "catalog_engine_restarts", "Restarts of the embedded graph engine", registry=self.registry,
+        )
+
+    def render(self) -> Response:
+        return Response(generate_latest(self.registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+class MetricsMiddleware:
+    """Times every HTTP request, labelled by route template rather than raw path."""
+
+    def __init__(self, app, metrics: Metrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        route = _route_template(scope)
+        status = {"code": 500}
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.metrics.requests.labels(scope["method"], route, str(status["code"])).observe(
+                time.perf_counter() - start
+            )
+
+
+def _route_template(scope) -> str:
+    app = scope.get("app")
+    for route in getattr(getattr(app, "router", None), "routes", []):
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return getattr(route, "path", "other")
+    return "unmatched"
+
+
+def metrics_endpoint(request: Request) -> Response:
+    return request.app.state.metrics.render()

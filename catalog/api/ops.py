@@ -1,0 +1,31 @@
+"""``GET /health``: is the catalog able to serve, and how far behind is the graph."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+
+def health_report(catalog, pipeline) -> tuple[bool, dict]:
+    graph_up = catalog.store.ping()
+    report = {
+        "status": "ok" if graph_up else "degraded",
+        "graph": {"backend": catalog.store.name, "reachable": graph_up},
+        "eventLog": {"events": catalog.log.count(), "lastSeq": catalog.log.last_seq()},
+        "projection": {"checkpoint": catalog.projector.applied, "lag": catalog.projector.lag(),
+                       "lagging": bool(pipeline and pipeline.lagging)},
+    }
+    if catalog.engine:
+        report["graph"].update(pid=catalog.engine.pid, port=catalog.engine.port, restarts=catalog.engine.restarts)
+    return graph_up, report
+
+
+async def health(request: Request) -> JSONResponse:
+    state = request.app.state
+    graph_up, report = await run_in_threadpool(health_report, state.catalog, state.pipeline)
+    state.metrics.projection_lag.set(report["projection"]["lag"])
+    if state.catalog.engine:
+        state.metrics.engine_restarts.set(state.catalog.engine.restarts)
+    return JSONResponse(report, status_code=200 if graph_up else 503,
+                        headers=None if graph_up else {"Retry-After": "2"})

@@ -1,0 +1,77 @@
+"""Marquez-compatible reads: ``GET /api/v1/lineage`` and ``GET /api/v1/namespaces/{ns}/datasets/{name}``."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from catalog.api.errors import HTTPError
+from catalog.lineage import LineageError, dataset_data, iso, marquez_graph
+from catalog.store import reads
+from ingestors.openlineage import dataset_id
+from ingestors.validate import parse_event_time
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise HTTPError(400, f"query parameter {name!r} must be an integer, got {raw!r}") from None
+
+
+async def get_lineage(request: Request) -> JSONResponse:
+    settings = request.app.state.settings
+    node_id = request.query_params.get("nodeId")
+    if not node_id:
+        raise HTTPError(400, "query parameter 'nodeId' is required, e.g. nodeId=dataset:<namespace>:<name>")
+    depth = _int_param(request, "depth", 20 if settings.max_lineage_depth >= 20 else settings.max_lineage_depth)
+    as_of = None
+    if request.query_params.get("asOf"):
+        try:
+            as_of = parse_event_time(request.query_params["asOf"])
+        except ValueError:
+            raise HTTPError(400, "query parameter 'asOf' must be an ISO-8601 date-time") from None
+    store = request.app.state.catalog.store
+    try:
+        graph = await run_in_threadpool(
+            marquez_graph, store, node_id, depth, max_depth=settings.max_lineage_depth,
+            max_nodes=settings.max_lineage_nodes, as_of=as_of,
+        )
+    except LineageError as exc:
+        status = 404 if str(exc).startswith("no ") else 400
+        raise HTTPError(status, str(exc)) from exc
+    return JSONResponse(graph)
+
+
+def _dataset_view(store, namespace: str, name: str) -> dict | None:
+    key = dataset_id(namespace, name)
+    found = reads.nodes(store, "Dataset", [key])
+    if not found:
+        return None
+    props = found[key]
+    view = dataset_data(props, reads.fields_of(store, [key])[key])
+    owners, tags = reads.owners_and_tags(store, key, "Dataset")
+    version = reads.latest_version(store, key)
+    view.update(
+        type="DB_TABLE" if props.get("datasetType") in (None, "TABLE") else props["datasetType"],
+        physicalName=props["name"],
+        sourceUri=props.get("sourceUri"),
+        tags=tags,
+        owners=owners,
+        lastModifiedAt=iso(version["lastSeen"]) if version else None,
+        currentVersion=version["version"] if version else None,
+        facets=reads.facets_of(store, key),
+    )
+    return view
+
+
+async def get_dataset(request: Request) -> JSONResponse:
+    namespace, name = request.path_params["namespace"], request.path_params["name"]
+    view = await run_in_threadpool(_dataset_view, request.app.state.catalog.store, namespace, name)
+    if view is None:
+        raise HTTPError(404, f"dataset {name!r} not found in namespace {namespace!r}")
+    return JSONResponse(view)

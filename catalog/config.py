@@ -1,0 +1,25 @@
+"""Server settings: command-line flags override ``CATALOG_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
+
+    data_dir: Path = Field(Path("catalog-data"), description="event log and embedded graph data")
+    graph_url: str | None = Field(None, description="neo4j://, bolt:// or falkordb://host:port; none = embedded")
+    graph_user: str = "neo4j"
+    graph_password: str | None = None
+    graph_database: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 5000
+    max_body_bytes: int = Field(8 * 1024 * 1024, description="largest request body, after gunzip")
+    max_batch_events: int = 1000
+    max_lineage_depth: int = 25
+    max_lineage_nodes: int = 5000
+    log_level: str = "INFO"

@@ -1,0 +1,199 @@
+"""Ingestion: validate, append to the event log, project into the graph.
+
+The request path is ``prepare_event`` (validate, canonicalise) then
+``IngestPipeline.submit``. The pipeline group-commits: every event waiting when the worker
+wakes goes to the log in one SQLite transaction (one fsync) and to the graph in one set of
+UNWIND queries, so concurrent single posts cost about as much as a batch.
+
+The graph is a projection of the log. ``Projector`` applies logged events and advances
+the checkpoint stored in the graph; after a crash, or while the engine was away, it
+catches up from that checkpoint. Writes are idempotent, so re-applying is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from catalog.eventlog import EventLog, LoggedEvent
+from catalog.store.base import GraphStore, GraphUnavailable
+from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event
+from ingestors.validate import parse_event_time, validate_event
+
+log = logging.getLogger("catalog.ingest")
+
+
+@dataclass(frozen=True)
+class PreparedEvent:
+    event: dict
+    body: str
+    digest: str
+    kind: str
+    time: int
+
+
+@dataclass(frozen=True)
+class Accepted:
+    seq: int
+    new: bool
+
+
+def prepare_event(event) -> PreparedEvent:
+    """Validate one decoded event; raises ingestors.validate.InvalidEvent."""
+    kind = validate_event(event)
+    body = canonical_json(event)
+    return PreparedEvent(event, body, event_hash(body), kind, parse_event_time(event["eventTime"]))
+
+
+class Projector:
+    """Applies logged events to the graph and keeps the checkpoint."""
+
+    def __init__(self, event_log: EventLog, store: GraphStore, chunk: int = 500):
+        self.log = event_log
+        self.store = store
+        self.chunk = chunk
+        self.applied = 0  # highest seq known to be in the graph
+        self._lock = threading.Lock()
+
+    def load_checkpoint(self) -> int:
+        self.applied = self.store.checkpoint()
+        return self.applied
+
+    def apply(self, events: list[tuple[int, dict, str]]) -> None:
+        """Apply (seq, event, digest) that directly follow the checkpoint; else catch up."""
+        with self._lock:
+            new = sorted(seq for seq, _, _ in events if seq > self.applied)
+            if not new:
+                return
+            if new != list(range(self.applied + 1, self.applied + 1 + len(new))):
+                self._catch_up_locked(None)
+                return
+            writes = GraphWrites()
+            for seq, event, digest in events:
+                if seq > self.applied:
+                    map_event(event, digest, writes)
+            self.store.apply(writes)
+            self.store.set_checkpoint(new[-1])
+            self.applied = new[-1]
+
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Apply everything logged after the checkpoint; returns the number of events applied."""
+        with self._lock:
+            return self._catch_up_locked(progress)
+
+    def _catch_up_locked(self, progress) -> int:
+        applied = 0
+        for batch in self.log.iterate(after=self.applied, chunk=self.chunk):
+            self._apply_logged(batch)
+            applied += len(batch)
+            if progress:
+                progress(len(batch))
+        return applied
+
+    def _apply_logged(self, batch: list[LoggedEvent]) -> None:
+        writes = GraphWrites()
+        for item in batch:
+            map_event(json.loads(item.body), item.digest, writes)
+        self.store.apply(writes)
+        self.store.set_checkpoint(batch[-1].seq)
+        self.applied = batch[-1].seq
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Empty the graph and replay the whole log."""
+        with self._lock:
+            self.store.clear()
+            self.applied = 0
+            return self._catch_up_locked(progress)
+
+    def lag(self) -> int:
+        return max(0, self.log.last_seq() - self.applied)
+
+
+class IngestPipeline:
+    """Group commit of submitted events: log first, then graph, then acknowledge."""
+
+    def __init__(self, event_log: EventLog, projector: Projector, max_batch: int = 2000,
+                 on_commit: Callable[[list[PreparedEvent], list[Accepted]], None] | None = None):
+        self.log = event_log
+        self.projector = projector
+        self.max_batch = max_batch
+        self.on_commit = on_commit
+        self.lagging = False
+        self._queue: asyncio.Queue | None = None
+        self._worker: asyncio.Task | None = None
+        self._retry: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._worker = asyncio.create_task(self._run(), name="ingest-worker")
+        self._retry = asyncio.create_task(self._retry_loop(), name="projection-retry")
+
+    async def stop(self) -> None:
+        for task in (self._worker, self._retry):
+            if task:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+
+    async def submit(self, events: list[PreparedEvent]) -> list[Accepted]:
+        """Durably log ``events``; returns once logged (and projected, unless the graph is away)."""
+        if not events:
+            return []
+        future = asyncio.get_running_loop().create_future()
+        await self._queue.put((events, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            items = [await self._queue.get()]
+            size = len(items[0][0])
+            while not self._queue.empty() and size < self.max_batch:
+                item = self._queue.get_nowait()
+                items.append(item)
+                size += len(item[0])
+            try:
+                results = await asyncio.to_thread(self._commit, [e for events, _ in items for e in events])
+            except Exception as exc:  # the log itself failed: nothing was acknowledged
+                log.exception("event log append failed")
+                for _, future in items:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            offset = 0
+            for events, future in items:
+                if not future.done():
+                    future.set_result(results[offset:offset + len(events)])
+                offset += len(events)
+
+    def _commit(self, events: list[PreparedEvent]) -> list[Accepted]:
+        rows = self.log.append([(e.digest, e.body, e.kind, e.time) for e in events])
+        accepted = [Accepted(seq, new) for seq, new in rows]
+        if not self.lagging:
+            try:
+                self.projector.apply([(a.seq, e.event, e.digest) for a, e in zip(accepted, events) if a.new])
+            except GraphUnavailable as exc:
+                # Durable in the log already: acknowledge, and let the retry loop catch up.
+                self.lagging = True
+                log.warning("graph unavailable; events kept in the log for replay", extra={"error": str(exc)})
+        if self.on_commit:
+            self.on_commit(events, accepted)
+        return accepted
+
+    async def _retry_loop(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            if not self.lagging and self.projector.lag() == 0:
+                continue
+            try:
+                caught = await asyncio.to_thread(self.projector.catch_up)
+                self.lagging = False
+                if caught:
+                    log.info("projection caught up", extra={"events": caught})
+            except GraphUnavailable:
+                self.lagging = True

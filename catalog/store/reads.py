@@ -1,0 +1,100 @@
+"""Read queries shared by the REST and GraphQL layers: plain functions over a GraphStore."""
+
+from __future__ import annotations
+
+import json
+
+from catalog.store.base import GraphStore
+
+_NODE_LABELS = {"dataset": "Dataset", "job": "Job", "datasetField": "Field", "run": "Run"}
+
+
+def node_label(node_id: str) -> str | None:
+    """The label for a Marquez-style node id (``dataset:ns:name``, ``job:ns:name``, ...)."""
+    prefix = node_id.split(":", 1)[0]
+    return _NODE_LABELS.get(prefix) if ":" in node_id else None
+
+
+def nodes(store: GraphStore, label: str, keys: list[str]) -> dict[str, dict]:
+    """Properties of nodes by key; label is one of _NODE_LABELS' values."""
+    if label not in _NODE_LABELS.values():
+        raise ValueError(f"unknown label {label}")
+    rows = store.query(f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN n {{.*}} AS n",
+                       {"keys": keys}, read_only=True)
+    return {r["n"]["key"]: dict(r["n"]) for r in rows}
+
+
+def fields_of(store: GraphStore, dataset_keys: list[str]) -> dict[str, list[dict]]:
+    rows = store.query(
+        "UNWIND $keys AS k MATCH (f:Field {dataset: k}) "
+        "OPTIONAL MATCH (f)-[:TAGGED]->(t:Tag) "
+        "RETURN k AS dataset, f {.*} AS field, collect(t.name) AS tags",
+        {"keys": dataset_keys}, read_only=True,
+    )
+    by_dataset: dict[str, list[dict]] = {k: [] for k in dataset_keys}
+    for r in rows:
+        field = dict(r["field"])
+        field["tags"] = sorted(t for t in r["tags"] if t)
+        by_dataset[r["dataset"]].append(field)
+    for fields in by_dataset.values():
+        fields.sort(key=lambda f: f["name"])
+    return by_dataset
+
+
+def facets_of(store: GraphStore, owner: str) -> dict[str, dict]:
+    rows = store.query("MATCH (f:Facet {owner: $owner}) RETURN f.name AS name, f.json AS json",
+                       {"owner": owner}, read_only=True)
+    return {r["name"]: json.loads(r["json"]) for r in sorted(rows, key=lambda r: r["name"])}
+
+
+def owners_and_tags(store: GraphStore, key: str, label: str) -> tuple[list[dict], list[str]]:
+    rows = store.query(
+        f"MATCH (n:{label} {{key: $key}}) "
+        "OPTIONAL MATCH (o:Owner)-[e:OWNS]->(n) WITH n, collect({name: o.name, type: e.type}) AS owners "
+        "OPTIONAL MATCH (n)-[:TAGGED]->(t:Tag) RETURN owners, collect(t.name) AS tags",
+        {"key": key}, read_only=True,
+    )
+    if not rows:
+        return [], []
+    owners = sorted((o for o in rows[0]["owners"] if o.get("name")), key=lambda o: o["name"])
+    return owners, sorted(t for t in rows[0]["tags"] if t)
+
+
+def latest_version(store: GraphStore, dataset_key: str) -> dict | None:
+    rows = store.query(
+        "MATCH (:Dataset {key: $key})-[:HAS_VERSION]->(v:DatasetVersion) "
+        "RETURN v {.*} AS v ORDER BY v.lastSeen DESC, v.key DESC LIMIT 1",
+        {"key": dataset_key}, read_only=True,
+    )
+    return dict(rows[0]["v"]) if rows else None
+
+
+def job_edges(store: GraphStore, dataset_keys: list[str], as_of: int | None = None) -> list[tuple[str, str, str]]:
+    """(job key, CONSUMES|PRODUCES, dataset key) for jobs touching the given datasets."""
+    rows = store.query(
+        "UNWIND $keys AS k MATCH (j:Job)-[e:CONSUMES|PRODUCES]->(d:Dataset {key: k}) "
+        "WHERE $asOf IS NULL OR e.firstSeen <= $asOf RETURN j.key AS job, type(e) AS rel, d.key AS dataset",
+        {"keys": dataset_keys, "asOf": as_of}, read_only=True,
+    )
+    return [(r["job"], r["rel"], r["dataset"]) for r in rows]
+
+
+def job_datasets(store: GraphStore, job_key: str, as_of: int | None = None) -> tuple[list[str], list[str]]:
+    """(inputs, outputs) of a job."""
+    edges = store.query(
+        "MATCH (j:Job {key: $key})-[e:CONSUMES|PRODUCES]->(d:Dataset) "
+        "WHERE $asOf IS NULL OR e.firstSeen <= $asOf RETURN type(e) AS rel, d.key AS dataset",
+        {"key": job_key, "asOf": as_of}, read_only=True,
+    )
+    inputs = sorted(r["dataset"] for r in edges if r["rel"] == "CONSUMES")
+    outputs = sorted(r["dataset"] for r in edges if r["rel"] == "PRODUCES")
+    return inputs, outputs
+
+
+def latest_runs(store: GraphStore, job_keys: list[str]) -> dict[str, dict]:
+    rows = store.query(
+        "UNWIND $keys AS k MATCH (r:Run {job: k}) WITH k, r ORDER BY coalesce(r.startTime, r.firstSeen) DESC "
+        "WITH k, collect(r)[0] AS r RETURN k AS job, r {.*} AS run",
+        {"keys": job_keys}, read_only=True,
+    )
+    return {r["job"]: dict(r["run"]) for r in rows}
