@@ -1,0 +1,151 @@
+"""The store contract, run on every backend (Neo4j when CATALOG_NEO4J_URI is set)."""
+
+import random
+
+from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event
+from catalog.store import reads
+
+
+def writes_for(events) -> GraphWrites:
+    writes = GraphWrites()
+    for event in events:
+        map_event(event, event_hash(canonical_json(event)), writes)
+    return writes
+
+
+def run_event(run, state, time, inputs=(), outputs=(), job="etl", facets=None, job_facets=None):
+    return {
+        "eventType": state,
+        "eventTime": time,
+        "producer": "https://example.com/test",
+        "run": {"runId": run, "facets": facets or {}},
+        "job": {"namespace": "ns", "name": job, "facets": job_facets or {}},
+        "inputs": [{"namespace": "ns", "name": n} for n in inputs],
+        "outputs": [{"namespace": "ns", "name": n} for n in outputs],
+    }
+
+
+def test_corpus_in_any_order_with_duplicates_gives_the_same_graph(store, valid_events):
+    events = [event for _, event in valid_events]
+    store.apply(writes_for(events))
+    in_order = store.dump()
+    assert len(in_order["nodes"]) > 300 and len(in_order["edges"]) > 300
+    for seed in (1, 2, 3):
+        store.clear()
+        rng = random.Random(seed)
+        shuffled = events + rng.sample(events, len(events) // 2)  # half of them twice
+        rng.shuffle(shuffled)
+        # Arbitrary batch boundaries: each batch is one compacted write.
+        cuts = sorted(rng.sample(range(1, len(shuffled)), 7))
+        for start, end in zip([0] + cuts, cuts + [len(shuffled)]):
+            store.apply(writes_for(shuffled[start:end]))
+        assert store.dump() == in_order, f"seed {seed}"
+
+
+def test_applying_twice_changes_nothing(store, valid_events):
+    writes = writes_for(e for _, e in valid_events)
+    store.apply(writes)
+    first = store.dump()
+    store.apply(writes)
+    assert store.dump() == first
+
+
+def test_run_state_terminal_wins_and_earliest_start_is_the_start(store):
+    run = "11111111-1111-1111-1111-111111111111"
+    events = [
+        run_event(run, "COMPLETE", "2024-01-01T00:10:00Z"),
+        run_event(run, "RUNNING", "2024-01-01T00:20:00Z"),  # late heartbeat must not reopen the run
+        run_event(run, "START", "2024-01-01T00:00:05Z"),
+        run_event(run, "START", "2024-01-01T00:00:00Z"),
+    ]
+    for order in (events, events[::-1]):
+        store.clear()
+        for event in order:
+            store.apply(writes_for([event]))
+        props = reads.nodes(store, "Run", [f"run:{run}"])[f"run:{run}"]
+        assert props["state"] == "COMPLETE"
+        assert props["startTime"] == 1704067200000
+        assert props["endTime"] == 1704067800000
+
+
+def test_streaming_runs_draw_lineage_from_start_and_running(store):
+    store.apply(writes_for([run_event("22222222-2222-2222-2222-222222222222", "START",
+                                      "2024-01-01T00:00:00Z", inputs=["kafka.in"], outputs=["lake.out"])]))
+    assert store.expand(["dataset:ns:kafka.in"], "DOWNSTREAM") == [("dataset:ns:kafka.in", "dataset:ns:lake.out")]
+    assert store.expand(["dataset:ns:lake.out"], "UPSTREAM") == [("dataset:ns:lake.out", "dataset:ns:kafka.in")]
+
+
+def test_facets_merge_per_facet_latest_wins(store):
+    doc = lambda text: {"documentation": {"_producer": "p", "_schemaURL": "s", "description": text}}  # noqa: E731
+    sql = {"sql": {"_producer": "p", "_schemaURL": "s", "query": "SELECT 1"}}
+    older = run_event("33333333-3333-3333-3333-333333333333", "START", "2024-01-01T00:00:00Z",
+                      job_facets={**doc("old"), **sql})
+    newer = run_event("33333333-3333-3333-3333-333333333333", "COMPLETE", "2024-01-02T00:00:00Z",
+                      job_facets=doc("new"))
+    for order in ([older, newer], [newer, older]):
+        store.clear()
+        for event in order:
+            store.apply(writes_for([event]))
+        job = reads.nodes(store, "Job", ["job:ns:etl"])["job:ns:etl"]
+        assert job["description"] == "new"
+        assert job["sql"] == "SELECT 1"  # from the older event: other facets are kept
+        assert reads.facets_of(store, "job:ns:etl")["documentation"]["description"] == "new"
+
+
+def test_expand_as_of_uses_first_seen(store):
+    store.apply(writes_for([
+        run_event("44444444-4444-4444-4444-444444444444", "COMPLETE", "2024-01-01T00:00:00Z", ["a"], ["b"]),
+        run_event("55555555-5555-5555-5555-555555555555", "COMPLETE", "2024-06-01T00:00:00Z", ["a"], ["c"], job="j2"),
+    ]))
+    assert sorted(dst for _, dst in store.expand(["dataset:ns:a"], "DOWNSTREAM")) == ["dataset:ns:b", "dataset:ns:c"]
+    march = 1709251200000
+    assert [dst for _, dst in store.expand(["dataset:ns:a"], "DOWNSTREAM", as_of=march)] == ["dataset:ns:b"]
+
+
+def test_checkpoint_roundtrip(store):
+    assert store.checkpoint() == 0
+    store.set_checkpoint(42)
+    assert store.checkpoint() == 42
+
+
+def test_cypher_injection_through_names_is_stored_literally(store):
+    hostile = "x'}) MATCH (n) DETACH DELETE n //"
+    store.apply(writes_for([run_event("66666666-6666-6666-6666-666666666666", "COMPLETE",
+                                      "2024-01-01T00:00:00Z", ["safe"], [hostile], job="j`) DELETE n")]))
+    key = f"dataset:ns:{hostile}"
+    assert reads.nodes(store, "Dataset", [key])[key]["name"] == hostile
+    assert reads.nodes(store, "Dataset", ["dataset:ns:safe"])
+    assert reads.nodes(store, "Job", ["job:ns:j`) DELETE n"])
+
+
+def test_column_lineage_from_the_corpus(store, valid_events):
+    store.apply(writes_for(e for _, e in valid_events))
+    rows = store.query(
+        "MATCH (d:Field)-[e:DERIVES_FROM]->(s:Field) RETURN d.key AS dst, s.key AS src, e.type AS type",
+        read_only=True,
+    )
+    pairs = {(r["dst"], r["src"]): r["type"] for r in rows}
+    # Airflow's 1-0-x facet: one transformationType per output field.
+    dst, src = "datasetField:bigquery:mock-project.test.upload:a", "datasetField:gs://mock-bucket:copied.csv:a"
+    assert pairs[(dst, src)] == "IDENTITY"
+    assert (dst, src) in store.expand([dst], "FIELD_UPSTREAM")
+    assert (src, dst) in store.expand([src], "FIELD_DOWNSTREAM")
+
+
+def test_column_lineage_transformation_subtypes_and_masking(store):
+    event = run_event("77777777-7777-7777-7777-777777777777", "COMPLETE", "2024-01-01T00:00:00Z",
+                      ["users"], ["users_clean"])
+    transformation = lambda t, sub, masking: [{"type": t, "subtype": sub, "masking": masking}]  # noqa: E731
+    event["outputs"][0]["facets"] = {"columnLineage": {"_producer": "p", "_schemaURL": "s", "fields": {
+        "email_hash": {"inputFields": [{"namespace": "ns", "name": "users", "field": "email",
+                                        "transformations": transformation("DIRECT", "TRANSFORMATION", True)}]},
+        "email": {"inputFields": [{"namespace": "ns", "name": "users", "field": "email",
+                                   "transformations": transformation("DIRECT", "IDENTITY", False)}]},
+    }}}
+    store.apply(writes_for([event]))
+    rows = store.query("MATCH (d:Field)-[e:DERIVES_FROM]->(s:Field) RETURN d.name AS field, e.type AS type, "
+                       "e.subtype AS subtype, e.masking AS masking ORDER BY field", read_only=True)
+    assert rows == [
+        {"field": "email", "type": "DIRECT", "subtype": "IDENTITY", "masking": False},
+        {"field": "email_hash", "type": "DIRECT", "subtype": "TRANSFORMATION", "masking": True},
+    ]

@@ -1,0 +1,158 @@
+"""Shared fixtures: a real embedded engine, real stores, real servers in child processes."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from catalog.engine import EmbeddedEngine
+from catalog.store.falkor_backend import FalkorStore
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("CATALOG_SHARED_DIR", REPO.parent / "shared")) / "openlineage"
+VALID_DIR = SHARED / "events" / "valid"
+INVALID_DIR = SHARED / "events" / "invalid"
+
+
+def load_events(directory: Path) -> list[tuple[str, dict]]:
+    """(source, event) for every event under a folder; arrays are unrolled."""
+    events = []
+    for path in sorted(glob.glob(str(directory / "**" / "*.json"), recursive=True)):
+        data = json.loads(Path(path).read_text())
+        for index, event in enumerate(data if isinstance(data, list) else [data]):
+            events.append((f"{Path(path).relative_to(directory)}[{index}]", event))
+    return events
+
+
+@pytest.fixture(scope="session")
+def valid_events() -> list[tuple[str, dict]]:
+    events = load_events(VALID_DIR)
+    assert len(events) > 80, f"expected the OpenLineage corpus under {VALID_DIR}"
+    return events
+
+
+@pytest.fixture(scope="session")
+def invalid_events() -> list[tuple[str, dict]]:
+    return load_events(INVALID_DIR)
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory):
+    """One embedded FalkorDB process for the session; each test gets its own graph in it."""
+    with EmbeddedEngine(tmp_path_factory.mktemp("engine")) as running:
+        yield running
+
+
+def _neo4j_store():
+    from catalog.store.neo4j_backend import Neo4jStore
+
+    return Neo4jStore(os.environ["CATALOG_NEO4J_URI"], os.environ.get("CATALOG_NEO4J_USER", "neo4j"),
+                      os.environ.get("CATALOG_NEO4J_PASSWORD", ""))
+
+
+@pytest.fixture(params=["falkordb", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def store(request, engine):
+    """The store contract runs on every backend; Neo4j only when CATALOG_NEO4J_URI is set."""
+    if request.param == "neo4j":
+        if not os.environ.get("CATALOG_NEO4J_URI"):
+            pytest.skip("Neo4j is not available on this machine: set CATALOG_NEO4J_URI to run the Neo4j backend")
+        backend = _neo4j_store()
+        backend.clear()
+    else:
+        backend = FalkorStore("127.0.0.1", engine.port, graph=f"test-{uuid.uuid4().hex[:12]}")
+    backend.ensure_schema()
+    yield backend
+    if request.param == "falkordb":
+        backend.clear()
+    backend.close()
+
+
+@pytest.fixture
+def falkor_store(engine):
+    backend = FalkorStore("127.0.0.1", engine.port, graph=f"test-{uuid.uuid4().hex[:12]}")
+    backend.ensure_schema()
+    yield backend
+    backend.clear()
+    backend.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """``catalog serve`` in a child process, as a user runs it."""
+
+    def __init__(self, data_dir: Path, *extra: str, env: dict | None = None):
+        self.data_dir = data_dir
+        self.extra = extra
+        self.env = env or {}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.log_path = data_dir.parent / f"server-{self.port}.log"
+
+    def start(self, timeout: float = 30) -> "ServerProcess":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "catalog.cli", "serve", "--port", str(self.port), "--data-dir",
+             str(self.data_dir), *self.extra],
+            stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log()}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not become healthy: {self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+@pytest.fixture
+def server(tmp_path):
+    with ServerProcess(tmp_path / "data") as running:
+        yield running
+
+
+@pytest.fixture
+def client(server):
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http
