@@ -1,0 +1,132 @@
+"""The ingestion contract over HTTP against ``catalog serve`` in a child process."""
+
+import gzip
+import json
+
+import httpx
+
+from tests.conftest import load_events, VALID_DIR
+
+
+def graph_counts(client) -> dict:
+    return client.get("/health").json()["eventLog"]
+
+
+def test_every_valid_event_is_accepted(client, valid_events):
+    for source, event in valid_events:
+        response = client.post("/api/v1/lineage", json=event)
+        assert response.status_code == 201, (source, response.text)
+    health = client.get("/health").json()
+    assert health["projection"]["lag"] == 0
+    assert health["eventLog"]["events"] == len({json.dumps(e, sort_keys=True) for _, e in valid_events})
+
+
+def test_every_invalid_event_is_rejected_and_writes_nothing(client, invalid_events, valid_events):
+    client.post("/api/v1/lineage/batch", json=[e for _, e in valid_events[:10]])
+    before = graph_counts(client)
+    lineage_before = client.get("/api/v1/lineage", params={"nodeId": "dataset:my-datasource-namespace:instance.schema.input-1"})
+    for source, event in invalid_events:
+        response = client.post("/api/v1/lineage", json=event)
+        assert response.status_code == 422, source
+        body = response.json()
+        assert body["error"] == "event does not conform to the OpenLineage spec"
+        assert all(d["field"].startswith("/") and d["message"] for d in body["details"]), body
+    assert graph_counts(client) == before
+    # None of the invalid events' datasets or jobs reached the graph.
+    assert lineage_before.status_code == 404
+    assert client.get("/api/v1/lineage", params={"nodeId": "job:my-scheduler-namespace:myjob"}).status_code == 404
+
+
+def test_unreadable_json_is_400(client):
+    response = client.post("/api/v1/lineage", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["error"]
+    assert client.post("/api/v1/lineage", content=b"").status_code == 400
+
+
+def test_oversized_body_is_413(tmp_path):
+    from tests.conftest import ServerProcess
+
+    with ServerProcess(tmp_path / "d", env={"CATALOG_MAX_BODY_BYTES": "2048"}) as server:
+        big = {"eventTime": "2024-01-01T00:00:00Z", "producer": "p", "run": {"runId": "r"},
+               "job": {"namespace": "n", "name": "x" * 5000}}
+        response = httpx.post(server.url + "/api/v1/lineage", json=big)
+        assert response.status_code == 413 and "2048" in response.json()["error"]
+        # A small gzip body that inflates past the limit (a zip bomb) is refused too.
+        bomb = gzip.compress(json.dumps(big).encode())
+        assert len(bomb) < 2048
+        response = httpx.post(server.url + "/api/v1/lineage", content=bomb,
+                              headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+        assert response.status_code == 413
+        assert httpx.get(server.url + "/health").json()["eventLog"]["events"] == 0
+
+
+def test_gzip_bodies_are_accepted(client, valid_events):
+    _, event = valid_events[0]
+    response = client.post("/api/v1/lineage", content=gzip.compress(json.dumps(event).encode()),
+                           headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+    assert response.status_code == 201
+    broken = client.post("/api/v1/lineage", content=b"not gzip", headers={"Content-Encoding": "gzip"})
+    assert broken.status_code == 400 and "gzip" in broken.json()["error"]
+
+
+def test_batch_gives_per_event_results_and_bad_events_do_not_block(client, valid_events, invalid_events):
+    good = [e for _, e in valid_events[:5]]
+    bad = invalid_events[0][1]
+    response = client.post("/api/v1/lineage/batch", json=[good[0], bad, *good[1:], good[0]])
+    assert response.status_code == 207
+    body = response.json()
+    assert body["accepted"] == 6 and body["rejected"] == 1
+    statuses = [r["status"] for r in body["results"]]
+    assert statuses == [201, 422, 201, 201, 201, 201, 201]
+    assert body["results"][1]["errors"][0]["field"].startswith("/outputs/0/facets/ownership")
+    assert body["results"][6]["duplicate"] is True
+    assert client.post("/api/v1/lineage/batch", json={"events": good}).status_code == 200
+    assert client.post("/api/v1/lineage/batch", json={"nope": 1}).status_code == 400
+
+
+def test_marquez_lineage_and_dataset_reads(client):
+    seed = load_events(VALID_DIR / "marquez-seed")
+    assert client.post("/api/v1/lineage/batch", json=[e for _, e in seed]).status_code == 200
+    response = client.get("/api/v1/lineage", params={"nodeId": "dataset:food_delivery:public.delivery_7_days",
+                                                      "depth": 1})
+    assert response.status_code == 200
+    graph = {node["id"]: node for node in response.json()["graph"]}
+    assert graph["dataset:food_delivery:public.delivery_7_days"]["type"] == "DATASET"
+    producer = graph["job:food_delivery:etl_delivery_7_days"]
+    assert producer["type"] == "JOB"
+    assert {"origin": "job:food_delivery:etl_delivery_7_days",
+            "destination": "dataset:food_delivery:public.delivery_7_days"} in producer["outEdges"]
+    inputs = {e["origin"] for e in producer["inEdges"]}
+    assert "dataset:food_delivery:public.delivery_7_days" not in inputs and inputs <= set(graph)
+    deeper = client.get("/api/v1/lineage", params={"nodeId": "dataset:food_delivery:public.delivery_7_days",
+                                                    "depth": 5}).json()
+    assert len(deeper["graph"]) > len(graph)
+
+    dataset = client.get("/api/v1/namespaces/food_delivery/datasets/public.orders").json()
+    assert dataset["description"] == "A table for orders."
+    assert {f["name"] for f in dataset["fields"]} >= {"id", "placed_on"}
+    assert dataset["sourceName"] == "food_delivery_db"
+    assert "schema" in dataset["facets"]
+    assert client.get("/api/v1/namespaces/food_delivery/datasets/missing").status_code == 404
+
+
+def test_lineage_bad_arguments(client):
+    assert client.get("/api/v1/lineage").status_code == 400
+    assert client.get("/api/v1/lineage", params={"nodeId": "dataset:a:b", "depth": "x"}).status_code == 400
+    unknown = client.get("/api/v1/lineage", params={"nodeId": "dataset:a:b"})
+    assert unknown.status_code == 404 and "no dataset" in unknown.json()["error"]
+    client.post("/api/v1/lineage", json={"eventTime": "2024-01-01T00:00:00Z", "producer": "p",
+                                         "run": {"runId": "r1"}, "job": {"namespace": "a", "name": "j"},
+                                         "outputs": [{"namespace": "a", "name": "b"}]})
+    too_deep = client.get("/api/v1/lineage", params={"nodeId": "dataset:a:b", "depth": 1000})
+    assert too_deep.status_code == 400 and "depth must be between" in too_deep.json()["error"]
+
+
+def test_health_and_metrics(client, valid_events):
+    client.post("/api/v1/lineage", json=valid_events[0][1])
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["graph"]["backend"] == "falkordb"
+    metrics = client.get("/metrics").text
+    assert 'catalog_events_total{outcome="accepted",type="RunEvent"} 1.0' in metrics
+    assert 'catalog_http_request_seconds_count{method="POST",route="/api/v1/lineage",status="201"} 1.0' in metrics

@@ -1,0 +1,106 @@
+"""Traversal against a reference BFS (networkx) on generated graphs, property-based."""
+
+import uuid
+
+import networkx as nx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from catalog.lineage import LineageError, marquez_graph, traverse
+from catalog.store.falkor_backend import FalkorStore
+from ingestors.openlineage import GraphWrites
+
+
+def load_graph(store, graph: nx.DiGraph, seen=lambda u, v: 1000) -> None:
+    writes = GraphWrites()
+    for node in graph.nodes:
+        writes.add("datasets", key=f"d{node}", namespace="gen", name=str(node), seen=1000)
+    for u, v in graph.edges:
+        writes.add("feeds", src=f"d{u}", dst=f"d{v}", seen=seen(u, v))
+    store.apply(writes)
+
+
+def reference(graph: nx.DiGraph, start: int, direction: str, depth: int) -> dict[str, int]:
+    def bfs(g):
+        return nx.single_source_shortest_path_length(g, start, cutoff=depth)
+
+    found: dict[int, int] = {}
+    if direction in ("DOWNSTREAM", "BOTH"):
+        found.update(bfs(graph))
+    if direction in ("UPSTREAM", "BOTH"):
+        for node, d in bfs(graph.reverse()).items():
+            found[node] = min(d, found.get(node, d))
+    return {f"d{n}": d for n, d in found.items()}
+
+
+graphs = st.integers(min_value=2, max_value=60).flatmap(
+    lambda n: st.tuples(
+        st.just(n),
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=n * 3),
+        st.integers(0, n - 1),
+    )
+)
+
+
+@pytest.fixture(scope="module")
+def gen_store(engine):
+    store = FalkorStore("127.0.0.1", engine.port, graph=f"lineage-{uuid.uuid4().hex[:8]}")
+    store.ensure_schema()
+    yield store
+    store.clear()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=graphs, direction=st.sampled_from(["UPSTREAM", "DOWNSTREAM", "BOTH"]), depth=st.integers(0, 12))
+def test_traverse_matches_reference_bfs(gen_store, spec, direction, depth):
+    n, edges, start = spec
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(edges)
+    gen_store.clear()
+    load_graph(gen_store, graph)
+    result = traverse(gen_store, [f"d{start}"], direction, depth)
+    expected = reference(graph, start, direction, depth)
+    assert result.depth_of == expected
+    assert not result.is_partial
+    assert result.depth_reached == max(expected.values())
+    for src, dst in result.edges:
+        assert graph.has_edge(int(src[1:]), int(dst[1:]))
+        assert src in result.depth_of and dst in result.depth_of
+
+
+def test_layered_graph_and_node_limit(gen_store):
+    gen_store.clear()
+    graph = nx.DiGraph()
+    layers, width = 30, 40
+    for layer in range(layers - 1):
+        for i in range(width):
+            graph.add_edge(layer * width + i, (layer + 1) * width + (i * 7 + layer) % width)
+            graph.add_edge(layer * width + i, (layer + 1) * width + (i * 3 + 1) % width)
+    load_graph(gen_store, graph)
+    for depth in (1, 3, 10, 25):
+        assert traverse(gen_store, ["d0"], "DOWNSTREAM", depth).depth_of == reference(graph, 0, "DOWNSTREAM", depth)
+    limited = traverse(gen_store, ["d0"], "DOWNSTREAM", 25, max_nodes=50)
+    assert limited.is_partial and len(limited.depth_of) == 50
+    full = reference(graph, 0, "DOWNSTREAM", 25)
+    assert all(full[k] == d for k, d in limited.depth_of.items())  # every node at its true depth
+
+
+def test_as_of_hides_edges_first_seen_later(gen_store):
+    gen_store.clear()
+    graph = nx.DiGraph([(0, 1), (1, 2), (0, 3)])
+    load_graph(gen_store, graph, seen=lambda u, v: 5000 if (u, v) == (1, 2) else 1000)
+    assert set(traverse(gen_store, ["d0"], "DOWNSTREAM", 5).depth_of) == {"d0", "d1", "d2", "d3"}
+    assert set(traverse(gen_store, ["d0"], "DOWNSTREAM", 5, as_of=2000).depth_of) == {"d0", "d1", "d3"}
+
+
+def test_bad_requests_are_lineage_errors(gen_store):
+    with pytest.raises(LineageError, match="direction"):
+        traverse(gen_store, ["d0"], "SIDEWAYS", 1)
+    with pytest.raises(LineageError, match="no dataset"):
+        marquez_graph(gen_store, "dataset:nope:nothing", 1, max_depth=10, max_nodes=100)
+    with pytest.raises(LineageError, match="depth must be between"):
+        marquez_graph(gen_store, "dataset:gen:0", 99, max_depth=10, max_nodes=100)
+    with pytest.raises(LineageError, match="nodeId must look like"):
+        marquez_graph(gen_store, "table:x", 1, max_depth=10, max_nodes=100)
