@@ -23,3 +23,7 @@ class Settings(BaseSettings):
     max_lineage_depth: int = 25
     max_lineage_nodes: int = 5000
     log_level: str = "INFO"
+    api_keys: list[str] = Field(
+        default_factory=list,
+        description="accepted Bearer keys (JSON list in CATALOG_API_KEYS); empty = no authentication",
+    )

@@ -77,8 +77,11 @@ class Projector:
                 if seq > self.applied:
                     map_event(event, digest, writes)
             self.store.apply(writes)
-            self.store.set_checkpoint(new[-1])
-            self.applied = new[-1]
+            if self.store.advance_checkpoint(self.applied, new[-1]):
+                self.applied = new[-1]
+            else:
+                self._rewind_locked()
+                self._catch_up_locked(None)
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply everything logged after the checkpoint; returns the number of events applied."""
@@ -99,8 +102,27 @@ class Projector:
         for item in batch:
             map_event(json.loads(item.body), item.digest, writes)
         self.store.apply(writes)
-        self.store.set_checkpoint(batch[-1].seq)
+        if not self.store.advance_checkpoint(self.applied, batch[-1].seq):
+            raise GraphUnavailable("the graph's checkpoint moved during replay (engine restarted?)")
         self.applied = batch[-1].seq
+
+    def reconcile(self) -> int:
+        """Catch up, first rewinding to the graph's own checkpoint if the graph lost writes.
+
+        An engine killed abruptly loses up to a second of writes (AOF fsync every second),
+        the checkpoint among them; it then reads lower than what this process applied.
+        """
+        with self._lock:
+            self._rewind_locked()
+            return self._catch_up_locked(None)
+
+    def _rewind_locked(self) -> None:
+        in_graph = self.store.checkpoint()
+        if in_graph != self.applied:
+            log.warning("graph checkpoint differs from the last one applied; replaying from the graph's",
+                        extra={"graph_checkpoint": in_graph, "applied": self.applied})
+            self.store.ensure_schema()
+            self.applied = in_graph
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Empty the graph and replay the whole log."""
@@ -188,10 +210,8 @@ class IngestPipeline:
     async def _retry_loop(self) -> None:
         while True:
             await asyncio.sleep(0.5)
-            if not self.lagging and self.projector.lag() == 0:
-                continue
             try:
-                caught = await asyncio.to_thread(self.projector.catch_up)
+                caught = await asyncio.to_thread(self.projector.reconcile)
                 self.lagging = False
                 if caught:
                     log.info("projection caught up", extra={"events": caught})

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
+from catalog.api.auth import ApiKeyMiddleware
 from catalog.api.errors import HTTPError, error_response
 from catalog.api.ingest import post_lineage, post_lineage_batch
 from catalog.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
@@ -88,5 +89,6 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -12,10 +12,11 @@ from catalog.api.errors import HTTPError
 
 async def read_json(request: Request, max_bytes: int):
     """The decoded JSON body; 413 past ``max_bytes`` (compressed or not), 400 if unreadable."""
+    encoding = request.headers.get("content-encoding", "identity").lower().strip()
+    request.app.state.metrics.bodies.labels(encoding if encoding in ("identity", "gzip") else "other").inc()
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise HTTPError(413, f"request body of {declared} bytes exceeds the limit of {max_bytes} bytes")
-    encoding = request.headers.get("content-encoding", "identity").lower().strip()
     if encoding not in ("identity", "gzip"):
         raise HTTPError(415, f"unsupported Content-Encoding {encoding!r}; send identity or gzip")
     # wbits 47: gzip or zlib header, detected automatically.

@@ -21,6 +21,10 @@ class Metrics:
             "catalog_events_total", "OpenLineage events by outcome (accepted, duplicate, rejected)",
             ["outcome", "type"], registry=self.registry,
         )
+        self.bodies = Counter(
+            "catalog_ingest_bodies_total", "Ingestion request bodies by Content-Encoding",
+            ["encoding"], registry=self.registry,
+        )
         self.projection_lag = Gauge(
             "catalog_projection_lag_events", "Logged events not yet in the graph", registry=self.registry,
         )

@@ -62,10 +62,18 @@ class GraphStore(ABC):
         rows = self.query("MATCH (m:CatalogMeta {key: 'checkpoint'}) RETURN m.seq AS seq", read_only=True)
         return int(rows[0]["seq"]) if rows and rows[0]["seq"] is not None else 0
 
-    def set_checkpoint(self, seq: int) -> None:
-        # Written after the batch it covers: an engine that loses its last writes also loses
-        # this, so replay restarts early enough (writes are idempotent).
-        self.query("MERGE (m:CatalogMeta {key: 'checkpoint'}) SET m.seq = $seq", {"seq": seq})
+    def advance_checkpoint(self, expected: int, seq: int) -> bool:
+        """Move the checkpoint from ``expected`` to ``seq``; False if the graph holds another value.
+
+        Written after the batch it covers: an engine that loses its last writes loses this
+        too, and the compare-and-set tells the projector to replay from the graph's own value.
+        """
+        rows = self.query(
+            "MERGE (m:CatalogMeta {key: 'checkpoint'}) WITH m WHERE coalesce(m.seq, 0) = $expected "
+            "SET m.seq = $seq RETURN m.seq AS seq",
+            {"expected": expected, "seq": seq},
+        )
+        return bool(rows)
 
     # traversal ------------------------------------------------------------------------
     def expand(self, keys: list[str], traversal: str, as_of: int | None = None,

@@ -102,9 +102,11 @@ def test_expand_as_of_uses_first_seen(store):
     assert [dst for _, dst in store.expand(["dataset:ns:a"], "DOWNSTREAM", as_of=march)] == ["dataset:ns:b"]
 
 
-def test_checkpoint_roundtrip(store):
+def test_checkpoint_is_compare_and_set(store):
     assert store.checkpoint() == 0
-    store.set_checkpoint(42)
+    assert store.advance_checkpoint(0, 42)
+    assert store.checkpoint() == 42
+    assert not store.advance_checkpoint(40, 50)  # someone else's view of the graph: refused
     assert store.checkpoint() == 42
 
 
