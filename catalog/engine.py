@@ -163,7 +163,7 @@ class EmbeddedEngine:
     def _spawn(self) -> None:
         self._proc = subprocess.Popen(
             self._command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent, close_fds=True,
+            stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent, close_fds=True, cwd=self.graph_dir,
         )
         self.pid_file.write_text(str(self._proc.pid))
         self._wait_ready()
@@ -194,15 +194,17 @@ class EmbeddedEngine:
         except (FileNotFoundError, ValueError):
             return
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            # redis-server rewrites its command line, so recognise it by binary and working dir.
+            exe = os.readlink(f"/proc/{pid}/exe")
+            cwd = os.readlink(f"/proc/{pid}/cwd")
         except OSError:
             return
-        if str(self.graph_dir).encode() not in cmdline:
+        if not exe.endswith("redis-server") or Path(cwd) != self.graph_dir.resolve():
             return  # the pid was reused by an unrelated process
         log.warning("stopping orphaned graph engine", extra={"pid": pid})
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
-        while _pid_alive(pid) and time.monotonic() < deadline:
+        while _pid_alive(pid) and Path(f"/proc/{pid}/cwd").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         if _pid_alive(pid):
             os.kill(pid, signal.SIGKILL)

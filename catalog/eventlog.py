@@ -52,17 +52,17 @@ class EventLog:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for digest, body, kind, time in events:
+                    # Look up first: a failed INSERT would still consume a seq and leave a gap.
+                    known = self._db.execute("SELECT seq FROM events WHERE digest = ?", (digest,)).fetchone()
+                    if known:
+                        results.append((known[0], False))
+                        continue
                     cur = self._db.execute(
                         "INSERT INTO events (digest, event_type, event_time, received_at, body) "
-                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING RETURNING seq",
+                        "VALUES (?, ?, ?, ?, ?) RETURNING seq",
                         (digest, kind, time, now, body),
                     )
-                    row = cur.fetchone()
-                    if row is not None:
-                        results.append((row[0], True))
-                    else:
-                        seq = self._db.execute("SELECT seq FROM events WHERE digest = ?", (digest,)).fetchone()[0]
-                        results.append((seq, False))
+                    results.append((cur.fetchone()[0], True))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

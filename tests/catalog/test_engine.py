@@ -1,0 +1,82 @@
+"""The embedded engine as a real child process: start, lock, orphans, supervision."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+
+from catalog.engine import DataDirLock, DataDirLocked, EmbeddedEngine
+from tests.conftest import free_port
+
+
+def answers(port: int) -> bool:
+    try:
+        return redis.Redis(port=port, socket_timeout=1).ping()
+    except redis.ConnectionError:
+        return False
+
+
+def test_starts_with_persistence_and_stops_cleanly(tmp_path):
+    engine = EmbeddedEngine(tmp_path).start()
+    try:
+        config = redis.Redis(port=engine.port).config_get("append*")
+        assert config["appendonly"] == "yes" and config["appendfsync"] == "everysec"
+        assert (tmp_path / "graph" / "engine.pid").read_text() == str(engine.pid)
+    finally:
+        engine.stop()
+    assert not answers(engine.port)
+    assert not (tmp_path / "graph" / "engine.pid").exists()
+
+
+def test_data_survives_a_restart(tmp_path):
+    with EmbeddedEngine(tmp_path) as engine:
+        redis.Redis(port=engine.port).execute_command("GRAPH.QUERY", "g", "CREATE (:T {v: 1})")
+    with EmbeddedEngine(tmp_path) as engine:
+        result = redis.Redis(port=engine.port).execute_command("GRAPH.QUERY", "g", "MATCH (t:T) RETURN t.v")
+        assert result[1] == [[1]]
+
+
+def test_second_live_owner_gets_a_clear_error_and_a_dead_ones_lock_is_taken_over(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from catalog.engine import DataDirLock;"
+        f"DataDirLock(Path({str(tmp_path)!r})).acquire(); print('locked', flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(DataDirLocked, match=f"in use by another catalog server \\(pid {holder.pid}\\)"):
+            DataDirLock(tmp_path).acquire()
+    finally:
+        holder.kill()
+        holder.wait()
+    lock = DataDirLock(tmp_path)  # the stale lock of a killed owner is simply taken over
+    lock.acquire()
+    lock.release()
+
+
+def test_orphaned_engine_of_a_killed_server_is_stopped(tmp_path):
+    # A server killed before its engine (the engine outlives it here: started detached).
+    engine = EmbeddedEngine(tmp_path)
+    engine.graph_dir.mkdir(parents=True)
+    engine.port = free_port()
+    orphan = subprocess.Popen(engine._command(), start_new_session=True, cwd=engine.graph_dir)
+    (engine.graph_dir / "engine.pid").write_text(str(orphan.pid))
+    deadline = time.monotonic() + 10
+    while not answers(engine.port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with EmbeddedEngine(tmp_path) as fresh:
+        assert orphan.wait(timeout=10) is not None  # stopped before the new engine started
+        assert answers(fresh.port)
+
+
+def test_supervisor_restarts_a_dead_engine_on_the_same_port(tmp_path):
+    with EmbeddedEngine(tmp_path) as engine:
+        first_pid = engine.pid
+        os.kill(first_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while (engine.restarts == 0 or not answers(engine.port)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert engine.restarts == 1 and engine.pid != first_pid and answers(engine.port)
