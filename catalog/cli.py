@@ -55,18 +55,23 @@ def serve(host, port, data_dir, graph_url, demo, log_level) -> None:
 
     from catalog import logs
     from catalog.api.app import create_app
-    from catalog.engine import DataDirLocked
+    from catalog.engine import DataDirLocked, EngineStartError
+    from catalog.runtime import Catalog
 
     settings = _settings(host=host, port=port, data_dir=data_dir, graph_url=graph_url, log_level=log_level)
     logs.configure(settings.log_level)
-    app = create_app(settings, load_samples=demo)
-    # uvicorn turns SIGTERM into a graceful shutdown, which stops the engine in the lifespan.
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
-                            access_log=False, timeout_graceful_shutdown=10)
     try:
-        uvicorn.Server(config).run()
-    except DataDirLocked as exc:
+        catalog = Catalog.open(settings)
+    except (DataDirLocked, EngineStartError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    try:
+        app = create_app(settings, catalog=catalog, load_samples=demo)
+        # uvicorn turns SIGTERM and Ctrl-C into a graceful shutdown; the engine stops after it.
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
+                                access_log=False, timeout_graceful_shutdown=10)
+        uvicorn.Server(config).run()
+    finally:
+        catalog.close()
 
 
 @main.command()
