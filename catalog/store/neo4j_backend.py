@@ -37,7 +37,12 @@ class Neo4jStore(GraphStore):
             self.query(f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})")
 
     def clear(self) -> None:
-        self.query("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+        # CALL {} IN TRANSACTIONS needs an auto-commit transaction, not a managed one.
+        try:
+            with self._driver.session(database=self._database) as session:
+                session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+        except (ServiceUnavailable, SessionExpired) as exc:
+            raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
 
     def ping(self) -> bool:
         try:
