@@ -41,30 +41,28 @@ def traverse(store: GraphStore, start: list[str], direction: str, depth: int, *,
         raise LineageError(f"direction must be one of {', '.join(DIRECTIONS)}")
     prefix = "FIELD_" if field_level else ""
     result = Traversal(depth_of={key: 0 for key in start})
-    frontiers = {d: list(start) for d in (("UPSTREAM", "DOWNSTREAM") if direction == "BOTH" else (direction,))}
+    directions = ("UPSTREAM", "DOWNSTREAM") if direction == "BOTH" else (direction,)
+    # Each direction is its own BFS (a node seen upstream must still be expanded downstream).
+    visited = {d: set(start) for d in directions}
+    frontiers = {d: list(start) for d in directions}
     for hop in range(1, depth + 1):
-        found_any = False
-        for dirn, frontier in list(frontiers.items()):
-            if not frontier:
+        for dirn in directions:
+            if not frontiers[dirn]:
                 continue
-            pairs = store.expand(frontier, prefix + dirn, as_of=as_of)
             new: list[str] = []
-            for src, dst in pairs:
-                flow = (src, dst) if dirn == "DOWNSTREAM" else (dst, src)
-                if dst not in result.depth_of:
-                    if len(result.depth_of) >= max_nodes:
+            for src, dst in store.expand(frontiers[dirn], prefix + dirn, as_of=as_of):
+                if dst not in visited[dirn]:
+                    if dst not in result.depth_of and len(result.depth_of) >= max_nodes:
                         result.is_partial = True
                         continue
-                    result.depth_of[dst] = hop
+                    visited[dirn].add(dst)
+                    result.depth_of.setdefault(dst, hop)
                     new.append(dst)
-                if dst in result.depth_of:
-                    result.edges.add(flow)
+                result.edges.add((src, dst) if dirn == "DOWNSTREAM" else (dst, src))
             frontiers[dirn] = new
-            found_any = found_any or bool(new)
-        if found_any:
-            result.depth_reached = hop
         if result.is_partial or not any(frontiers.values()):
             break
+    result.depth_reached = max(result.depth_of.values(), default=0)
     return result
 
 

@@ -51,7 +51,7 @@ def gen_store(engine):
     store.clear()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spec=graphs, direction=st.sampled_from(["UPSTREAM", "DOWNSTREAM", "BOTH"]), depth=st.integers(0, 12))
 def test_traverse_matches_reference_bfs(gen_store, spec, direction, depth):
     n, edges, start = spec

@@ -1,0 +1,136 @@
+"""Ingest throughput of ``catalog serve`` on the embedded engine, against the engine's raw ceiling.
+
+Starts a real server in a child process on a fresh data directory and measures, in one run:
+
+* batch ingest: events/s posting batches to /api/v1/lineage/batch;
+* single posts: events/s with concurrent clients posting one event per request;
+* the engine's raw ``UNWIND ... MERGE`` rows/s on the same engine process (the ceiling),
+  and the graph rows the catalog writes per event, to compare like with like.
+
+Events have the shape of Marquez's seed (ingestors/samples/food_delivery.json): each
+template is replayed under fresh run ids and dataset/job names, so every event is new.
+
+    python benchmarks/ingest.py [--events 6000] [--repeats 5] [--concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from falkordb import FalkorDB
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from catalog.store.writes import compact  # noqa: E402
+from ingestors.files import SAMPLES  # noqa: E402
+from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event  # noqa: E402
+from tests.conftest import ServerProcess  # noqa: E402
+
+TEMPLATES = json.loads((SAMPLES / "food_delivery.json").read_text())
+
+
+def make_events(count: int, tag: str) -> list[dict]:
+    """``count`` new events in the seed's shape: names suffixed per copy, fresh run ids."""
+    events = []
+    copy_no = 0
+    while len(events) < count:
+        suffix = f"_{tag}{copy_no}"
+        run_ids: dict[str, str] = {}
+        for template in TEMPLATES:
+            event = copy.deepcopy(template)
+            event["run"]["runId"] = run_ids.setdefault(template["run"]["runId"], str(uuid.uuid4()))
+            event["job"]["name"] += suffix
+            for dataset in event.get("inputs", []) + event.get("outputs", []):
+                dataset["name"] += suffix
+            events.append(event)
+        copy_no += 1
+    return events[:count]
+
+
+def graph_rows_per_event(events: list[dict]) -> float:
+    writes = GraphWrites()
+    for event in events:
+        map_event(event, event_hash(canonical_json(event)), writes)
+    return sum(len(rows) for rows in compact(writes).values()) / len(events)
+
+
+def bench_batch(url: str, events: list[dict], batch: int) -> float:
+    with httpx.Client(base_url=url, timeout=120) as client:
+        start = time.perf_counter()
+        for i in range(0, len(events), batch):
+            response = client.post("/api/v1/lineage/batch", json=events[i:i + batch])
+            assert response.status_code == 200, response.text[:300]
+        return len(events) / (time.perf_counter() - start)
+
+
+async def _bench_single(url: str, events: list[dict], concurrency: int) -> float:
+    queue = list(reversed(events))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        async def worker():
+            while queue:
+                response = await client.post("/api/v1/lineage", json=queue.pop())
+                assert response.status_code == 201, response.text[:300]
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return len(events) / (time.perf_counter() - start)
+
+
+def bench_raw_merge(port: int, rows: int, batch: int) -> float:
+    graph = FalkorDB(host="127.0.0.1", port=port).select_graph(f"bench-raw-{uuid.uuid4().hex[:6]}")
+    graph.query("CREATE INDEX FOR (n:Bench) ON (n.key)")
+    data = [{"key": f"k{i}", "first": i, "last": i} for i in range(rows)]
+    start = time.perf_counter()
+    for i in range(0, rows, batch):
+        graph.query(
+            "UNWIND $rows AS r MERGE (n:Bench {key: r.key}) "
+            "SET n.firstSeen = CASE WHEN n.firstSeen IS NULL OR r.first < n.firstSeen THEN r.first ELSE n.firstSeen END, "
+            "n.lastSeen = CASE WHEN n.lastSeen IS NULL OR r.last > n.lastSeen THEN r.last ELSE n.lastSeen END",
+            {"rows": data[i:i + batch]},
+        )
+    elapsed = time.perf_counter() - start
+    graph.delete()
+    return rows / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=6000, help="events per batch-ingest repeat")
+    parser.add_argument("--single-events", type=int, default=3000, help="events per single-post repeat")
+    parser.add_argument("--batch", type=int, default=500, help="events per batch request")
+    parser.add_argument("--concurrency", type=int, default=32, help="concurrent single-post clients")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    rows_per_event = graph_rows_per_event(make_events(len(TEMPLATES) * 4, "probe"))
+    with tempfile.TemporaryDirectory() as tmp, ServerProcess(Path(tmp) / "data") as server:
+        port = httpx.get(server.url + "/health").json()["graph"]["port"]
+        batch, single, raw = [], [], []
+        for repeat in range(args.repeats):
+            # Interleaved so that machine noise hits all three alike.
+            raw.append(bench_raw_merge(port, 20000, 2000))
+            batch.append(bench_batch(server.url, make_events(args.events, f"b{repeat}_"), args.batch))
+            single.append(asyncio.run(_bench_single(server.url, make_events(args.single_events, f"s{repeat}_"),
+                                                    args.concurrency)))
+    med = statistics.median
+    print(f"graph rows written per event (after compaction): {rows_per_event:.1f}")
+    print(f"raw UNWIND MERGE rows/s (ceiling):    median {med(raw):,.0f}   runs {[round(x) for x in raw]}")
+    print(f"batch ingest events/s (batch {args.batch}):  median {med(batch):,.0f}   runs {[round(x) for x in batch]}")
+    print(f"  = {med(batch) * rows_per_event:,.0f} graph rows/s, {med(batch) * rows_per_event / med(raw):.2f}x the raw ceiling")
+    print(f"single-post events/s ({args.concurrency} clients): median {med(single):,.0f}   runs {[round(x) for x in single]}")
+
+
+if __name__ == "__main__":
+    main()
