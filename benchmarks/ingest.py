@@ -10,7 +10,7 @@ Starts a real server in a child process on a fresh data directory and measures, 
 Events have the shape of Marquez's seed (ingestors/samples/food_delivery.json): each
 template is replayed under fresh run ids and dataset/job names, so every event is new.
 
-    python benchmarks/ingest.py [--events 6000] [--repeats 5] [--concurrency 32]
+    python benchmarks/ingest.py [--events 6000] [--repeats 5] [--batch-clients 4] [--concurrency 32]
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ import argparse
 import asyncio
 import copy
 import json
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +29,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import orjson
 from falkordb import FalkorDB
 
 REPO = Path(__file__).resolve().parent.parent
@@ -65,27 +68,58 @@ def graph_rows_per_event(events: list[dict]) -> float:
     return sum(len(rows) for rows in compact(writes).values()) / len(events)
 
 
-def bench_batch(url: str, events: list[dict], batch: int) -> float:
-    with httpx.Client(base_url=url, timeout=120) as client:
+async def _bench_batch(url: str, events: list[dict], batch: int, clients: int) -> float:
+    """``clients`` producers posting batches at once, as several pipelines would."""
+    batches = [orjson.dumps(events[i:i + batch]) for i in range(0, len(events), batch)]
+    batches.reverse()
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        async def producer():
+            while batches:
+                response = await client.post("/api/v1/lineage/batch", content=batches.pop(),
+                                             headers={"Content-Type": "application/json"})
+                assert response.status_code == 200, response.text[:300]
+
         start = time.perf_counter()
-        for i in range(0, len(events), batch):
-            response = client.post("/api/v1/lineage/batch", json=events[i:i + batch])
-            assert response.status_code == 200, response.text[:300]
+        await asyncio.gather(*(producer() for _ in range(clients)))
         return len(events) / (time.perf_counter() - start)
 
 
 async def _bench_single(url: str, events: list[dict], concurrency: int) -> float:
-    queue = list(reversed(events))
+    queue = [orjson.dumps(e) for e in reversed(events)]
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
         async def worker():
             while queue:
-                response = await client.post("/api/v1/lineage", json=queue.pop())
+                response = await client.post("/api/v1/lineage", content=queue.pop(),
+                                             headers={"Content-Type": "application/json"})
                 assert response.status_code == 201, response.text[:300]
 
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return len(events) / (time.perf_counter() - start)
+
+
+def bench_single_wrk(url: str, seconds: int, connections: int, workdir: Path) -> float | None:
+    """Single posts driven by wrk (C, light on CPU), or None when wrk is not installed."""
+    if not shutil.which("wrk"):
+        return None
+    templates = workdir / "templates.jsonl"
+    # Each template is one seed event with __S__ in its names and run id, replaced per request.
+    lines = []
+    for template in TEMPLATES:
+        event = copy.deepcopy(template)
+        event["run"]["runId"] = "00000000-0000-4000-8000-__S__"
+        event["job"]["name"] += "___S__"
+        for dataset in event.get("inputs", []) + event.get("outputs", []):
+            dataset["name"] += "___S__"
+        lines.append(json.dumps(event))
+    templates.write_text("\n".join(lines) + "\n")
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(REPO / "benchmarks" / "single_post.lua"),
+         url, "--", str(templates)], capture_output=True, text=True, check=True).stdout
+    if "non-201 responses: 0" not in out:
+        raise RuntimeError(f"wrk saw failed requests:\n{out}")
+    return float(out.split("Requests/sec:")[1].split()[0])
 
 
 def bench_raw_merge(port: int, rows: int, batch: int) -> float:
@@ -110,6 +144,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=6000, help="events per batch-ingest repeat")
     parser.add_argument("--single-events", type=int, default=3000, help="events per single-post repeat")
     parser.add_argument("--batch", type=int, default=500, help="events per batch request")
+    parser.add_argument("--batch-clients", type=int, default=4, help="concurrent batch producers")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent single-post clients")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
@@ -121,15 +156,18 @@ def main() -> None:
         for repeat in range(args.repeats):
             # Interleaved so that machine noise hits all three alike.
             raw.append(bench_raw_merge(port, 20000, 2000))
-            batch.append(bench_batch(server.url, make_events(args.events, f"b{repeat}_"), args.batch))
-            single.append(asyncio.run(_bench_single(server.url, make_events(args.single_events, f"s{repeat}_"),
-                                                    args.concurrency)))
+            batch.append(asyncio.run(_bench_batch(server.url, make_events(args.events, f"b{repeat}_"), args.batch,
+                                                  args.batch_clients)))
+            driven = bench_single_wrk(server.url, 10, args.concurrency, Path(tmp))
+            single.append(driven if driven is not None else asyncio.run(
+                _bench_single(server.url, make_events(args.single_events, f"s{repeat}_"), args.concurrency)))
     med = statistics.median
     print(f"graph rows written per event (after compaction): {rows_per_event:.1f}")
     print(f"raw UNWIND MERGE rows/s (ceiling):    median {med(raw):,.0f}   runs {[round(x) for x in raw]}")
-    print(f"batch ingest events/s (batch {args.batch}):  median {med(batch):,.0f}   runs {[round(x) for x in batch]}")
+    print(f"batch ingest events/s ({args.batch_clients} clients, batch {args.batch}):  median {med(batch):,.0f}   runs {[round(x) for x in batch]}")
     print(f"  = {med(batch) * rows_per_event:,.0f} graph rows/s, {med(batch) * rows_per_event / med(raw):.2f}x the raw ceiling")
-    print(f"single-post events/s ({args.concurrency} clients): median {med(single):,.0f}   runs {[round(x) for x in single]}")
+    driver = "wrk" if shutil.which("wrk") else "httpx"
+    print(f"single-post events/s ({args.concurrency} connections, {driver}): median {med(single):,.0f}   runs {[round(x) for x in single]}")
 
 
 if __name__ == "__main__":

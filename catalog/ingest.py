@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from catalog.eventlog import EventLog, LoggedEvent
 from catalog.store.base import GraphStore, GraphUnavailable
 from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event
-from ingestors.validate import parse_event_time, validate_event
+from ingestors.validate import FieldError, InvalidEvent, parse_event_time, validate_event
 
 log = logging.getLogger("catalog.ingest")
 
@@ -45,7 +45,10 @@ class Accepted:
 def prepare_event(event) -> PreparedEvent:
     """Validate one decoded event; raises ingestors.validate.InvalidEvent."""
     kind = validate_event(event)
-    body = canonical_json(event)
+    try:
+        body = canonical_json(event)
+    except TypeError as exc:  # e.g. an integer beyond 64 bits
+        raise InvalidEvent([FieldError("", f"event cannot be stored: {exc}")]) from exc
     return PreparedEvent(event, body, event_hash(body), kind, parse_event_time(event["eventTime"]))
 
 

@@ -15,11 +15,14 @@ order of the same events, with duplicates, yields the same graph:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
+
+import orjson
 
 from ingestors.validate import event_type, parse_event_time
 
+FACET_PREFIX = "facet:"
+VERSION_PREFIX = "v:"
 STATE_RANK = {"OTHER": 0, "START": 1, "RUNNING": 2, "COMPLETE": 3, "FAIL": 3, "ABORT": 3}
 TERMINAL_STATES = {"COMPLETE", "FAIL", "ABORT"}
 MASKING_SUBTYPES = {"MASKED", "HASHED", "AGGREGATION", "ANONYMIZED", "REDACTED", "TOKENIZED"}
@@ -68,8 +71,9 @@ def run_id(run: str) -> str:
     return f"run:{run}"
 
 
-def canonical_json(event: dict) -> str:
-    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def canonical_json(event) -> str:
+    """Compact JSON with sorted keys: equal events give equal text, hence equal hashes."""
+    return orjson.dumps(event, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def event_hash(canonical: str) -> str:
@@ -127,7 +131,6 @@ class _EventMapper:
                 key=fkey,
                 dataset=key,
                 name=field["name"],
-                seen=self.time,
                 v=self.version,
                 attrs={"type": field.get("type"), "description": field.get("description")},
             )
@@ -172,13 +175,14 @@ class _EventMapper:
         return key
 
     def facets(self, owner: str, label: str, facets: dict, known: dict) -> None:
+        """Facets live on their node as ``facet:<name>`` JSON (engines store no nested maps),
+        each with its own version ``v:<name>``; known facets also set plain attributes."""
         for name, facet in facets.items():
-            self.writes.add("facets", key=f"{owner}#{name}", owner=owner, name=name,
-                            json=canonical_json(facet), v=self.version)
+            attrs = {FACET_PREFIX + name: canonical_json(facet)}
             if name in known:
-                attrs = {k: v for k, v in known[name](facet).items()}
-                self.writes.add(f"{label.lower()}_attrs", key=owner, vprop=f"v_{name}",
-                                v=self.version, attrs=attrs)
+                attrs.update(known[name](facet))
+            self.writes.add(f"{label.lower()}_facets", key=owner, vprop=VERSION_PREFIX + name,
+                            v=self.version, attrs=attrs)
 
     # edges -----------------------------------------------------------------
     def io(self, job_key: str, run_key: str | None, inputs: list[str], outputs: list[str]) -> None:
@@ -201,13 +205,13 @@ class _EventMapper:
         out_ds = dataset_id(out_ns, out_name)
         for field_name, spec in (facet.get("fields") or {}).items():
             dst = field_id(out_ns, out_name, field_name)
-            self.writes.add("fields", key=dst, dataset=out_ds, name=field_name, seen=self.time, v="", attrs={})
+            self.writes.add("fields", key=dst, dataset=out_ds, name=field_name, v="", attrs={})
             for source in spec.get("inputFields") or []:
                 src_ds = dataset_id(source["namespace"], source["name"])
                 src = field_id(source["namespace"], source["name"], source["field"])
                 self.namespace(source["namespace"])
                 self.writes.add("datasets", key=src_ds, namespace=source["namespace"], name=source["name"], seen=self.time)
-                self.writes.add("fields", key=src, dataset=src_ds, name=source["field"], seen=self.time, v="", attrs={})
+                self.writes.add("fields", key=src, dataset=src_ds, name=source["field"], v="", attrs={})
                 transformations = source.get("transformations") or []
                 if not transformations and spec.get("transformationType"):
                     # Facet 1-0-x described the transformation once per output field.
@@ -287,7 +291,9 @@ def map_event(event: dict, digest: str, writes: GraphWrites | None = None) -> Gr
     for dataset in event.get("inputs") or []:
         if dataset.get("inputFacets") and run_key:
             owner = f"{run_key}>{dataset_id(dataset['namespace'], dataset['name'])}"
-            mapper.facets(owner, "Input", dataset["inputFacets"], {})
+            mapper.writes.add("run_inputs", key=owner, run=run_key,
+                              dataset=dataset_id(dataset["namespace"], dataset["name"]))
+            mapper.facets(owner, "RunInput", dataset["inputFacets"], {})
     for dataset in event.get("outputs") or []:
         mapper.column_lineage(dataset)
         if run_key:
@@ -298,6 +304,6 @@ def map_event(event: dict, digest: str, writes: GraphWrites | None = None) -> Gr
                               version=version_facet.get("datasetVersion") or event["run"]["runId"],
                               seen=mapper.time)
             if dataset.get("outputFacets"):
-                mapper.facets(version_key, "Output", dataset["outputFacets"], {})
+                mapper.facets(version_key, "DatasetVersion", dataset["outputFacets"], {})
     mapper.io(job_key, run_key, inputs, outputs)
     return writes

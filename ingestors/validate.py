@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
@@ -92,6 +93,63 @@ def _schemas() -> tuple[Registry, dict[str, Draft202012Validator], dict[tuple[st
     return registry, events, facets
 
 
+@cache
+def _fast_schemas() -> tuple[dict, dict]:
+    """The same schemas compiled by jsonschema-rs: ~20x faster, used to pass valid events quickly.
+
+    Only a verdict is taken from it; errors are always reported by the python validator,
+    whose messages and pointers the API documents.
+    """
+    docs = [json.loads((SPEC_DIR / "OpenLineage.json").read_text())]
+    docs += [_relax(json.loads(p.read_text())) for p in sorted((SPEC_DIR / "facets").glob("*.json"))]
+    registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in docs])
+
+    def compile_ref(ref: str):
+        return jsonschema_rs.Draft202012Validator({"$ref": ref}, registry=registry, validate_formats=False)
+
+    _, events, facets = _schemas()
+    fast_events = {name: compile_ref(v.schema["$ref"]) for name, v in events.items()}
+    fast_facets = {key: compile_ref(v.schema["$ref"]) for key, v in facets.items()}
+    return fast_events, fast_facets
+
+
+def _facet_containers(event: dict, kind: str):
+    """(location, facets) for every facet container of an event."""
+    if kind == "RunEvent" and isinstance(event.get("run"), dict):
+        yield "run", event["run"].get("facets")
+    if isinstance(event.get("job"), dict):
+        yield "job", event["job"].get("facets")
+    if kind == "DatasetEvent" and isinstance(event.get("dataset"), dict):
+        yield "dataset", event["dataset"].get("facets")
+    for side, extra, location in (("inputs", "inputFacets", "input"), ("outputs", "outputFacets", "output")):
+        datasets = event.get(side) if isinstance(event.get(side), list) else []
+        for dataset in datasets:
+            if isinstance(dataset, dict):
+                yield "dataset", dataset.get("facets")
+                yield location, dataset.get(extra)
+
+
+def _quickly_valid(event: dict, kind: str) -> bool:
+    events, facets = _fast_schemas()
+    candidate = event if "schemaURL" in event else {**event, "schemaURL": "https://openlineage.io/"}
+    if not events[kind].is_valid(candidate):
+        return False
+    for location, container in _facet_containers(event, kind):
+        if container is None:
+            continue
+        if not isinstance(container, dict):
+            return False
+        for key, facet in container.items():
+            validator = facets.get((location, key))
+            if validator is not None and not validator.is_valid(facet):
+                return False
+    try:
+        parse_event_time(event["eventTime"])
+    except ValueError:
+        return False
+    return True
+
+
 def event_type(event: dict) -> str:
     """RunEvent, DatasetEvent or JobEvent, from the schemaURL fragment (none means RunEvent)."""
     url = event.get("schemaURL")
@@ -162,6 +220,8 @@ def validate_event(event) -> str:
     if not isinstance(event, dict):
         raise InvalidEvent([FieldError("", "an event must be a JSON object")])
     kind = event_type(event)
+    if _quickly_valid(event, kind):
+        return kind
     _, validators, _ = _schemas()
     errors = [
         e

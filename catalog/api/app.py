@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
     metrics = Metrics()
 
     def count(events: list[PreparedEvent], accepted: list[Accepted]) -> None:
+        metrics.commit_sizes.observe(len(events))
         for event, item in zip(events, accepted):
             metrics.events.labels("accepted" if item.new else "duplicate", event.kind).inc()
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import zlib
+
+import orjson
 
 from starlette.requests import Request
 
@@ -44,6 +45,6 @@ async def read_json(request: Request, max_bytes: int):
     if not raw.strip():
         raise HTTPError(400, "request body is empty; send a JSON OpenLineage event")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise HTTPError(400, f"body is not valid JSON: {exc}") from exc

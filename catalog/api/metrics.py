@@ -25,6 +25,10 @@ class Metrics:
             "catalog_ingest_bodies_total", "Ingestion request bodies by Content-Encoding",
             ["encoding"], registry=self.registry,
         )
+        self.commit_sizes = Histogram(
+            "catalog_ingest_commit_events", "Events per group commit (log transaction + graph write)",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000), registry=self.registry,
+        )
         self.projection_lag = Gauge(
             "catalog_projection_lag_events", "Logged events not yet in the graph", registry=self.registry,
         )

@@ -64,7 +64,7 @@ def _dataset_view(store, namespace: str, name: str) -> dict | None:
         owners=owners,
         lastModifiedAt=iso(version["lastSeen"]) if version else None,
         currentVersion=version["version"] if version else None,
-        facets=reads.facets_of(store, key),
+        facets=reads.facets_of(store, "Dataset", key),
     )
     return view
 

@@ -15,14 +15,14 @@ from ingestors.openlineage import GraphWrites
 
 # Labels with a unique ``key`` property; every node the catalog writes has one.
 KEYED_LABELS = ("Namespace", "Dataset", "Field", "Job", "Run", "DatasetVersion",
-                "Facet", "Owner", "Tag", "CatalogMeta")
+                "RunInput", "Owner", "Tag", "CatalogMeta")
 
-# Traversal relationships and their direction: name -> (relationship type, node label).
+# Traversals: name -> the one-hop pattern from (a) to (b), in the direction travelled.
 TRAVERSALS = {
-    "DOWNSTREAM": ("FEEDS", "Dataset"),
-    "UPSTREAM": ("FED_BY", "Dataset"),
-    "FIELD_DOWNSTREAM": ("FEEDS_FIELD", "Field"),
-    "FIELD_UPSTREAM": ("DERIVES_FROM", "Field"),
+    "DOWNSTREAM": "(a:Dataset {key: k})-[e:FEEDS]->(b:Dataset)",
+    "UPSTREAM": "(a:Dataset {key: k})<-[e:FEEDS]-(b:Dataset)",
+    "FIELD_DOWNSTREAM": "(a:Field {key: k})<-[e:DERIVES_FROM]-(b:Field)",
+    "FIELD_UPSTREAM": "(a:Field {key: k})-[e:DERIVES_FROM]->(b:Field)",
 }
 
 
@@ -49,14 +49,17 @@ class GraphStore(ABC):
     def close(self) -> None:
         pass
 
+    def execute_writes(self, statements: list[tuple[str, dict]]) -> None:
+        """Run write statements in order; backends may send them in one round trip."""
+        for cypher, params in statements:
+            self.query(cypher, params)
+
     # writes -------------------------------------------------------------------------
     def apply(self, writes: GraphWrites) -> int:
         """Apply compacted writes in dependency order; returns the number of rows sent."""
-        sent = 0
-        for _kind, cypher, rows in write_plan(writes):
-            self.query(cypher, {"rows": rows})
-            sent += len(rows)
-        return sent
+        plan = write_plan(writes)
+        self.execute_writes([(cypher, {"rows": rows}) for _kind, cypher, rows in plan])
+        return sum(len(rows) for _, _, rows in plan)
 
     def checkpoint(self) -> int:
         rows = self.query("MATCH (m:CatalogMeta {key: 'checkpoint'}) RETURN m.seq AS seq", read_only=True)
@@ -79,9 +82,8 @@ class GraphStore(ABC):
     def expand(self, keys: list[str], traversal: str, as_of: int | None = None,
                limit: int | None = None) -> list[tuple[str, str]]:
         """One hop from ``keys`` along a traversal: (from, to) pairs, optionally as of a time."""
-        rel, label = TRAVERSALS[traversal]
         cypher = (
-            f"UNWIND $keys AS k MATCH (a:{label} {{key: k}})-[e:{rel}]->(b:{label}) "
+            f"UNWIND $keys AS k MATCH {TRAVERSALS[traversal]} "
             "WHERE $asOf IS NULL OR e.firstSeen <= $asOf RETURN a.key AS src, b.key AS dst"
         )
         if limit is not None:

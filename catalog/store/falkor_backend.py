@@ -30,6 +30,30 @@ class FalkorStore(GraphStore):
         names = [n.decode() if isinstance(n, bytes) else n for n in names]
         return [dict(zip(names, row)) for row in result.result_set]
 
+    def execute_writes(self, statements: list[tuple[str, dict]]) -> None:
+        """All statements pipelined in one round trip; redis runs them in order on one connection.
+
+        Not a transaction: a failure part-way leaves earlier statements applied, which is
+        fine because every write is idempotent and the checkpoint moves only afterwards.
+        """
+        pipe = self._db.connection.pipeline(transaction=False)
+        for cypher, params in statements:
+            # The client's own parameter encoding (CYPHER k=v ... prefix).
+            pipe.execute_command("GRAPH.QUERY", self._graph.name,
+                                 self._graph._build_params_header(params) + cypher, "--compact")
+        try:
+            results = pipe.execute(raise_on_error=False)
+        except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
+            raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
+        for result in results:
+            if isinstance(result, (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)):
+                raise GraphUnavailable(f"graph engine unavailable: {result}")
+            if isinstance(result, Exception):
+                raise result
+            # FalkorDB reports query errors inside a successful reply.
+            if isinstance(result, list) and result and isinstance(result[-1], ResponseError):
+                raise result[-1]
+
     def ensure_schema(self) -> None:
         for label in KEYED_LABELS:
             try:
@@ -39,7 +63,7 @@ class FalkorStore(GraphStore):
                     raise
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 raise GraphUnavailable(str(exc)) from exc
-        for label, prop in (("Facet", "owner"), ("Field", "dataset"), ("Run", "job")):
+        for label, prop in (("Field", "dataset"), ("Run", "job"), ("RunInput", "run")):
             try:
                 self._graph.create_node_range_index(label, prop)
             except ResponseError as exc:

@@ -5,8 +5,14 @@ from __future__ import annotations
 import json
 
 from catalog.store.base import GraphStore
+from ingestors.openlineage import FACET_PREFIX, VERSION_PREFIX
 
 _NODE_LABELS = {"dataset": "Dataset", "job": "Job", "datasetField": "Field", "run": "Run"}
+
+
+def _plain(props: dict) -> dict:
+    """Node properties without the stored facets and their versions."""
+    return {k: v for k, v in props.items() if not k.startswith((FACET_PREFIX, VERSION_PREFIX))}
 
 
 def node_label(node_id: str) -> str | None:
@@ -21,7 +27,7 @@ def nodes(store: GraphStore, label: str, keys: list[str]) -> dict[str, dict]:
         raise ValueError(f"unknown label {label}")
     rows = store.query(f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN n {{.*}} AS n",
                        {"keys": keys}, read_only=True)
-    return {r["n"]["key"]: dict(r["n"]) for r in rows}
+    return {r["n"]["key"]: _plain(r["n"]) for r in rows}
 
 
 def fields_of(store: GraphStore, dataset_keys: list[str]) -> dict[str, list[dict]]:
@@ -33,7 +39,7 @@ def fields_of(store: GraphStore, dataset_keys: list[str]) -> dict[str, list[dict
     )
     by_dataset: dict[str, list[dict]] = {k: [] for k in dataset_keys}
     for r in rows:
-        field = dict(r["field"])
+        field = _plain(r["field"])
         field["tags"] = sorted(t for t in r["tags"] if t)
         by_dataset[r["dataset"]].append(field)
     for fields in by_dataset.values():
@@ -41,10 +47,13 @@ def fields_of(store: GraphStore, dataset_keys: list[str]) -> dict[str, list[dict
     return by_dataset
 
 
-def facets_of(store: GraphStore, owner: str) -> dict[str, dict]:
-    rows = store.query("MATCH (f:Facet {owner: $owner}) RETURN f.name AS name, f.json AS json",
-                       {"owner": owner}, read_only=True)
-    return {r["name"]: json.loads(r["json"]) for r in sorted(rows, key=lambda r: r["name"])}
+def facets_of(store: GraphStore, label: str, key: str) -> dict[str, dict]:
+    """The latest facets of a node, by name."""
+    if label not in _NODE_LABELS.values():
+        raise ValueError(f"unknown label {label}")
+    rows = store.query(f"MATCH (n:{label} {{key: $key}}) RETURN properties(n) AS p", {"key": key}, read_only=True)
+    props = rows[0]["p"] if rows else {}
+    return {k[len(FACET_PREFIX):]: json.loads(v) for k, v in sorted(props.items()) if k.startswith(FACET_PREFIX)}
 
 
 def owners_and_tags(store: GraphStore, key: str, label: str) -> tuple[list[dict], list[str]]:
@@ -66,7 +75,7 @@ def latest_version(store: GraphStore, dataset_key: str) -> dict | None:
         "RETURN v {.*} AS v ORDER BY v.lastSeen DESC, v.key DESC LIMIT 1",
         {"key": dataset_key}, read_only=True,
     )
-    return dict(rows[0]["v"]) if rows else None
+    return _plain(rows[0]["v"]) if rows else None
 
 
 def job_edges(store: GraphStore, dataset_keys: list[str], as_of: int | None = None) -> list[tuple[str, str, str]]:
@@ -97,4 +106,4 @@ def latest_runs(store: GraphStore, job_keys: list[str]) -> dict[str, dict]:
         "WITH k, collect(r)[0] AS r RETURN k AS job, r {.*} AS run",
         {"keys": job_keys}, read_only=True,
     )
-    return {r["job"]: dict(r["run"]) for r in rows}
+    return {r["job"]: _plain(r["run"]) for r in rows}

@@ -31,17 +31,14 @@ def _named_node(label: str) -> str:
     )
 
 
-def _edge(src_label: str, rel: str, dst_label: str, reverse: str | None = None) -> str:
-    query = (
+def _edge(src_label: str, rel: str, dst_label: str) -> str:
+    return (
         f"UNWIND $rows AS r MATCH (a:{src_label} {{key: r.src}}) MATCH (b:{dst_label} {{key: r.dst}}) "
         f"MERGE (a)-[e:{rel}]->(b) SET {_seen('e')}"
     )
-    if reverse:
-        query += f" MERGE (b)-[e2:{reverse}]->(a) SET {_seen('e2')}"
-    return query
 
 
-def _attrs(label: str) -> str:
+def _facets(label: str) -> str:
     # Per-facet last-writer-wins: each facet has its own version property (vprop).
     return (
         f"UNWIND $rows AS r MATCH (n:{label} {{key: r.key}}) "
@@ -87,31 +84,31 @@ QUERIES: dict[str, str] = {
     ),
     "fields": (
         "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) MERGE (n:Field {key: r.key}) "
-        f"SET n.dataset = r.dataset, n.name = r.name, {_seen('n')} "
+        "ON CREATE SET n.dataset = r.dataset, n.name = r.name "
         "MERGE (d)-[:HAS_FIELD]->(n) "
         "WITH n, r WHERE r.v <> '' AND (n.v IS NULL OR n.v < r.v) SET n += r.attrs, n.v = r.v"
     ),
-    "facets": (
-        "UNWIND $rows AS r MERGE (n:Facet {key: r.key}) SET n.owner = r.owner, n.name = r.name "
-        "WITH n, r WHERE n.v IS NULL OR n.v < r.v SET n.json = r.json, n.v = r.v"
-    ),
-    "dataset_attrs": _attrs("Dataset"),
-    "job_attrs": _attrs("Job"),
-    "run_attrs": _attrs("Run"),
     "versions": (
-        "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) MATCH (x:Run {key: r.run}) "
+        "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) "
         "MERGE (n:DatasetVersion {key: r.key}) "
         f"SET n.dataset = r.dataset, n.run = r.run, n.version = r.version, {_seen('n')} "
-        "MERGE (d)-[:HAS_VERSION]->(n) MERGE (x)-[:CREATED]->(n)"
+        "MERGE (d)-[:HAS_VERSION]->(n)"
     ),
+    "run_inputs": (
+        "UNWIND $rows AS r MERGE (n:RunInput {key: r.key}) ON CREATE SET n.run = r.run, n.dataset = r.dataset"
+    ),
+    "dataset_facets": _facets("Dataset"),
+    "job_facets": _facets("Job"),
+    "run_facets": _facets("Run"),
+    "runinput_facets": _facets("RunInput"),
+    "datasetversion_facets": _facets("DatasetVersion"),
     "consumes": _edge("Job", "CONSUMES", "Dataset"),
     "produces": _edge("Job", "PRODUCES", "Dataset"),
     "reads": _edge("Run", "READ", "Dataset"),
     "wrote": _edge("Run", "WROTE", "Dataset"),
-    "feeds": _edge("Dataset", "FEEDS", "Dataset", reverse="FED_BY"),
+    "feeds": _edge("Dataset", "FEEDS", "Dataset"),
     "derives_from": (
-        _edge("Field", "DERIVES_FROM", "Field", reverse="FEEDS_FIELD")
-        + " WITH e, e2, r WHERE e.v IS NULL OR e.v < r.v SET e += r.attrs, e.v = r.v, e2 += r.attrs, e2.v = r.v"
+        _edge("Field", "DERIVES_FROM", "Field") + " WITH e, r WHERE e.v IS NULL OR e.v < r.v SET e += r.attrs, e.v = r.v"
     ),
     "symlinks": _edge("Dataset", "SYMLINK", "Dataset") + ", e.type = r.type",
     "dataset_owners": _owner("Dataset"),
@@ -129,11 +126,13 @@ _IDENTITY = {
     "runs": ("key",),
     "parents": ("src", "dst"),
     "fields": ("key",),
-    "facets": ("key",),
-    "dataset_attrs": ("key", "vprop"),
-    "job_attrs": ("key", "vprop"),
-    "run_attrs": ("key", "vprop"),
     "versions": ("key",),
+    "run_inputs": ("key",),
+    "dataset_facets": ("key", "vprop"),
+    "job_facets": ("key", "vprop"),
+    "run_facets": ("key", "vprop"),
+    "runinput_facets": ("key", "vprop"),
+    "datasetversion_facets": ("key", "vprop"),
     "consumes": ("src", "dst"),
     "produces": ("src", "dst"),
     "reads": ("src", "dst"),
@@ -149,8 +148,8 @@ _IDENTITY = {
 }
 
 # Which row of two wins for the non-time columns: the one with the higher version.
-_VERSION_COLUMN = {"runs": "stateKey", "fields": "v", "facets": "v", "derives_from": "v",
-                   "dataset_attrs": "v", "job_attrs": "v", "run_attrs": "v"}
+_VERSION_COLUMN = {"runs": "stateKey", "fields": "v", "derives_from": "v", "dataset_facets": "v",
+                   "job_facets": "v", "run_facets": "v", "runinput_facets": "v", "datasetversion_facets": "v"}
 
 
 def _version_key(row: dict, column: str | None) -> tuple:

@@ -2,7 +2,7 @@ import copy
 
 import pytest
 
-from ingestors.validate import InvalidEvent, event_type, parse_event_time, validate_event
+from ingestors.validate import InvalidEvent, _quickly_valid, event_type, parse_event_time, validate_event
 
 MINIMAL = {
     "eventType": "START",
@@ -101,3 +101,26 @@ def test_custom_facets_need_only_the_base_facet_fields():
         validate_event(event)
     assert {e.pointer for e in caught.value.errors} == {"/run/facets/myCustom/_producer",
                                                          "/run/facets/myCustom/_schemaURL"}
+
+
+def test_fast_and_detailed_validators_agree_on_the_corpus(valid_events, invalid_events):
+    for source, event in valid_events:
+        assert _quickly_valid(event, event_type(event)), source
+    for source, event in invalid_events:
+        assert not _quickly_valid(event, event_type(event)), source
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda e: e.pop("eventTime"),
+    lambda e: e.update(eventTime="not a time"),
+    lambda e: e["run"].update(runId=7),
+    lambda e: e.update(inputs=[{"namespace": "n"}]),
+    lambda e: e.update(outputs=[{"namespace": "n", "name": "o", "outputFacets": {"outputStatistics": {"rowCount": "x"}}}]),
+    lambda e: e["job"].update(facets={"sql": {"_producer": "p", "_schemaURL": "s", "query": 1}}),
+])
+def test_fast_path_never_accepts_what_the_detailed_validator_rejects(mutate):
+    event = copy.deepcopy(MINIMAL)
+    mutate(event)
+    assert not _quickly_valid(event, event_type(event))
+    with pytest.raises(InvalidEvent):
+        validate_event(event)

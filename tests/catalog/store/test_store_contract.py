@@ -89,7 +89,7 @@ def test_facets_merge_per_facet_latest_wins(store):
         job = reads.nodes(store, "Job", ["job:ns:etl"])["job:ns:etl"]
         assert job["description"] == "new"
         assert job["sql"] == "SELECT 1"  # from the older event: other facets are kept
-        assert reads.facets_of(store, "job:ns:etl")["documentation"]["description"] == "new"
+        assert reads.facets_of(store, "Job", "job:ns:etl")["documentation"]["description"] == "new"
 
 
 def test_expand_as_of_uses_first_seen(store):
