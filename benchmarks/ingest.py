@@ -150,7 +150,7 @@ def main() -> None:
     args = parser.parse_args()
 
     rows_per_event = graph_rows_per_event(make_events(len(TEMPLATES) * 4, "probe"))
-    with tempfile.TemporaryDirectory() as tmp, ServerProcess(Path(tmp) / "data") as server:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, ServerProcess(Path(tmp) / "data") as server:
         port = httpx.get(server.url + "/health").json()["graph"]["port"]
         batch, single, raw = [], [], []
         for repeat in range(args.repeats):

@@ -140,6 +140,8 @@ def _quickly_valid(event: dict, kind: str) -> bool:
         if not isinstance(container, dict):
             return False
         for key, facet in container.items():
+            if not key or "`" in key:
+                return False
             validator = facets.get((location, key))
             if validator is not None and not validator.is_valid(facet):
                 return False
@@ -206,6 +208,10 @@ def _facet_errors(facets, location: str, prefix: tuple) -> list[FieldError]:
     _, _, validators = _schemas()
     errors = []
     for key, facet in facets.items():
+        if not key or "`" in key:
+            # Facet names become graph property names; FalkorDB cannot carry a backtick in one.
+            errors.append(FieldError(_pointer(prefix + (key,)), "a facet name must be non-empty and contain no backtick"))
+            continue
         validator = validators.get((location, key))
         if validator is None:
             if not isinstance(facet, dict):

@@ -152,9 +152,19 @@ _VERSION_COLUMN = {"runs": "stateKey", "fields": "v", "derives_from": "v", "data
                    "job_facets": "v", "run_facets": "v", "runinput_facets": "v", "datasetversion_facets": "v"}
 
 
-def _version_key(row: dict, column: str | None) -> tuple:
-    # Ties on the version column are broken on the whole row so the winner never depends on order.
-    return (row.get(column) or "", repr(sorted(row.items()))) if column else (repr(sorted(row.items())),)
+def _wins(row: dict, current: dict, column: str | None) -> bool:
+    """Whether ``row`` replaces ``current``: higher version, ties broken on the whole row."""
+    if column:
+        mine, theirs = row.get(column) or "", current.get(column) or ""
+        if mine != theirs:
+            return mine > theirs
+    if all(current.get(k) == v for k, v in row.items() if k != "seen"):
+        return False  # same content: nothing to choose (the common case, kept cheap)
+    return _content(row) > _content(current)
+
+
+def _content(row: dict) -> str:
+    return repr(sorted((k, v) for k, v in row.items() if k not in ("seen", "first", "last")))
 
 
 def compact(writes: GraphWrites) -> dict[str, list[dict]]:
@@ -175,7 +185,7 @@ def compact(writes: GraphWrites) -> dict[str, list[dict]]:
             start = current.get("startTime")
             if "startTime" in row and row["startTime"] is not None:
                 start = row["startTime"] if start is None else min(start, row["startTime"])
-            if _version_key(row, column) > _version_key(current, column):
+            if _wins(row, current, column):
                 current = {**row}
             current.update(first=first, last=last)
             if "startTime" in row:

@@ -124,3 +124,12 @@ def test_fast_path_never_accepts_what_the_detailed_validator_rejects(mutate):
     assert not _quickly_valid(event, event_type(event))
     with pytest.raises(InvalidEvent):
         validate_event(event)
+
+
+def test_facet_names_that_cannot_be_property_names_are_rejected():
+    event = copy.deepcopy(MINIMAL)
+    base = {"_producer": "https://example.com", "_schemaURL": "https://example.com/F.json"}
+    event["job"]["facets"] = {"bad`name": base}
+    with pytest.raises(InvalidEvent) as caught:
+        validate_event(event)
+    assert caught.value.errors[0].pointer == "/job/facets/bad`name"

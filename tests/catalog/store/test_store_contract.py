@@ -151,3 +151,10 @@ def test_column_lineage_transformation_subtypes_and_masking(store):
         {"field": "email", "type": "DIRECT", "subtype": "IDENTITY", "masking": False},
         {"field": "email_hash", "type": "DIRECT", "subtype": "TRANSFORMATION", "masking": True},
     ]
+
+
+def test_a_failing_statement_in_a_write_batch_raises(store):
+    import pytest
+
+    with pytest.raises(Exception):
+        store.execute_writes([("MERGE (:Probe {key: 'p'})", {}), ("THIS IS NOT CYPHER", {})])
