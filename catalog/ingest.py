@@ -19,7 +19,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from catalog import stewardship
 from catalog.eventlog import EventLog, LoggedEvent
+from catalog.govlog import GovernanceLog
 from catalog.store.base import GraphStore, GraphUnavailable
 from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event
 from ingestors.validate import FieldError, InvalidEvent, parse_event_time, validate_event
@@ -55,9 +57,11 @@ def prepare_event(event) -> PreparedEvent:
 class Projector:
     """Applies logged events to the graph and keeps the checkpoint."""
 
-    def __init__(self, event_log: EventLog, store: GraphStore, chunk: int = 500):
+    def __init__(self, event_log: EventLog, store: GraphStore, chunk: int = 500,
+                 governance: GovernanceLog | None = None):
         self.log = event_log
         self.store = store
+        self.governance = governance
         self.chunk = chunk
         self.applied = 0  # highest seq known to be in the graph
         self._lock = threading.Lock()
@@ -126,13 +130,22 @@ class Projector:
                         extra={"graph_checkpoint": in_graph, "applied": self.applied})
             self.store.ensure_schema()
             self.applied = in_graph
+            self._catch_up_locked(None)
+            self.replay_governance()
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Empty the graph and replay the whole log."""
         with self._lock:
             self.store.clear()
             self.applied = 0
-            return self._catch_up_locked(progress)
+            replayed = self._catch_up_locked(progress)
+            self.replay_governance()
+            return replayed
+
+    def replay_governance(self) -> None:
+        # Stewardship edits are not events: they are re-applied from their own log.
+        if self.governance:
+            stewardship.replay(self.store, self.governance)
 
     def lag(self) -> int:
         return max(0, self.log.last_seq() - self.applied)

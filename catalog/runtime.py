@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 from catalog.config import Settings
 from catalog.engine import DataDirLock, EmbeddedEngine
 from catalog.eventlog import EventLog
+from catalog.govlog import GovernanceLog
 from catalog.ingest import Projector
 from catalog.store.base import GraphStore
 
@@ -40,6 +41,7 @@ class Catalog:
     log: EventLog
     projector: Projector
     lock: DataDirLock
+    governance: GovernanceLog
 
     @classmethod
     def open(cls, settings: Settings) -> "Catalog":
@@ -56,9 +58,12 @@ class Catalog:
             store = open_store(settings, engine)
             store.ensure_schema()
             event_log = EventLog(settings.data_dir / "events.sqlite3")
-            projector = Projector(event_log, store)
-            projector.load_checkpoint()
+            governance = GovernanceLog(settings.data_dir / "governance.sqlite3")
+            projector = Projector(event_log, store, governance=governance)
+            fresh_graph = projector.load_checkpoint() == 0
             replayed = projector.catch_up()
+            if fresh_graph:
+                projector.replay_governance()
             if replayed:
                 log.info("replayed events from the log", extra={"events": replayed})
         except BaseException:
@@ -66,11 +71,12 @@ class Catalog:
                 engine.stop()
             lock.release()
             raise
-        return cls(settings, engine, store, event_log, projector, lock)
+        return cls(settings, engine, store, event_log, projector, lock, governance)
 
     def close(self) -> None:
         self.store.close()
         self.log.close()
+        self.governance.close()
         if self.engine:
             self.engine.stop()
         self.lock.release()

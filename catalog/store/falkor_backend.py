@@ -63,7 +63,7 @@ class FalkorStore(GraphStore):
                     raise
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 raise GraphUnavailable(str(exc)) from exc
-        for label, prop in (("Field", "dataset"), ("Run", "job"), ("RunInput", "run")):
+        for label, prop in (("Field", "dataset"), ("Run", "job"), ("RunInput", "run"), ("RunInput", "dataset")):
             try:
                 self._graph.create_node_range_index(label, prop)
             except ResponseError as exc:

@@ -33,7 +33,7 @@ class Neo4jStore(GraphStore):
     def ensure_schema(self) -> None:
         for label in KEYED_LABELS:
             self.query(f"CREATE CONSTRAINT {label.lower()}_key IF NOT EXISTS FOR (n:{label}) REQUIRE n.key IS UNIQUE")
-        for label, prop in (("Field", "dataset"), ("Run", "job"), ("RunInput", "run")):
+        for label, prop in (("Field", "dataset"), ("Run", "job"), ("RunInput", "run"), ("RunInput", "dataset")):
             self.query(f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})")
 
     def clear(self) -> None:

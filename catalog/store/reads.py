@@ -107,3 +107,48 @@ def latest_runs(store: GraphStore, job_keys: list[str]) -> dict[str, dict]:
         {"keys": job_keys}, read_only=True,
     )
     return {r["job"]: _plain(r["run"]) for r in rows}
+
+
+def owners_of(store: GraphStore, label: str, keys: list[str]) -> dict[str, list[dict]]:
+    if label not in _NODE_LABELS.values():
+        raise ValueError(f"unknown label {label}")
+    rows = store.query(
+        f"UNWIND $keys AS k MATCH (o:Owner)-[e:OWNS]->(n:{label} {{key: k}}) "
+        "RETURN k AS key, o.name AS name, e.type AS type", {"keys": keys}, read_only=True)
+    found: dict[str, list[dict]] = {k: [] for k in keys}
+    for r in rows:
+        found[r["key"]].append({"name": r["name"], "type": r["type"]})
+    return {k: sorted(v, key=lambda o: o["name"]) for k, v in found.items()}
+
+
+def tags_of(store: GraphStore, label: str, keys: list[str]) -> dict[str, list[str]]:
+    if label not in _NODE_LABELS.values():
+        raise ValueError(f"unknown label {label}")
+    rows = store.query(
+        f"UNWIND $keys AS k MATCH (n:{label} {{key: k}})-[:TAGGED]->(t:Tag) RETURN k AS key, t.name AS tag",
+        {"keys": keys}, read_only=True)
+    found: dict[str, set[str]] = {k: set() for k in keys}
+    for r in rows:
+        found[r["key"]].add(r["tag"])
+    return {k: sorted(v) for k, v in found.items()}
+
+
+def versions_of(store: GraphStore, dataset_key: str, first: int) -> list[dict]:
+    rows = store.query(
+        "MATCH (:Dataset {key: $key})-[:HAS_VERSION]->(v:DatasetVersion) "
+        "RETURN v {.key, .version, .run, .firstSeen, .lastSeen} AS v ORDER BY v.lastSeen DESC, v.key DESC LIMIT $first",
+        {"key": dataset_key, "first": first}, read_only=True)
+    return [dict(r["v"]) for r in rows]
+
+
+def quality_assertions(store: GraphStore, dataset_key: str) -> list[dict]:
+    """Assertions from the latest run input facet that carries any, for a dataset."""
+    rows = store.query(
+        "MATCH (i:RunInput {dataset: $key}) MATCH (r:Run {key: i.run}) "
+        "RETURN properties(i) AS p, i.run AS run, coalesce(r.endTime, r.lastSeen) AS at ORDER BY at DESC",
+        {"key": dataset_key}, read_only=True)
+    for row in rows:
+        raw = row["p"].get(FACET_PREFIX + "dataQualityAssertions")
+        if raw:
+            return [{**a, "run": row["run"]} for a in json.loads(raw).get("assertions", [])]
+    return []

@@ -1,0 +1,121 @@
+"""Listing and searching datasets, jobs, runs and fields, with keyset pagination.
+
+Cursors are opaque to clients (base64 of the last key seen); a malformed one is a
+:class:`BrowseError`, as is a page size outside ``1..MAX_PAGE``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from catalog.store import reads
+from catalog.store.base import GraphStore
+
+MAX_PAGE = 500
+SEARCH_TYPES = {"DATASET": "Dataset", "JOB": "Job", "FIELD": "Field"}
+
+
+class BrowseError(ValueError):
+    pass
+
+
+@dataclass
+class Page:
+    items: list[dict]
+    has_next: bool
+    end_cursor: str | None
+    total: int
+
+
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(f"k:{key}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BrowseError(f"malformed cursor {cursor!r}: pass an endCursor from a previous page") from None
+    if not text.startswith("k:"):
+        raise BrowseError(f"malformed cursor {cursor!r}: pass an endCursor from a previous page")
+    return text[2:]
+
+
+def check_page_size(first: int) -> None:
+    if not 1 <= first <= MAX_PAGE:
+        raise BrowseError(f"first must be between 1 and {MAX_PAGE}, got {first}")
+
+
+def _page(store: GraphStore, label: str, where: str, params: dict, first: int, after: str | None) -> Page:
+    check_page_size(first)
+    after_key = decode_cursor(after)
+    base = f"MATCH (n:{label}) WHERE {where}"
+    rows = store.query(
+        f"{base} AND ($after IS NULL OR n.key > $after) RETURN n.key AS key ORDER BY n.key LIMIT $limit",
+        {**params, "after": after_key, "limit": first + 1}, read_only=True,
+    )
+    total = store.query(f"{base} RETURN count(n) AS n", params, read_only=True)[0]["n"]
+    keys = [r["key"] for r in rows[:first]]
+    found = reads.nodes(store, label, keys)
+    items = [found[k] for k in keys if k in found]
+    return Page(items, len(rows) > first, encode_cursor(keys[-1]) if keys else None, total)
+
+
+def datasets(store: GraphStore, *, namespace: str | None = None, search: str | None = None,
+             tag: str | None = None, first: int = 50, after: str | None = None) -> Page:
+    where = ("($ns IS NULL OR n.namespace = $ns) "
+             "AND ($q IS NULL OR toLower(n.name) CONTAINS $q OR toLower(coalesce(n.description, '')) CONTAINS $q "
+             "OR toLower(coalesce(n.stewardDescription, '')) CONTAINS $q) "
+             "AND ($tag IS NULL OR size([(n)-[:TAGGED]->(t:Tag) WHERE t.name = $tag | t]) > 0)")
+    return _page(store, "Dataset", where, {"ns": namespace, "q": search.lower() if search else None, "tag": tag},
+                 first, after)
+
+
+def jobs(store: GraphStore, *, namespace: str | None = None, search: str | None = None,
+         first: int = 50, after: str | None = None) -> Page:
+    where = ("($ns IS NULL OR n.namespace = $ns) "
+             "AND ($q IS NULL OR toLower(n.name) CONTAINS $q OR toLower(coalesce(n.description, '')) CONTAINS $q)")
+    return _page(store, "Job", where, {"ns": namespace, "q": search.lower() if search else None}, first, after)
+
+
+def runs_of_job(store: GraphStore, job_key: str, first: int = 20) -> list[dict]:
+    check_page_size(first)
+    rows = store.query(
+        "MATCH (r:Run {job: $job}) RETURN r.key AS key ORDER BY coalesce(r.startTime, r.firstSeen) DESC, r.key "
+        "LIMIT $first", {"job": job_key, "first": first}, read_only=True,
+    )
+    keys = [r["key"] for r in rows]
+    found = reads.nodes(store, "Run", keys)
+    return [found[k] for k in keys if k in found]
+
+
+def search(store: GraphStore, query: str, types: list[str] | None = None, first: int = 20) -> list[dict]:
+    """Datasets, jobs and fields whose name (or description) contains ``query``, case-insensitively.
+
+    Exact-name matches first, then shorter names. A scan over the label, bounded by ``first``.
+    """
+    check_page_size(first)
+    if not query or not query.strip():
+        raise BrowseError("search query must not be empty")
+    wanted = types or list(SEARCH_TYPES)
+    unknown = [t for t in wanted if t not in SEARCH_TYPES]
+    if unknown:
+        raise BrowseError(f"unknown search types {unknown}; use {sorted(SEARCH_TYPES)}")
+    q = query.strip().lower()
+    hits = []
+    for kind in wanted:
+        label = SEARCH_TYPES[kind]
+        rows = store.query(
+            f"MATCH (n:{label}) WHERE toLower(n.name) CONTAINS $q OR toLower(coalesce(n.description, '')) CONTAINS $q "
+            "RETURN n.key AS key, n.name AS name, n.namespace AS namespace, n.dataset AS dataset, "
+            "n.description AS description ORDER BY size(n.name), n.key LIMIT $first",
+            {"q": q, "first": first}, read_only=True,
+        )
+        for r in rows:
+            hits.append({"type": kind, **r})
+    hits.sort(key=lambda h: (h["name"].lower() != q, not h["name"].lower().startswith(q), len(h["name"]), h["key"]))
+    return hits[:first]
