@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 
 from catalog.store import reads
@@ -50,10 +51,15 @@ def check_page_size(first: int) -> None:
         raise BrowseError(f"first must be between 1 and {MAX_PAGE}, got {first}")
 
 
-def _page(store: GraphStore, label: str, where: str, params: dict, first: int, after: str | None) -> Page:
+def _page(store: GraphStore, label: str, where: str, params: dict, first: int, after: str | None,
+          tag: str | None = None) -> Page:
     check_page_size(first)
     after_key = decode_cursor(after)
-    base = f"MATCH (n:{label}) WHERE {where}"
+    if tag is None:
+        base = f"MATCH (n:{label}) WHERE {where}"
+    else:
+        params = {**params, "tag": tag}
+        base = f"MATCH (n:{label})-[:TAGGED]->(t:Tag) WHERE t.name = $tag WITH DISTINCT n WHERE {where}"
     rows = store.query(
         f"{base} AND ($after IS NULL OR n.key > $after) RETURN n.key AS key ORDER BY n.key LIMIT $limit",
         {**params, "after": after_key, "limit": first + 1}, read_only=True,
@@ -69,10 +75,9 @@ def datasets(store: GraphStore, *, namespace: str | None = None, search: str | N
              tag: str | None = None, first: int = 50, after: str | None = None) -> Page:
     where = ("($ns IS NULL OR n.namespace = $ns) "
              "AND ($q IS NULL OR toLower(n.name) CONTAINS $q OR toLower(coalesce(n.description, '')) CONTAINS $q "
-             "OR toLower(coalesce(n.stewardDescription, '')) CONTAINS $q) "
-             "AND ($tag IS NULL OR size([(n)-[:TAGGED]->(t:Tag) WHERE t.name = $tag | t]) > 0)")
-    return _page(store, "Dataset", where, {"ns": namespace, "q": search.lower() if search else None, "tag": tag},
-                 first, after)
+             "OR toLower(coalesce(n.stewardDescription, '')) CONTAINS $q)")
+    return _page(store, "Dataset", where, {"ns": namespace, "q": search.lower() if search else None},
+                 first, after, tag=tag)
 
 
 def jobs(store: GraphStore, *, namespace: str | None = None, search: str | None = None,
@@ -117,5 +122,11 @@ def search(store: GraphStore, query: str, types: list[str] | None = None, first:
         )
         for r in rows:
             hits.append({"type": kind, **r})
-    hits.sort(key=lambda h: (h["name"].lower() != q, not h["name"].lower().startswith(q), len(h["name"]), h["key"]))
+    hits.sort(key=lambda h: _rank(h["name"].lower(), q) + (len(h["name"]), h["key"]))
     return hits[:first]
+
+
+def _rank(name: str, q: str) -> tuple[bool, bool]:
+    """Exact matches first (also of the last path segment, e.g. 'orders' in 'public.orders'), then prefixes."""
+    last = re.split(r"[./:]", name)[-1]
+    return (q not in (name, last), not (name.startswith(q) or last.startswith(q)))

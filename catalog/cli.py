@@ -154,5 +154,13 @@ def rebuild(data_dir, graph_url) -> None:
         catalog.close()
 
 
+@main.command()
+def schema() -> None:
+    """Print the GraphQL schema (SDL); docs/schema.graphql is this output, checked by the tests."""
+    from catalog.api.graphql import schema as graphql_schema
+
+    click.echo(graphql_schema.as_str())
+
+
 if __name__ == "__main__":
     main()

@@ -8,6 +8,8 @@ FalkorDB) and gives depth-by-depth results, so limits cut at a clean depth bound
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -80,11 +82,102 @@ def start_datasets(store: GraphStore, node_id: str, as_of: int | None = None) ->
     return sorted(set(inputs) | set(outputs)), found[node_id]
 
 
+def _check_depth(depth: int, max_depth: int) -> None:
+    if depth < 0 or depth > max_depth:
+        raise LineageError(f"depth must be between 0 and {max_depth}, got {depth}")
+
+
+def _offset(after: str | None) -> int:
+    if after is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(after.encode()).decode()
+        if not text.startswith("o:"):
+            raise ValueError
+        return int(text[2:])
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise LineageError(f"malformed cursor {after!r}: pass an endCursor from a previous page") from None
+
+
+def _paged(nodes: list[dict], edges: list[dict], found: Traversal, first: int, after: str | None,
+           max_nodes: int) -> dict:
+    """Nodes ordered by (depth, type, id); each edge comes with the page of its later endpoint."""
+    if not 1 <= first <= max_nodes:
+        raise LineageError(f"first must be between 1 and {max_nodes}, got {first}")
+    start = _offset(after)
+    nodes.sort(key=lambda n: (n["depth"], n["type"], n["id"]))
+    position = {n["id"]: i for i, n in enumerate(nodes)}
+    page = nodes[start:start + first]
+    end = start + len(page)
+    page_edges = [e for e in edges
+                  if e["origin"] in position and e["destination"] in position
+                  and start <= max(position[e["origin"]], position[e["destination"]]) < end]
+    has_next = end < len(nodes)
+    return {
+        "nodes": page, "edges": page_edges, "depthReached": found.depth_reached, "isPartial": found.is_partial,
+        "totalReachable": len(nodes), "hasNextPage": has_next,
+        "endCursor": base64.urlsafe_b64encode(f"o:{end}".encode()).decode() if page else None,
+    }
+
+
+def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *, max_depth: int, max_nodes: int,
+                 as_of: int | None = None, first: int = 500, after: str | None = None) -> dict:
+    """Datasets and the jobs between them around a dataset or job, a page at a time."""
+    _check_depth(depth, max_depth)
+    seeds, _ = start_datasets(store, node_id, as_of)
+    found = traverse(store, seeds, direction, depth, as_of=as_of, max_nodes=max_nodes)
+    datasets = reads.nodes(store, "Dataset", sorted(found.depth_of))
+    nodes = [{"id": k, "type": "DATASET", "depth": d, "namespace": datasets[k]["namespace"],
+              "name": datasets[k]["name"]} for k, d in found.depth_of.items() if k in datasets]
+    consumes: dict[str, set[str]] = {}
+    produces: dict[str, set[str]] = {}
+    for job, rel, dataset in reads.job_edges(store, sorted(found.depth_of), as_of):
+        (consumes if rel == "CONSUMES" else produces).setdefault(job, set()).add(dataset)
+    start_job = node_id if node_id.startswith("job:") else None
+    edges = []
+    for job in sorted(set(consumes) | set(produces)):
+        ins, outs = consumes.get(job, set()), produces.get(job, set())
+        # A job belongs to this lineage if it carries one of the traversed dataset edges.
+        if job != start_job and not any((i, o) in found.edges for i in ins for o in outs):
+            continue
+        if job != start_job:
+            ins = {i for i in ins if any((i, o) in found.edges for o in outs)}
+            outs = {o for o in outs if any((i, o) in found.edges for i in ins)}
+        ns, name = job[len("job:"):].split(":", 1)
+        depths = [min(found.depth_of[d] for d in side) for side in (ins, outs) if side]
+        nodes.append({"id": job, "type": "JOB", "depth": 0 if job == start_job else max(depths),
+                      "namespace": ns, "name": name})
+        edges += [{"origin": i, "destination": job} for i in sorted(ins)]
+        edges += [{"origin": job, "destination": o} for o in sorted(outs)]
+    return _paged(nodes, edges, found, first, after, max_nodes)
+
+
+def column_lineage(store: GraphStore, node_id: str, direction: str, depth: int, *, max_depth: int,
+                   max_nodes: int) -> dict:
+    """Field-level lineage around ``datasetField:<ns>:<name>:<field>``, with transformations on edges."""
+    _check_depth(depth, max_depth)
+    if reads.node_label(node_id) != "Field":
+        raise LineageError(f"nodeId must look like datasetField:<namespace>:<name>:<field>, got {node_id!r}")
+    if not reads.nodes(store, "Field", [node_id]):
+        raise LineageError(f"no field with nodeId {node_id!r}")
+    found = traverse(store, [node_id], direction, depth, max_nodes=max_nodes, field_level=True)
+    fields = reads.nodes(store, "Field", sorted(found.depth_of))
+    datasets = reads.nodes(store, "Dataset", sorted({f["dataset"] for f in fields.values()}))
+    nodes = [{"id": k, "type": "FIELD", "depth": d, "name": fields[k]["name"], "datasetId": fields[k]["dataset"],
+              "namespace": datasets[fields[k]["dataset"]]["namespace"]}
+             for k, d in found.depth_of.items() if k in fields]
+    rows = store.query(
+        "UNWIND $pairs AS p MATCH (d:Field {key: p[1]})-[e:DERIVES_FROM]->(s:Field {key: p[0]}) "
+        "RETURN s.key AS origin, d.key AS destination, e.type AS type, e.subtype AS subtype, e.masking AS masking",
+        {"pairs": [list(edge) for edge in sorted(found.edges)]}, read_only=True,
+    )
+    return _paged(nodes, [dict(r) for r in rows], found, max_nodes, None, max_nodes)
+
+
 def marquez_graph(store: GraphStore, node_id: str, depth: int, *, max_depth: int, max_nodes: int,
                   as_of: int | None = None) -> dict:
     """Lineage around a node in Marquez's ``GET /api/v1/lineage`` shape: datasets and jobs."""
-    if depth < 0 or depth > max_depth:
-        raise LineageError(f"depth must be between 0 and {max_depth}, got {depth}")
+    _check_depth(depth, max_depth)
     seeds, _ = start_datasets(store, node_id, as_of)
     found = traverse(store, seeds, "BOTH", depth, as_of=as_of, max_nodes=max_nodes)
     dataset_keys = sorted(found.depth_of)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from catalog.api.auth import ApiKeyMiddleware
 from catalog.api.errors import HTTPError, error_response
+from catalog.api.graphql import CatalogGraphQL, EventHub, schema
 from catalog.api.ingest import post_lineage, post_lineage_batch
 from catalog.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from catalog.api.ops import health
@@ -53,15 +55,24 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
     settings = settings or Settings()
     metrics = Metrics()
 
+    hub: list[EventHub] = []
+
     def count(events: list[PreparedEvent], accepted: list[Accepted]) -> None:
         metrics.commit_sizes.observe(len(events))
         for event, item in zip(events, accepted):
             metrics.events.labels("accepted" if item.new else "duplicate", event.kind).inc()
+        if hub:
+            hub[0].publish_threadsafe([
+                {"namespace": e.event["job"]["namespace"], "job": e.event["job"]["name"],
+                 "runId": e.event["run"]["runId"], "eventType": e.event.get("eventType"), "eventTime": e.time}
+                for e, item in zip(events, accepted) if item.new and e.kind == "RunEvent"])
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         owned = catalog is None
         app.state.catalog = Catalog.open(settings) if owned else catalog
+        app.state.hub = EventHub(asyncio.get_running_loop())
+        hub.append(app.state.hub)
         app.state.pipeline = IngestPipeline(app.state.catalog.log, app.state.catalog.projector, on_commit=count)
         await app.state.pipeline.start()
         if load_samples and app.state.catalog.log.count() == 0:
@@ -80,6 +91,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
         Route("/api/v1/lineage/batch", post_lineage_batch, methods=["POST"]),
         Route("/api/v1/lineage", get_lineage, methods=["GET"]),
         Route("/api/v1/namespaces/{namespace:path}/datasets/{name:path}", get_dataset, methods=["GET"]),
+        Route("/graphql", CatalogGraphQL(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", CatalogGraphQL(schema)),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]

@@ -1,0 +1,585 @@
+"""The GraphQL API (strawberry) at /graphql, with GraphiQL in the browser.
+
+Resolvers are thin: they call the plain functions in catalog.browse, catalog.lineage,
+catalog.stewardship and catalog.store.reads in a worker thread (the store is blocking),
+and batch per-request lookups through DataLoaders against N+1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import AsyncGenerator
+from datetime import datetime, timezone
+
+import strawberry
+from starlette.concurrency import run_in_threadpool
+from strawberry.asgi import GraphQL
+from strawberry.dataloader import DataLoader
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from catalog import browse, stewardship
+from catalog import lineage as lineage_service
+from catalog.store import reads
+
+MAX_QUERY_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 3000
+
+
+def _time(ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms is not None else None
+
+
+class Context(dict):
+    """Per-request state: the catalog, the actor, and DataLoaders (a fresh set per request)."""
+
+    def __init__(self, app_state, actor: str):
+        super().__init__()
+        self.catalog = app_state.catalog
+        self.settings = app_state.settings
+        self.hub = app_state.hub
+        self.actor = actor
+        store = self.catalog.store
+
+        def loader(fn):
+            async def load(keys):
+                found = await run_in_threadpool(fn, list(keys))
+                return [found.get(k) for k in keys]
+            return DataLoader(load_fn=load)
+
+        self.datasets = loader(lambda keys: reads.nodes(store, "Dataset", keys))
+        self.jobs = loader(lambda keys: reads.nodes(store, "Job", keys))
+        self.fields = loader(lambda keys: reads.fields_of(store, keys))
+        self.dataset_owners = loader(lambda keys: reads.owners_of(store, "Dataset", keys))
+        self.job_owners = loader(lambda keys: reads.owners_of(store, "Job", keys))
+        self.dataset_tags = loader(lambda keys: reads.tags_of(store, "Dataset", keys))
+        self.latest_runs = loader(lambda keys: reads.latest_runs(store, keys))
+
+    async def call(self, fn, *args, **kwargs):
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+
+# ---------------------------------------------------------------------------- types
+@strawberry.type
+class Owner:
+    name: str
+    type: str | None
+
+
+@strawberry.type
+class Governance:
+    legal_basis: str | None
+    purpose: str | None
+    retention_days: int | None
+    storage_location: str | None
+    storage_country: str | None
+    data_subject_categories: list[str] | None
+
+
+@strawberry.input
+class GovernanceInput:
+    legal_basis: str | None = strawberry.UNSET
+    purpose: str | None = strawberry.UNSET
+    retention_days: int | None = strawberry.UNSET
+    storage_location: str | None = strawberry.UNSET
+    storage_country: str | None = strawberry.UNSET
+    data_subject_categories: list[str] | None = strawberry.UNSET
+
+
+@strawberry.type
+class Change:
+    seq: int
+    at: datetime
+    actor: str
+    node_id: str
+    action: str
+    detail: JSON
+
+    @classmethod
+    def of(cls, change: dict) -> "Change":
+        return cls(seq=change["seq"], at=_time(change["at"]), actor=change["actor"], node_id=change["nodeId"],
+                   action=change["action"], detail=change["detail"])
+
+
+@strawberry.type
+class DatasetField:
+    id: str
+    name: str
+    type: str | None
+    description: str | None
+    tags: list[str]
+    dataset_id: str
+
+
+@strawberry.type
+class QualityAssertion:
+    assertion: str
+    success: bool
+    column: str | None
+    run_id: str
+
+
+@strawberry.type
+class DatasetVersion:
+    id: str
+    version: str
+    run_id: str | None
+    created_at: datetime | None
+
+
+@strawberry.type
+class Run:
+    node_id: str
+    id: str
+    job_id: str
+    state: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    nominal_start_time: datetime | None
+    nominal_end_time: datetime | None
+    error_message: str | None
+
+    @classmethod
+    def of(cls, props: dict) -> "Run":
+        return cls(node_id=props["key"], id=props["runId"], job_id=props.get("job"), state=props.get("state"),
+                   started_at=_time(props.get("startTime")), ended_at=_time(props.get("endTime")),
+                   nominal_start_time=_time(props.get("nominalStartTime")),
+                   nominal_end_time=_time(props.get("nominalEndTime")), error_message=props.get("errorMessage"))
+
+    @strawberry.field
+    async def facets(self, info: Info) -> JSON:
+        return await info.context.call(reads.facets_of, info.context.catalog.store, "Run", self.node_id)
+
+    @strawberry.field
+    async def job(self, info: Info) -> "Job | None":
+        props = await info.context.jobs.load(self.job_id)
+        return Job.of(props) if props else None
+
+
+@strawberry.type
+class Job:
+    id: str
+    namespace: str
+    name: str
+    type: str | None
+    integration: str | None
+    processing_type: str | None
+    description: str | None
+    sql: str | None
+    source_code_url: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, props: dict) -> "Job":
+        return cls(id=props["key"], namespace=props["namespace"], name=props["name"], type=props.get("jobType"),
+                   integration=props.get("integration"), processing_type=props.get("processingType"),
+                   description=props.get("stewardDescription") or props.get("description"), sql=props.get("sql"),
+                   source_code_url=props.get("sourceCodeUrl"), created_at=_time(props.get("firstSeen")),
+                   updated_at=_time(props.get("lastSeen")))
+
+    @strawberry.field
+    async def owners(self, info: Info) -> list[Owner]:
+        return [Owner(**o) for o in await info.context.job_owners.load(self.id)]
+
+    @strawberry.field
+    async def latest_run(self, info: Info) -> Run | None:
+        props = await info.context.latest_runs.load(self.id)
+        return Run.of(props) if props else None
+
+    @strawberry.field
+    async def runs(self, info: Info, first: int = 20) -> list[Run]:
+        runs = await info.context.call(browse.runs_of_job, info.context.catalog.store, self.id, first)
+        return [Run.of(r) for r in runs]
+
+    @strawberry.field
+    async def facets(self, info: Info) -> JSON:
+        return await info.context.call(reads.facets_of, info.context.catalog.store, "Job", self.id)
+
+    @strawberry.field
+    async def inputs(self, info: Info) -> list["Dataset"]:
+        ins, _ = await info.context.call(reads.job_datasets, info.context.catalog.store, self.id)
+        return [Dataset.of(p) for p in await info.context.datasets.load_many(ins) if p]
+
+    @strawberry.field
+    async def outputs(self, info: Info) -> list["Dataset"]:
+        _, outs = await info.context.call(reads.job_datasets, info.context.catalog.store, self.id)
+        return [Dataset.of(p) for p in await info.context.datasets.load_many(outs) if p]
+
+
+@strawberry.type
+class Dataset:
+    id: str
+    namespace: str
+    name: str
+    description: str | None
+    source_name: str | None
+    source_uri: str | None
+    dataset_type: str | None
+    lifecycle_state: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    governance: Governance
+
+    @classmethod
+    def of(cls, props: dict) -> "Dataset":
+        return cls(id=props["key"], namespace=props["namespace"], name=props["name"],
+                   description=props.get("stewardDescription") or props.get("description"),
+                   source_name=props.get("sourceName"), source_uri=props.get("sourceUri"),
+                   dataset_type=props.get("datasetType"), lifecycle_state=props.get("lifecycleState"),
+                   created_at=_time(props.get("firstSeen")), updated_at=_time(props.get("lastSeen")),
+                   governance=Governance(**{_snake(k): v for k, v in stewardship.governance(props).items()}))
+
+    @strawberry.field
+    async def fields(self, info: Info) -> list[DatasetField]:
+        return [DatasetField(id=f["key"], name=f["name"], type=f.get("type"),
+                             description=f.get("stewardDescription") or f.get("description"),
+                             tags=f.get("tags", []), dataset_id=self.id)
+                for f in await info.context.fields.load(self.id) or []]
+
+    @strawberry.field
+    async def tags(self, info: Info) -> list[str]:
+        return await info.context.dataset_tags.load(self.id)
+
+    @strawberry.field
+    async def owners(self, info: Info) -> list[Owner]:
+        return [Owner(**o) for o in await info.context.dataset_owners.load(self.id)]
+
+    @strawberry.field
+    async def facets(self, info: Info) -> JSON:
+        return await info.context.call(reads.facets_of, info.context.catalog.store, "Dataset", self.id)
+
+    @strawberry.field
+    async def versions(self, info: Info, first: int = 20) -> list[DatasetVersion]:
+        browse.check_page_size(first)
+        rows = await info.context.call(reads.versions_of, info.context.catalog.store, self.id, first)
+        return [DatasetVersion(id=v["key"], version=v["version"], run_id=v.get("run", "").removeprefix("run:") or None,
+                               created_at=_time(v.get("firstSeen"))) for v in rows]
+
+    @strawberry.field
+    async def latest_run(self, info: Info) -> Run | None:
+        version = await info.context.call(reads.latest_version, info.context.catalog.store, self.id)
+        if not version or not version.get("run"):
+            return None
+        runs = await info.context.call(reads.nodes, info.context.catalog.store, "Run", [version["run"]])
+        return Run.of(runs[version["run"]]) if runs else None
+
+    @strawberry.field
+    async def quality_assertions(self, info: Info) -> list[QualityAssertion]:
+        found = await info.context.call(reads.quality_assertions, info.context.catalog.store, self.id)
+        return [QualityAssertion(assertion=a.get("assertion", ""), success=bool(a.get("success")),
+                                 column=a.get("column"), run_id=a["run"].removeprefix("run:")) for a in found]
+
+    @strawberry.field
+    async def history(self, info: Info, first: int = 50) -> list[Change]:
+        browse.check_page_size(first)
+        return [Change.of(c) for c in await info.context.call(info.context.catalog.governance.history, self.id, first)]
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class DatasetConnection:
+    nodes: list[Dataset]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class JobConnection:
+    nodes: list[Job]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.enum
+class LineageDirection(enum.Enum):
+    UPSTREAM = "UPSTREAM"
+    DOWNSTREAM = "DOWNSTREAM"
+    BOTH = "BOTH"
+
+
+@strawberry.enum
+class NodeType(enum.Enum):
+    DATASET = "DATASET"
+    JOB = "JOB"
+    FIELD = "FIELD"
+
+
+@strawberry.type
+class LineageNode:
+    id: str
+    type: NodeType
+    depth: int
+    namespace: str
+    name: str
+    dataset_id: str | None = None
+
+    @strawberry.field
+    async def dataset(self, info: Info) -> Dataset | None:
+        if self.type != NodeType.DATASET:
+            return None
+        props = await info.context.datasets.load(self.id)
+        return Dataset.of(props) if props else None
+
+    @strawberry.field
+    async def job(self, info: Info) -> Job | None:
+        if self.type != NodeType.JOB:
+            return None
+        props = await info.context.jobs.load(self.id)
+        return Job.of(props) if props else None
+
+    @strawberry.field
+    async def owners(self, info: Info) -> list[Owner]:
+        if self.type == NodeType.DATASET:
+            return [Owner(**o) for o in await info.context.dataset_owners.load(self.id)]
+        if self.type == NodeType.JOB:
+            return [Owner(**o) for o in await info.context.job_owners.load(self.id)]
+        return []
+
+
+@strawberry.type
+class LineageEdge:
+    origin: str
+    destination: str
+    transformation_type: str | None = None
+    transformation_subtype: str | None = None
+    masking: bool | None = None
+
+
+@strawberry.type
+class LineageGraph:
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+    depth_reached: int
+    is_partial: bool
+    total_reachable: int
+    page_info: PageInfo
+
+
+@strawberry.type
+class SearchHit:
+    type: NodeType
+    id: str
+    name: str
+    namespace: str | None
+    dataset_id: str | None
+    description: str | None
+
+
+@strawberry.type
+class LineageEventNotice:
+    namespace: str
+    job: str
+    run_id: str | None
+    event_type: str | None
+    event_time: datetime
+
+
+def _lineage_graph(result: dict) -> LineageGraph:
+    return LineageGraph(
+        nodes=[LineageNode(id=n["id"], type=NodeType(n["type"]), depth=n["depth"], namespace=n["namespace"],
+                           name=n["name"], dataset_id=n.get("datasetId")) for n in result["nodes"]],
+        edges=[LineageEdge(origin=e["origin"], destination=e["destination"],
+                           transformation_type=e.get("type"), transformation_subtype=e.get("subtype"),
+                           masking=e.get("masking")) for e in result["edges"]],
+        depth_reached=result["depthReached"], is_partial=result["isPartial"],
+        total_reachable=result["totalReachable"],
+        page_info=PageInfo(has_next_page=result["hasNextPage"], end_cursor=result["endCursor"]),
+    )
+
+
+# ------------------------------------------------------------------------ root types
+@strawberry.type
+class Query:
+    @strawberry.field(description="A dataset by namespace and name.")
+    async def dataset(self, info: Info, namespace: str, name: str) -> Dataset | None:
+        props = await info.context.datasets.load(f"dataset:{namespace}:{name}")
+        return Dataset.of(props) if props else None
+
+    @strawberry.field(description="Datasets, filtered and paged (keyset cursors).")
+    async def datasets(self, info: Info, namespace: str | None = None, search: str | None = None,
+                       tag: str | None = None, first: int = 50, after: str | None = None) -> DatasetConnection:
+        page = await info.context.call(browse.datasets, info.context.catalog.store, namespace=namespace,
+                                       search=search, tag=tag, first=first, after=after)
+        return DatasetConnection(nodes=[Dataset.of(p) for p in page.items], total_count=page.total,
+                                 page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor))
+
+    @strawberry.field
+    async def job(self, info: Info, namespace: str, name: str) -> Job | None:
+        props = await info.context.jobs.load(f"job:{namespace}:{name}")
+        return Job.of(props) if props else None
+
+    @strawberry.field
+    async def jobs(self, info: Info, namespace: str | None = None, search: str | None = None,
+                   first: int = 50, after: str | None = None) -> JobConnection:
+        page = await info.context.call(browse.jobs, info.context.catalog.store, namespace=namespace,
+                                       search=search, first=first, after=after)
+        return JobConnection(nodes=[Job.of(p) for p in page.items], total_count=page.total,
+                             page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor))
+
+    @strawberry.field(description="A run by its run id.")
+    async def run(self, info: Info, id: str) -> Run | None:
+        found = await info.context.call(reads.nodes, info.context.catalog.store, "Run", [f"run:{id}"])
+        return Run.of(found[f"run:{id}"]) if found else None
+
+    @strawberry.field(description="Datasets, jobs and fields whose name or description contains the query.")
+    async def search(self, info: Info, query: str, types: list[NodeType] | None = None,
+                     first: int = 20) -> list[SearchHit]:
+        hits = await info.context.call(browse.search, info.context.catalog.store, query,
+                                       [t.value for t in types] if types else None, first)
+        return [SearchHit(type=NodeType(h["type"]), id=h["key"], name=h["name"], namespace=h.get("namespace"),
+                          dataset_id=h.get("dataset"), description=h.get("description")) for h in hits]
+
+    @strawberry.field(description="Datasets and jobs around a node (dataset:<ns>:<name> or job:<ns>:<name>).")
+    async def lineage(self, info: Info, node_id: str, direction: LineageDirection = LineageDirection.BOTH,
+                      depth: int = 3, as_of: datetime | None = None, first: int = 500,
+                      after: str | None = None) -> LineageGraph:
+        settings = info.context.settings
+        result = await info.context.call(
+            lineage_service.lineage_page, info.context.catalog.store, node_id, direction.value, depth,
+            max_depth=settings.max_lineage_depth, max_nodes=settings.max_lineage_nodes,
+            as_of=int(as_of.timestamp() * 1000) if as_of else None, first=first, after=after)
+        return _lineage_graph(result)
+
+    @strawberry.field(description="Field-level lineage from a datasetField:<ns>:<name>:<field> node.")
+    async def column_lineage(self, info: Info, node_id: str,
+                             direction: LineageDirection = LineageDirection.BOTH, depth: int = 3) -> LineageGraph:
+        settings = info.context.settings
+        result = await info.context.call(
+            lineage_service.column_lineage, info.context.catalog.store, node_id, direction.value, depth,
+            max_depth=settings.max_lineage_depth, max_nodes=settings.max_lineage_nodes)
+        return _lineage_graph(result)
+
+    @strawberry.field(description="Everything downstream of a node, to the depth limit, with owners.")
+    async def impact(self, info: Info, node_id: str) -> LineageGraph:
+        settings = info.context.settings
+        result = await info.context.call(
+            lineage_service.lineage_page, info.context.catalog.store, node_id, "DOWNSTREAM",
+            settings.max_lineage_depth, max_depth=settings.max_lineage_depth,
+            max_nodes=settings.max_lineage_nodes, first=settings.max_lineage_nodes)
+        return _lineage_graph(result)
+
+    @strawberry.field(description="Recorded governance changes of a node, newest first.")
+    async def history(self, info: Info, node_id: str, first: int = 50) -> list[Change]:
+        browse.check_page_size(first)
+        return [Change.of(c) for c in await info.context.call(info.context.catalog.governance.history, node_id, first)]
+
+
+def _steward(fn):
+    async def resolve(info: Info, *args):
+        change = await info.context.call(fn, info.context.catalog.store, info.context.catalog.governance,
+                                         info.context.actor, *args)
+        return Change.of(change)
+    return resolve
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Set a steward's description on a dataset, field or job.")
+    async def set_description(self, info: Info, node_id: str, description: str) -> Change:
+        return await _steward(stewardship.set_description)(info, node_id, description)
+
+    @strawberry.mutation
+    async def add_tag(self, info: Info, node_id: str, tag: str) -> Change:
+        return await _steward(stewardship.add_tag)(info, node_id, tag)
+
+    @strawberry.mutation
+    async def remove_tag(self, info: Info, node_id: str, tag: str) -> Change:
+        return await _steward(stewardship.remove_tag)(info, node_id, tag)
+
+    @strawberry.mutation
+    async def add_owner(self, info: Info, node_id: str, owner: str, type: str | None = None) -> Change:
+        return await _steward(stewardship.add_owner)(info, node_id, owner, type)
+
+    @strawberry.mutation
+    async def remove_owner(self, info: Info, node_id: str, owner: str) -> Change:
+        return await _steward(stewardship.remove_owner)(info, node_id, owner)
+
+    @strawberry.mutation(description="Set governance attributes of a dataset; null clears one, omitted keeps it.")
+    async def set_governance(self, info: Info, node_id: str, attributes: GovernanceInput) -> Change:
+        attrs = {name: getattr(attributes, _snake(name)) for name in stewardship.GOVERNANCE_FIELDS
+                 if getattr(attributes, _snake(name)) is not strawberry.UNSET}
+        return await _steward(stewardship.set_governance)(info, node_id, attrs)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="Runs ingested from now on, optionally for one job namespace.")
+    async def lineage_events(self, info: Info,
+                             namespace: str | None = None) -> AsyncGenerator[LineageEventNotice, None]:
+        queue = info.context.hub.subscribe()
+        try:
+            while True:
+                notice = await queue.get()
+                if namespace is None or notice["namespace"] == namespace:
+                    yield LineageEventNotice(namespace=notice["namespace"], job=notice["job"],
+                                             run_id=notice.get("runId"), event_type=notice.get("eventType"),
+                                             event_time=_time(notice["eventTime"]))
+        finally:
+            info.context.hub.unsubscribe(queue)
+
+
+EXPECTED_ERRORS = (lineage_service.LineageError, browse.BrowseError, stewardship.StewardshipError)
+
+
+class CatalogSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        # Bad arguments are the client's business: answer them, do not log them as failures.
+        unexpected = [e for e in errors if not isinstance(e.original_error, EXPECTED_ERRORS)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+schema = CatalogSchema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=[lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+                lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+                lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS)],
+)
+
+
+class EventHub:
+    """Fan-out of newly ingested runs to subscribers; slow subscribers drop notices, never block ingest."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.queues: set[asyncio.Queue] = set()
+
+    def subscribe(self) -> asyncio.Queue:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=1000)
+        self.queues.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue) -> None:
+        self.queues.discard(queue)
+
+    def publish_threadsafe(self, notices: list[dict]) -> None:
+        if self.queues and notices:
+            self.loop.call_soon_threadsafe(self._publish, notices)
+
+    def _publish(self, notices: list[dict]) -> None:
+        for queue in list(self.queues):
+            for notice in notices:
+                if queue.full():
+                    break
+                queue.put_nowait(notice)
+
+
+class CatalogGraphQL(GraphQL):
+    async def get_context(self, request, response) -> Context:
+        state = request.scope.get("state", {})
+        return Context(request.app.state, state.get("actor", "anonymous"))
