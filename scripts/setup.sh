@@ -9,6 +9,12 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 if [ "${1:-}" = "--test" ]; then
     .venv/bin/python -m pip install --quiet -e ".[test]"
+    # The lineage page is tested in headless Chromium: Debian's chromium and its driver.
+    if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
+        SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
 else
     .venv/bin/python -m pip install --quiet -e .
 fi

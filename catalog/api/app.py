@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
 from catalog.api.auth import ApiKeyMiddleware
@@ -25,6 +26,14 @@ from catalog.store.base import GraphUnavailable
 from ingestors.files import SAMPLES, expand_paths, read_events
 
 log = logging.getLogger("catalog.api")
+
+
+STATIC = Path(__file__).parent / "static"
+
+
+async def lineage_page(request: Request) -> FileResponse:
+    """The interactive lineage graph; it reads everything through /graphql."""
+    return FileResponse(STATIC / "lineage.html", media_type="text/html")
 
 
 async def _http_error(request: Request, exc: HTTPError) -> JSONResponse:
@@ -86,13 +95,14 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
                 app.state.catalog.close()
 
     routes = [
-        Route("/", lambda request: RedirectResponse("/health"), methods=["GET"]),
+        Route("/", lambda request: RedirectResponse("/lineage"), methods=["GET"]),
         Route("/api/v1/lineage", post_lineage, methods=["POST"]),
         Route("/api/v1/lineage/batch", post_lineage_batch, methods=["POST"]),
         Route("/api/v1/lineage", get_lineage, methods=["GET"]),
         Route("/api/v1/namespaces/{namespace:path}/datasets/{name:path}", get_dataset, methods=["GET"]),
         Route("/graphql", CatalogGraphQL(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", CatalogGraphQL(schema)),
+        Route("/lineage", lineage_page, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
