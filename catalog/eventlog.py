@@ -23,14 +23,20 @@ class LoggedEvent:
     body: str
 
 
+def open_durable(path: Path) -> sqlite3.Connection:
+    """A SQLite connection whose commits survive a crash: WAL with synchronous=FULL, explicit transactions."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    return db
+
+
 class EventLog:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_durable(self.path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS events ("
             " seq INTEGER PRIMARY KEY AUTOINCREMENT,"

@@ -7,12 +7,13 @@ editing or deleting any entry breaks the chain from that point on (:meth:`verify
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 import time
 from pathlib import Path
 
 import orjson
+
+from catalog.eventlog import open_durable
 
 GENESIS = "0" * 64
 
@@ -24,9 +25,7 @@ def _digest(prev: str, at: int, actor: str, node_id: str, action: str, detail: s
 class GovernanceLog:
     def __init__(self, path: Path):
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_durable(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,"
             " node_id TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL, prev TEXT NOT NULL,"
