@@ -40,7 +40,9 @@ def page_server(tmp_path_factory):
 
 
 def wait_ready(driver):
-    WebDriverWait(driver, 20).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+    # The page sets data-ready to "loading" while it fetches and draws, then "true" or "error".
+    WebDriverWait(driver, 20).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") in ("true", "error"))
     assert driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true", \
         driver.find_element(By.ID, "status").text
 
@@ -68,8 +70,10 @@ def test_page_draws_the_lineage_and_expands_on_click(browser, page_server):
     candidates = sorted(i for i in drawn if i.startswith("dataset:") and i != start)
     before = len(drawn)
     for node_id in candidates:  # the page redraws on every click: find each node afresh
+        renders = browser.find_element(By.TAG_NAME, "body").get_attribute("data-renders")
         browser.find_element(By.CSS_SELECTOR, f'g.node[data-id="{node_id}"]').click()
-        wait_ready(browser)
+        WebDriverWait(browser, 20).until(
+            lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-renders") != renders)
         if len(node_ids(browser)) > before:
             break
     assert len(node_ids(browser)) > before
@@ -86,5 +90,6 @@ def test_column_lineage_on_demand(browser, page_server):
 
 def test_unknown_node_shows_an_error(browser, page_server):
     browser.get(f"{page_server.url}/lineage?nodeId=dataset:nope:nothing")
-    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+    WebDriverWait(browser, 20).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") in ("true", "error"))
     assert "no dataset with nodeId" in browser.find_element(By.ID, "status").text
