@@ -93,7 +93,7 @@ class EmbeddedEngine:
     """A supervised FalkorDB child process. ``port`` stays the same across restarts."""
 
     def __init__(self, data_dir: Path, startup_timeout: float = 20.0):
-        self.data_dir = Path(data_dir)
+        self.data_dir = Path(data_dir).resolve()  # the engine runs in its own working directory
         self.graph_dir = self.data_dir / "graph"
         self.pid_file = self.graph_dir / "engine.pid"
         self.startup_timeout = startup_timeout

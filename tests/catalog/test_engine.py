@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import redis
@@ -80,3 +81,11 @@ def test_supervisor_restarts_a_dead_engine_on_the_same_port(tmp_path):
         while (engine.restarts == 0 or not answers(engine.port)) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert engine.restarts == 1 and engine.pid != first_pid and answers(engine.port)
+
+
+def test_relative_data_dir_works(tmp_path, monkeypatch):
+    # The default --data-dir is relative (./catalog-data); the engine runs in another cwd.
+    monkeypatch.chdir(tmp_path)
+    with EmbeddedEngine(Path("catalog-data")) as engine:
+        assert answers(engine.port)
+    assert (tmp_path / "catalog-data" / "graph" / "engine.log").exists()
