@@ -134,8 +134,9 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
     for job, rel, dataset in reads.job_edges(store, sorted(found.depth_of), as_of):
         (consumes if rel == "CONSUMES" else produces).setdefault(job, set()).add(dataset)
     start_job = node_id if node_id.startswith("job:") else None
+    job_props = reads.nodes(store, "Job", sorted(set(consumes) | set(produces) | ({start_job} - {None})))
     edges = []
-    for job in sorted(set(consumes) | set(produces)):
+    for job in sorted(set(consumes) | set(produces) | ({start_job} - {None})):
         ins, outs = consumes.get(job, set()), produces.get(job, set())
         # A job belongs to this lineage if it carries one of the traversed dataset edges.
         if job != start_job and not any((i, o) in found.edges for i in ins for o in outs):
@@ -143,10 +144,9 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
         if job != start_job:
             ins = {i for i in ins if any((i, o) in found.edges for o in outs)}
             outs = {o for o in outs if any((i, o) in found.edges for i in ins)}
-        ns, name = job[len("job:"):].split(":", 1)
         depths = [min(found.depth_of[d] for d in side) for side in (ins, outs) if side]
         nodes.append({"id": job, "type": "JOB", "depth": 0 if job == start_job else max(depths),
-                      "namespace": ns, "name": name})
+                      "namespace": job_props[job]["namespace"], "name": job_props[job]["name"]})
         edges += [{"origin": i, "destination": job} for i in sorted(ins)]
         edges += [{"origin": job, "destination": o} for o in sorted(outs)]
     return _paged(nodes, edges, found, first, after, max_nodes)

@@ -33,11 +33,10 @@ def _time(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms is not None else None
 
 
-class Context(dict):
+class Context:
     """Per-request state: the catalog, the actor, and DataLoaders (a fresh set per request)."""
 
     def __init__(self, app_state, actor: str):
-        super().__init__()
         self.catalog = app_state.catalog
         self.settings = app_state.settings
         self.hub = app_state.hub

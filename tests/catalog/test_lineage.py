@@ -104,3 +104,20 @@ def test_bad_requests_are_lineage_errors(gen_store):
         marquez_graph(gen_store, "dataset:gen:0", 99, max_depth=10, max_nodes=100)
     with pytest.raises(LineageError, match="nodeId must look like"):
         marquez_graph(gen_store, "table:x", 1, max_depth=10, max_nodes=100)
+
+
+def test_lineage_page_with_colons_in_namespaces(falkor_store):
+    from catalog.lineage import lineage_page
+    from ingestors.openlineage import canonical_json, event_hash, map_event
+
+    event = {"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "producer": "p",
+             "run": {"runId": "r-1"}, "job": {"namespace": "postgres://db:5432", "name": "copy:users"},
+             "inputs": [{"namespace": "postgres://db:5432", "name": "public.users"}],
+             "outputs": [{"namespace": "s3://lake", "name": "users"}]}
+    falkor_store.apply(map_event(event, event_hash(canonical_json(event))))
+    page = lineage_page(falkor_store, "job:postgres://db:5432:copy:users", "BOTH", 2, max_depth=5, max_nodes=100)
+    job = next(n for n in page["nodes"] if n["type"] == "JOB")
+    assert (job["namespace"], job["name"], job["depth"]) == ("postgres://db:5432", "copy:users", 0)
+    assert {n["id"] for n in page["nodes"]} == {"job:postgres://db:5432:copy:users",
+                                                 "dataset:postgres://db:5432:public.users", "dataset:s3://lake:users"}
+    assert {"origin": "job:postgres://db:5432:copy:users", "destination": "dataset:s3://lake:users"} in page["edges"]
