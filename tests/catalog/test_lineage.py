@@ -115,7 +115,7 @@ def test_lineage_page_with_colons_in_namespaces(falkor_store):
              "inputs": [{"namespace": "postgres://db:5432", "name": "public.users"}],
              "outputs": [{"namespace": "s3://lake", "name": "users"}]}
     falkor_store.apply(map_event(event, event_hash(canonical_json(event))))
-    page = lineage_page(falkor_store, "job:postgres://db:5432:copy:users", "BOTH", 2, max_depth=5, max_nodes=100)
+    page = lineage_page(falkor_store, "job:postgres://db:5432:copy:users", "BOTH", 2, max_depth=5, max_nodes=100, first=100)
     job = next(n for n in page["nodes"] if n["type"] == "JOB")
     assert (job["namespace"], job["name"], job["depth"]) == ("postgres://db:5432", "copy:users", 0)
     assert {n["id"] for n in page["nodes"]} == {"job:postgres://db:5432:copy:users",
