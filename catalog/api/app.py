@@ -64,25 +64,24 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
     settings = settings or Settings()
     metrics = Metrics()
 
-    hub: list[EventHub] = []
-
-    def count(events: list[PreparedEvent], accepted: list[Accepted]) -> None:
-        metrics.commit_sizes.observe(len(events))
-        for event, item in zip(events, accepted):
-            metrics.events.labels("accepted" if item.new else "duplicate", event.kind).inc()
-        if hub:
-            hub[0].publish_threadsafe([
+    def on_commit(hub: EventHub):
+        def count(events: list[PreparedEvent], accepted: list[Accepted]) -> None:
+            metrics.commit_sizes.observe(len(events))
+            for event, item in zip(events, accepted):
+                metrics.events.labels("accepted" if item.new else "duplicate", event.kind).inc()
+            hub.publish_threadsafe([
                 {"namespace": e.event["job"]["namespace"], "job": e.event["job"]["name"],
                  "runId": e.event["run"]["runId"], "eventType": e.event.get("eventType"), "eventTime": e.time}
                 for e, item in zip(events, accepted) if item.new and e.kind == "RunEvent"])
+        return count
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         owned = catalog is None
         app.state.catalog = Catalog.open(settings) if owned else catalog
         app.state.hub = EventHub(asyncio.get_running_loop())
-        hub.append(app.state.hub)
-        app.state.pipeline = IngestPipeline(app.state.catalog.log, app.state.catalog.projector, on_commit=count)
+        app.state.pipeline = IngestPipeline(app.state.catalog.log, app.state.catalog.projector,
+                                            on_commit=on_commit(app.state.hub))
         await app.state.pipeline.start()
         if load_samples and app.state.catalog.log.count() == 0:
             await _load_samples(app.state.pipeline)
