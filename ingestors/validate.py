@@ -65,15 +65,17 @@ def _relax(doc: dict) -> dict:
 
 
 @cache
-def _schemas() -> tuple[Registry, dict[str, Draft202012Validator], dict[tuple[str, str], Draft202012Validator]]:
+def _schema_docs() -> tuple[dict, list[dict]]:
+    """The core schema and the (relaxed) facet schemas, read once for both validators."""
     core = json.loads((SPEC_DIR / "OpenLineage.json").read_text())
-    resources = [(core["$id"], Resource.from_contents(core))]
-    facet_docs = []
-    for path in sorted((SPEC_DIR / "facets").glob("*.json")):
-        doc = _relax(json.loads(path.read_text()))
-        resources.append((doc["$id"], Resource.from_contents(doc)))
-        facet_docs.append(doc)
-    registry = Registry().with_resources(resources)
+    facet_docs = [_relax(json.loads(p.read_text())) for p in sorted((SPEC_DIR / "facets").glob("*.json"))]
+    return core, facet_docs
+
+
+@cache
+def _schemas() -> tuple[Registry, dict[str, Draft202012Validator], dict[tuple[str, str], Draft202012Validator]]:
+    core, facet_docs = _schema_docs()
+    registry = Registry().with_resources((doc["$id"], Resource.from_contents(doc)) for doc in [core, *facet_docs])
 
     events = {
         name: Draft202012Validator({"$ref": f"{core['$id']}#/$defs/{name}"}, registry=registry)
@@ -100,9 +102,8 @@ def _fast_schemas() -> tuple[dict, dict]:
     Only a verdict is taken from it; errors are always reported by the python validator,
     whose messages and pointers the API documents.
     """
-    docs = [json.loads((SPEC_DIR / "OpenLineage.json").read_text())]
-    docs += [_relax(json.loads(p.read_text())) for p in sorted((SPEC_DIR / "facets").glob("*.json"))]
-    registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in docs])
+    core, facet_docs = _schema_docs()
+    registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in [core, *facet_docs]])
 
     def compile_ref(ref: str):
         return jsonschema_rs.Draft202012Validator({"$ref": ref}, registry=registry, validate_formats=False)
@@ -114,19 +115,24 @@ def _fast_schemas() -> tuple[dict, dict]:
 
 
 def _facet_containers(event: dict, kind: str):
-    """(location, facets) for every facet container of an event."""
+    """(location, facets, path) for every facet container of an event, path as JSON-pointer parts."""
     if kind == "RunEvent" and isinstance(event.get("run"), dict):
-        yield "run", event["run"].get("facets")
+        yield "run", event["run"].get("facets"), ("run", "facets")
     if isinstance(event.get("job"), dict):
-        yield "job", event["job"].get("facets")
+        yield "job", event["job"].get("facets"), ("job", "facets")
     if kind == "DatasetEvent" and isinstance(event.get("dataset"), dict):
-        yield "dataset", event["dataset"].get("facets")
+        yield "dataset", event["dataset"].get("facets"), ("dataset", "facets")
     for side, extra, location in (("inputs", "inputFacets", "input"), ("outputs", "outputFacets", "output")):
         datasets = event.get(side) if isinstance(event.get(side), list) else []
-        for dataset in datasets:
+        for index, dataset in enumerate(datasets):
             if isinstance(dataset, dict):
-                yield "dataset", dataset.get("facets")
-                yield location, dataset.get(extra)
+                yield "dataset", dataset.get("facets"), (side, index, "facets")
+                yield location, dataset.get(extra), (side, index, extra)
+
+
+def _unstorable_facet_name(key: str) -> bool:
+    # Facet names become graph property names; FalkorDB cannot carry a backtick in one.
+    return not key or "`" in key
 
 
 def _quickly_valid(event: dict, kind: str) -> bool:
@@ -134,13 +140,13 @@ def _quickly_valid(event: dict, kind: str) -> bool:
     candidate = event if "schemaURL" in event else {**event, "schemaURL": "https://openlineage.io/"}
     if not events[kind].is_valid(candidate):
         return False
-    for location, container in _facet_containers(event, kind):
+    for location, container, _ in _facet_containers(event, kind):
         if container is None:
             continue
         if not isinstance(container, dict):
             return False
         for key, facet in container.items():
-            if not key or "`" in key:
+            if _unstorable_facet_name(key):
                 return False
             validator = facets.get((location, key))
             if validator is not None and not validator.is_valid(facet):
@@ -208,8 +214,7 @@ def _facet_errors(facets, location: str, prefix: tuple) -> list[FieldError]:
     _, _, validators = _schemas()
     errors = []
     for key, facet in facets.items():
-        if not key or "`" in key:
-            # Facet names become graph property names; FalkorDB cannot carry a backtick in one.
+        if _unstorable_facet_name(key):
             errors.append(FieldError(_pointer(prefix + (key,)), "a facet name must be non-empty and contain no backtick"))
             continue
         validator = validators.get((location, key))
@@ -241,23 +246,8 @@ def validate_event(event) -> str:
             parse_event_time(time)
         except ValueError:
             errors.append(FieldError("/eventTime", f"not an ISO-8601 date-time: {time!r}"))
-    if kind == "RunEvent":
-        if isinstance(event.get("run"), dict):
-            errors += _facet_errors(event["run"].get("facets"), "run", ("run", "facets"))
-    job = event.get("job")
-    if isinstance(job, dict):
-        errors += _facet_errors(job.get("facets"), "job", ("job", "facets"))
-    datasets = [(("dataset",), event.get("dataset"), None)] if kind == "DatasetEvent" else []
-    for side, extra in (("inputs", "inputFacets"), ("outputs", "outputFacets")):
-        if isinstance(event.get(side), list):
-            datasets += [((side, i), d, extra) for i, d in enumerate(event[side])]
-    for path, dataset, extra in datasets:
-        if not isinstance(dataset, dict):
-            continue
-        errors += _facet_errors(dataset.get("facets"), "dataset", path + ("facets",))
-        if extra:
-            location = "input" if extra == "inputFacets" else "output"
-            errors += _facet_errors(dataset.get(extra), location, path + (extra,))
+    for location, facets, path in _facet_containers(event, kind):
+        errors += _facet_errors(facets, location, path)
     if errors:
         unique = list(dict.fromkeys(errors))
         raise InvalidEvent(unique)
