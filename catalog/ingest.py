@@ -87,8 +87,7 @@ class Projector:
             if self.store.advance_checkpoint(self.applied, new[-1]):
                 self.applied = new[-1]
             else:
-                self._rewind_locked()
-                self._catch_up_locked(None)
+                self._resync_locked()
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply everything logged after the checkpoint; returns the number of events applied."""
@@ -120,18 +119,21 @@ class Projector:
         the checkpoint among them; it then reads lower than what this process applied.
         """
         with self._lock:
-            self._rewind_locked()
-            return self._catch_up_locked(None)
+            return self._resync_locked()
 
-    def _rewind_locked(self) -> None:
+    def _resync_locked(self) -> int:
+        """Catch up from the graph's own checkpoint; after a rewind, re-apply governance edits too."""
         in_graph = self.store.checkpoint()
-        if in_graph != self.applied:
+        rewound = in_graph != self.applied
+        if rewound:
             log.warning("graph checkpoint differs from the last one applied; replaying from the graph's",
                         extra={"graph_checkpoint": in_graph, "applied": self.applied})
             self.store.ensure_schema()
             self.applied = in_graph
-            self._catch_up_locked(None)
+        applied = self._catch_up_locked(None)
+        if rewound:
             self.replay_governance()
+        return applied
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Empty the graph and replay the whole log."""

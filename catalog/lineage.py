@@ -1,7 +1,7 @@
 """Lineage traversal: a frontier-per-hop breadth-first search over derived edges.
 
-Each hop is one ``UNWIND $frontier`` query over Dataset-to-Dataset ``FEEDS`` (downstream)
-or ``FED_BY`` (upstream) edges, or the field-level ``FEEDS_FIELD`` / ``DERIVES_FROM``.
+Each hop is one ``UNWIND $frontier`` query over the derived Dataset-to-Dataset ``FEEDS``
+edges (out for downstream, in for upstream) or the field-level ``DERIVES_FROM`` edges.
 It runs on both engines, never uses variable-length patterns (which undercount on
 FalkorDB) and gives depth-by-depth results, so limits cut at a clean depth boundary.
 """

@@ -54,7 +54,8 @@ def _dataset_view(store, namespace: str, name: str) -> dict | None:
         return None
     props = found[key]
     view = dataset_data(props, reads.fields_of(store, [key])[key])
-    owners, tags = reads.owners_and_tags(store, key, "Dataset")
+    owners = reads.owners_of(store, "Dataset", [key])[key]
+    tags = reads.tags_of(store, "Dataset", [key])[key]
     version = reads.latest_version(store, key)
     view.update(
         type="DB_TABLE" if props.get("datasetType") in (None, "TABLE") else props["datasetType"],

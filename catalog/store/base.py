@@ -16,6 +16,8 @@ from ingestors.openlineage import GraphWrites
 # Labels with a unique ``key`` property; every node the catalog writes has one.
 KEYED_LABELS = ("Namespace", "Dataset", "Field", "Job", "Run", "DatasetVersion",
                 "RunInput", "Owner", "Tag", "CatalogMeta")
+# Non-unique lookup properties: (label, property).
+INDEXED_PROPERTIES = (("Field", "dataset"), ("Run", "job"), ("RunInput", "run"), ("RunInput", "dataset"))
 
 # Traversals: name -> the one-hop pattern from (a) to (b), in the direction travelled.
 TRAVERSALS = {
@@ -40,7 +42,7 @@ class GraphStore(ABC):
 
     @abstractmethod
     def ensure_schema(self) -> None:
-        """Create indexes/constraints for KEYED_LABELS, idempotently."""
+        """Create indexes/constraints for KEYED_LABELS and INDEXED_PROPERTIES, idempotently."""
 
     @abstractmethod
     def clear(self) -> None:
@@ -79,16 +81,13 @@ class GraphStore(ABC):
         return bool(rows)
 
     # traversal ------------------------------------------------------------------------
-    def expand(self, keys: list[str], traversal: str, as_of: int | None = None,
-               limit: int | None = None) -> list[tuple[str, str]]:
+    def expand(self, keys: list[str], traversal: str, as_of: int | None = None) -> list[tuple[str, str]]:
         """One hop from ``keys`` along a traversal: (from, to) pairs, optionally as of a time."""
         cypher = (
             f"UNWIND $keys AS k MATCH {TRAVERSALS[traversal]} "
             "WHERE $asOf IS NULL OR e.firstSeen <= $asOf RETURN a.key AS src, b.key AS dst"
         )
-        if limit is not None:
-            cypher += " LIMIT $limit"
-        rows = self.query(cypher, {"keys": keys, "asOf": as_of, "limit": limit}, read_only=True)
+        rows = self.query(cypher, {"keys": keys, "asOf": as_of}, read_only=True)
         return [(r["src"], r["dst"]) for r in rows]
 
     # inspection -----------------------------------------------------------------------

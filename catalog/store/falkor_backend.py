@@ -10,7 +10,7 @@ import redis
 from falkordb import FalkorDB
 from redis.exceptions import ResponseError
 
-from catalog.store.base import KEYED_LABELS, GraphStore, GraphUnavailable
+from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, GraphStore, GraphUnavailable
 
 
 class FalkorStore(GraphStore):
@@ -63,7 +63,7 @@ class FalkorStore(GraphStore):
                     raise
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 raise GraphUnavailable(str(exc)) from exc
-        for label, prop in (("Field", "dataset"), ("Run", "job"), ("RunInput", "run"), ("RunInput", "dataset")):
+        for label, prop in INDEXED_PROPERTIES:
             try:
                 self._graph.create_node_range_index(label, prop)
             except ResponseError as exc:

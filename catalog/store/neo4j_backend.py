@@ -9,7 +9,7 @@ from __future__ import annotations
 import neo4j
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
-from catalog.store.base import KEYED_LABELS, GraphStore, GraphUnavailable
+from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, GraphStore, GraphUnavailable
 
 
 class Neo4jStore(GraphStore):
@@ -33,7 +33,7 @@ class Neo4jStore(GraphStore):
     def ensure_schema(self) -> None:
         for label in KEYED_LABELS:
             self.query(f"CREATE CONSTRAINT {label.lower()}_key IF NOT EXISTS FOR (n:{label}) REQUIRE n.key IS UNIQUE")
-        for label, prop in (("Field", "dataset"), ("Run", "job"), ("RunInput", "run"), ("RunInput", "dataset")):
+        for label, prop in INDEXED_PROPERTIES:
             self.query(f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})")
 
     def clear(self) -> None:

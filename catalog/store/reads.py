@@ -56,19 +56,6 @@ def facets_of(store: GraphStore, label: str, key: str) -> dict[str, dict]:
     return {k[len(FACET_PREFIX):]: json.loads(v) for k, v in sorted(props.items()) if k.startswith(FACET_PREFIX)}
 
 
-def owners_and_tags(store: GraphStore, key: str, label: str) -> tuple[list[dict], list[str]]:
-    rows = store.query(
-        f"MATCH (n:{label} {{key: $key}}) "
-        "OPTIONAL MATCH (o:Owner)-[e:OWNS]->(n) WITH n, collect({name: o.name, type: e.type}) AS owners "
-        "OPTIONAL MATCH (n)-[:TAGGED]->(t:Tag) RETURN owners, collect(t.name) AS tags",
-        {"key": key}, read_only=True,
-    )
-    if not rows:
-        return [], []
-    owners = sorted((o for o in rows[0]["owners"] if o.get("name")), key=lambda o: o["name"])
-    return owners, sorted(t for t in rows[0]["tags"] if t)
-
-
 def latest_version(store: GraphStore, dataset_key: str) -> dict | None:
     rows = store.query(
         "MATCH (:Dataset {key: $key})-[:HAS_VERSION]->(v:DatasetVersion) "
