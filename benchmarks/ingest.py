@@ -68,35 +68,31 @@ def graph_rows_per_event(events: list[dict]) -> float:
     return sum(len(rows) for rows in compact(writes).values()) / len(events)
 
 
+async def _post_all(url: str, path: str, bodies: list[bytes], clients: int, status: int) -> float:
+    """``clients`` concurrent posters sending ``bodies`` in order; returns the elapsed seconds."""
+    queue = list(reversed(bodies))
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+        async def poster():
+            while queue:
+                response = await client.post(path, content=queue.pop(), headers={"Content-Type": "application/json"})
+                assert response.status_code == status, response.text[:300]
+
+        start = time.perf_counter()
+        await asyncio.gather(*(poster() for _ in range(clients)))
+        return time.perf_counter() - start
+
+
 async def _bench_batch(url: str, events: list[dict], batch: int, clients: int) -> float:
     """``clients`` producers posting batches at once, as several pipelines would."""
     batches = [orjson.dumps(events[i:i + batch]) for i in range(0, len(events), batch)]
-    batches.reverse()
-    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
-        async def producer():
-            while batches:
-                response = await client.post("/api/v1/lineage/batch", content=batches.pop(),
-                                             headers={"Content-Type": "application/json"})
-                assert response.status_code == 200, response.text[:300]
-
-        start = time.perf_counter()
-        await asyncio.gather(*(producer() for _ in range(clients)))
-        return len(events) / (time.perf_counter() - start)
+    return len(events) / await _post_all(url, "/api/v1/lineage/batch", batches, clients, 200)
 
 
 async def _bench_single(url: str, events: list[dict], concurrency: int) -> float:
-    queue = [orjson.dumps(e) for e in reversed(events)]
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
-        async def worker():
-            while queue:
-                response = await client.post("/api/v1/lineage", content=queue.pop(),
-                                             headers={"Content-Type": "application/json"})
-                assert response.status_code == 201, response.text[:300]
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return len(events) / (time.perf_counter() - start)
+    """Single posts from Python, used when wrk is not installed."""
+    bodies = [orjson.dumps(e) for e in events]
+    return len(events) / await _post_all(url, "/api/v1/lineage", bodies, concurrency, 201)
 
 
 def bench_single_wrk(url: str, seconds: int, connections: int, workdir: Path) -> float | None:
