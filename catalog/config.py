@@ -23,6 +23,14 @@ class Settings(BaseSettings):
     max_lineage_depth: int = 25
     max_lineage_nodes: int = 5000
     log_level: str = "INFO"
+    anonymizing_jobs: list[str] = Field(
+        default_factory=list,
+        description="job ids (globs, e.g. 'job:etl:*_pseudonymize') whose outputs hold no personal data of their "
+        "inputs: classification propagation stops at them (JSON list in CATALOG_ANONYMIZING_JOBS)",
+    )
+    spacy_model: str | None = Field(
+        None, description="an installed spaCy NER model for PERSON/LOCATION (e.g. en_core_web_sm); none = blank pipeline",
+    )
     api_keys: list[str] = Field(
         default_factory=list,
         description="accepted Bearer keys (JSON list in CATALOG_API_KEYS); empty = no authentication",

@@ -19,10 +19,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from catalog import stewardship
+from catalog import changes
 from catalog.eventlog import EventLog, LoggedEvent
 from catalog.govlog import GovernanceLog
 from catalog.store.base import GraphStore, GraphUnavailable
+from policies.propagate import Propagator
 from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event
 from ingestors.validate import FieldError, InvalidEvent, parse_event_time, validate_event
 
@@ -58,10 +59,11 @@ class Projector:
     """Applies logged events to the graph and keeps the checkpoint."""
 
     def __init__(self, event_log: EventLog, store: GraphStore, chunk: int = 500,
-                 governance: GovernanceLog | None = None):
+                 governance: GovernanceLog | None = None, propagator: Propagator | None = None):
         self.log = event_log
         self.store = store
         self.governance = governance
+        self.propagator = propagator
         self.chunk = chunk
         self.applied = 0  # highest seq known to be in the graph
         self._lock = threading.Lock()
@@ -145,9 +147,9 @@ class Projector:
             return replayed
 
     def replay_governance(self) -> None:
-        # Stewardship edits are not events: they are re-applied from their own log.
+        # Stewardship edits and classifications are not events: they are re-applied from their own log.
         if self.governance:
-            stewardship.replay(self.store, self.governance)
+            changes.replay(self.store, self.governance, self.propagator)
 
     def lag(self) -> int:
         return max(0, self.log.last_seq() - self.applied)

@@ -12,6 +12,7 @@ from catalog.eventlog import EventLog
 from catalog.govlog import GovernanceLog
 from catalog.ingest import Projector
 from catalog.store.base import GraphStore
+from policies.propagate import Propagator
 
 log = logging.getLogger("catalog.runtime")
 
@@ -42,6 +43,7 @@ class Catalog:
     projector: Projector
     lock: DataDirLock
     governance: GovernanceLog
+    propagator: Propagator
 
     @classmethod
     def open(cls, settings: Settings) -> "Catalog":
@@ -59,7 +61,8 @@ class Catalog:
             store.ensure_schema()
             event_log = EventLog(settings.data_dir / "events.sqlite3")
             governance = GovernanceLog(settings.data_dir / "governance.sqlite3")
-            projector = Projector(event_log, store, governance=governance)
+            propagator = Propagator(store, tuple(settings.anonymizing_jobs))
+            projector = Projector(event_log, store, governance=governance, propagator=propagator)
             fresh_graph = projector.load_checkpoint() == 0
             replayed = projector.catch_up()
             if fresh_graph:
@@ -71,7 +74,7 @@ class Catalog:
                 engine.stop()
             lock.release()
             raise
-        return cls(settings, engine, store, event_log, projector, lock, governance)
+        return cls(settings, engine, store, event_log, projector, lock, governance, propagator)
 
     def close(self) -> None:
         self.store.close()

@@ -128,16 +128,6 @@ def apply_change(store: GraphStore, change: dict) -> None:
         raise ValueError(f"unknown governance action {action!r}")
 
 
-def replay(store: GraphStore, log: GovernanceLog) -> int:
-    """Re-apply every recorded change in order (after a rebuild or a graph that lost writes)."""
-    count = 0
-    for change in log.all():
-        if reads.nodes(store, change["detail"]["label"], [change["nodeId"]]):
-            apply_change(store, change)
-            count += 1
-    return count
-
-
 def governance(props: dict) -> dict:
     """The governance attributes stored on a dataset node."""
     return {name: props.get(f"gov_{name}") for name in GOVERNANCE_FIELDS}

@@ -199,7 +199,7 @@ class _EventMapper:
             for dst in outputs:
                 self.writes.add("feeds", src=src, dst=dst, seen=self.time)
 
-    def column_lineage(self, output: dict) -> None:
+    def column_lineage(self, output: dict, job_key: str) -> None:
         facet = (output.get("facets") or {}).get("columnLineage") or {}
         out_ns, out_name = output["namespace"], output["name"]
         out_ds = dataset_id(out_ns, out_name)
@@ -234,6 +234,7 @@ class _EventMapper:
                         "description": first.get("description"),
                         "masking": masking,
                         "transformations": canonical_json(transformations),
+                        "job": job_key,
                     },
                 )
 
@@ -295,7 +296,7 @@ def map_event(event: dict, digest: str, writes: GraphWrites | None = None) -> Gr
                               dataset=dataset_id(dataset["namespace"], dataset["name"]))
             mapper.facets(owner, "RunInput", dataset["inputFacets"], {})
     for dataset in event.get("outputs") or []:
-        mapper.column_lineage(dataset)
+        mapper.column_lineage(dataset, job_key)
         if run_key:
             ds_key = dataset_id(dataset["namespace"], dataset["name"])
             version_facet = (dataset.get("facets") or {}).get("version") or {}

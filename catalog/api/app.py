@@ -19,6 +19,7 @@ from catalog.api.ingest import post_lineage, post_lineage_batch
 from catalog.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from catalog.api.ops import health
 from catalog.api.reads import get_dataset, get_lineage
+from catalog.api.scans import post_scan
 from catalog.config import Settings
 from catalog.ingest import Accepted, IngestPipeline, PreparedEvent, prepare_event
 from catalog.runtime import Catalog
@@ -55,6 +56,24 @@ async def _load_samples(pipeline: IngestPipeline) -> None:
     log.info("loaded sample lineage", extra={"events": len(events)})
 
 
+def _has_column_lineage(event: dict) -> bool:
+    return any("columnLineage" in (d.get("facets") or {}) for d in event.get("outputs") or [])
+
+
+async def _repropagate(catalog: Catalog, lineage_changed: asyncio.Event) -> None:
+    """Re-derive propagated classifications after column lineage arrives (coalesced, off the ingest path)."""
+    while True:
+        await lineage_changed.wait()
+        lineage_changed.clear()
+        try:
+            stats = await asyncio.to_thread(catalog.propagator.run)
+            if stats["added_or_changed"] or stats["removed"]:
+                log.info("classifications re-propagated", extra=stats)
+        except GraphUnavailable:
+            await asyncio.sleep(1)
+            lineage_changed.set()
+
+
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
                load_samples: bool = False) -> Starlette:
     """The app; it opens (and later closes) the catalog itself unless one is passed in.
@@ -64,7 +83,9 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
     settings = settings or Settings()
     metrics = Metrics()
 
-    def on_commit(hub: EventHub):
+    def on_commit(hub: EventHub, lineage_changed: asyncio.Event):
+        loop = asyncio.get_running_loop()
+
         def count(events: list[PreparedEvent], accepted: list[Accepted]) -> None:
             metrics.commit_sizes.observe(len(events))
             for event, item in zip(events, accepted):
@@ -73,6 +94,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
                 {"namespace": e.event["job"]["namespace"], "job": e.event["job"]["name"],
                  "runId": e.event["run"]["runId"], "eventType": e.event.get("eventType"), "eventTime": e.time}
                 for e, item in zip(events, accepted) if item.new and e.kind == "RunEvent"])
+            if any(item.new and _has_column_lineage(e.event) for e, item in zip(events, accepted)):
+                loop.call_soon_threadsafe(lineage_changed.set)
         return count
 
     @contextlib.asynccontextmanager
@@ -80,15 +103,18 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
         owned = catalog is None
         app.state.catalog = Catalog.open(settings) if owned else catalog
         app.state.hub = EventHub(asyncio.get_running_loop())
+        lineage_changed = asyncio.Event()
         app.state.pipeline = IngestPipeline(app.state.catalog.log, app.state.catalog.projector,
-                                            on_commit=on_commit(app.state.hub))
+                                            on_commit=on_commit(app.state.hub, lineage_changed))
         await app.state.pipeline.start()
+        repropagation = asyncio.create_task(_repropagate(app.state.catalog, lineage_changed))
         if load_samples and app.state.catalog.log.count() == 0:
             await _load_samples(app.state.pipeline)
         log.info("catalog ready", extra={"graph": app.state.catalog.store.name, "data_dir": str(settings.data_dir)})
         try:
             yield
         finally:
+            repropagation.cancel()
             await app.state.pipeline.stop()
             if owned:
                 app.state.catalog.close()
@@ -99,6 +125,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
         Route("/api/v1/lineage/batch", post_lineage_batch, methods=["POST"]),
         Route("/api/v1/lineage", get_lineage, methods=["GET"]),
         Route("/api/v1/namespaces/{namespace:path}/datasets/{name:path}", get_dataset, methods=["GET"]),
+        Route("/api/v1/scans", post_scan, methods=["POST"]),
         Route("/graphql", CatalogGraphQL(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", CatalogGraphQL(schema)),
         Route("/lineage", lineage_page, methods=["GET"]),

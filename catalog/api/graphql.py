@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import json
 from collections.abc import AsyncGenerator
 from datetime import datetime, timezone
 
@@ -23,6 +24,7 @@ from strawberry.types import Info
 from catalog import browse, stewardship
 from catalog import lineage as lineage_service
 from catalog.store import reads
+from policies import classifications
 
 MAX_QUERY_DEPTH = 12
 MAX_ALIASES = 30
@@ -56,6 +58,8 @@ class Context:
         self.job_owners = loader(lambda keys: reads.owners_of(store, "Job", keys))
         self.dataset_tags = loader(lambda keys: reads.tags_of(store, "Dataset", keys))
         self.latest_runs = loader(lambda keys: reads.latest_runs(store, keys))
+        self.field_classifications = loader(lambda keys: classifications.of_fields(store, keys))
+        self.dataset_classifications = loader(lambda keys: classifications.of_datasets(store, keys))
 
     async def call(self, fn, *args, **kwargs):
         return await run_in_threadpool(fn, *args, **kwargs)
@@ -103,6 +107,49 @@ class Change:
                    action=change["action"], detail=change["detail"])
 
 
+@strawberry.enum
+class ClassificationState(enum.Enum):
+    SUGGESTED = "suggested"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+@strawberry.type(description="A field holds personal data of an entity type: the finding and its evidence. "
+                             "Raw values are never stored.")
+class Classification:
+    id: str
+    field_id: str
+    dataset_id: str
+    entity: str
+    category: str = strawberry.field(description="GDPR category (contact, identity, financial, health, ...)")
+    special: bool = strawberry.field(description="an Art. 9 special category")
+    state: ClassificationState
+    origin: str = strawberry.field(description="scan, steward, or propagated along column lineage")
+    recognizer: str | None
+    score: float | None
+    matched: int | None = strawberry.field(description="sampled cells that matched")
+    sampled: int | None = strawberry.field(description="non-empty cells sampled")
+    evidence: str | None = strawberry.field(description="values, values+name or name (the column name alone)")
+    scanned_at: datetime | None
+    actor: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str | None
+    source_id: str | None = strawberry.field(description="for propagated ones: the classification it came from")
+    path: list[str] | None = strawberry.field(description="for propagated ones: field ids from the source to here")
+
+    @classmethod
+    def of(cls, c: dict) -> "Classification":
+        return cls(id=c["key"], field_id=c["field"], dataset_id=c.get("dataset") or "", entity=c["entity"],
+                   category=c.get("category") or "", special=bool(c.get("special")),
+                   state=ClassificationState(c["state"]), origin=c.get("origin") or "scan",
+                   recognizer=c.get("recognizer"), score=c.get("score"), matched=c.get("matched"),
+                   sampled=c.get("sampled"), evidence=c.get("evidence"), scanned_at=_time(c.get("scannedAt")),
+                   actor=c.get("actor"), decided_by=c.get("decidedBy"), decided_at=_time(c.get("decidedAt")),
+                   note=c.get("note"), source_id=c.get("source"),
+                   path=json.loads(c["path"]) if c.get("path") else None)
+
+
 @strawberry.type
 class DatasetField:
     id: str
@@ -111,6 +158,10 @@ class DatasetField:
     description: str | None
     tags: list[str]
     dataset_id: str
+
+    @strawberry.field(description="What personal data this field holds, with evidence; rejected ones last.")
+    async def classifications(self, info: Info) -> list[Classification]:
+        return [Classification.of(c) for c in await info.context.field_classifications.load(self.id)]
 
 
 @strawberry.type
@@ -222,6 +273,7 @@ class Dataset:
     created_at: datetime | None
     updated_at: datetime | None
     governance: Governance
+    scanned_at: datetime | None = strawberry.field(description="when a PII scan last covered this dataset")
 
     @classmethod
     def of(cls, props: dict) -> "Dataset":
@@ -230,7 +282,12 @@ class Dataset:
                    source_name=props.get("sourceName"), source_uri=props.get("sourceUri"),
                    dataset_type=props.get("datasetType"), lifecycle_state=props.get("lifecycleState"),
                    created_at=_time(props.get("firstSeen")), updated_at=_time(props.get("lastSeen")),
-                   governance=Governance(**{_snake(k): v for k, v in stewardship.governance(props).items()}))
+                   governance=Governance(**{_snake(k): v for k, v in stewardship.governance(props).items()}),
+                   scanned_at=_time(props.get("scannedAt")))
+
+    @strawberry.field(description="Classifications of all its fields (direct and propagated).")
+    async def classifications(self, info: Info) -> list[Classification]:
+        return [Classification.of(c) for c in await info.context.dataset_classifications.load(self.id)]
 
     @strawberry.field
     async def fields(self, info: Info) -> list[DatasetField]:
@@ -378,6 +435,20 @@ class SearchHit:
 
 
 @strawberry.type
+class PersonalDataset:
+    dataset_id: str
+    categories: list[str]
+    entities: list[str]
+    fields: int = strawberry.field(description="fields with a classification that is not rejected")
+    special: bool = strawberry.field(description="holds an Art. 9 special category")
+
+    @strawberry.field
+    async def dataset(self, info: Info) -> Dataset | None:
+        props = await info.context.datasets.load(self.dataset_id)
+        return Dataset.of(props) if props else None
+
+
+@strawberry.type
 class LineageEventNotice:
     namespace: str
     job: str
@@ -470,6 +541,16 @@ class Query:
             max_nodes=settings.max_lineage_nodes, first=settings.max_lineage_nodes)
         return _lineage_graph(result)
 
+    @strawberry.field(description="Datasets holding personal data (any classification not rejected), by id; "
+                                  "page with `after` = the last datasetId.")
+    async def personal_datasets(self, info: Info, special_only: bool = False, first: int = 100,
+                                after: str | None = None) -> list[PersonalDataset]:
+        browse.check_page_size(first)
+        rows = await info.context.call(classifications.pii_datasets, info.context.catalog.store, special_only,
+                                       first, after)
+        return [PersonalDataset(dataset_id=r["dataset"], categories=r["categories"], entities=r["entities"],
+                                fields=r["fields"], special=r["special"]) for r in rows]
+
     @strawberry.field(description="Recorded governance changes of a node, newest first.")
     async def history(self, info: Info, node_id: str, first: int = 50) -> list[Change]:
         browse.check_page_size(first)
@@ -513,6 +594,31 @@ class Mutation:
         return await _steward(stewardship.set_governance)(info, node_id, attrs)
 
 
+    @strawberry.mutation(description="A steward confirms that a field holds an entity type (e.g. EMAIL_ADDRESS); "
+                                     "scans never overwrite the decision.")
+    async def confirm_classification(self, info: Info, field_id: str, entity: str,
+                                     note: str | None = None) -> Classification:
+        return await _decide(info, field_id, entity, True, note)
+
+    @strawberry.mutation(description="A steward rejects a classification of a field: scans keep suggesting it "
+                                     "no more, and it stops propagating there.")
+    async def reject_classification(self, info: Info, field_id: str, entity: str,
+                                    note: str | None = None) -> Classification:
+        return await _decide(info, field_id, entity, False, note)
+
+
+async def _decide(info: Info, field_id: str, entity: str, confirm: bool, note: str | None) -> Classification:
+    catalog = info.context.catalog
+
+    def decide_and_propagate() -> dict:
+        classifications.decide(catalog.store, catalog.governance, info.context.actor, field_id, entity, confirm, note)
+        catalog.propagator.run()
+        return classifications.of_fields(catalog.store, [field_id])[field_id]
+
+    found = await info.context.call(decide_and_propagate)
+    return Classification.of(next(c for c in found if c["entity"] == entity))
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(description="Runs ingested from now on, optionally for one job namespace.")
@@ -530,7 +636,8 @@ class Subscription:
             info.context.hub.unsubscribe(queue)
 
 
-EXPECTED_ERRORS = (lineage_service.LineageError, browse.BrowseError, stewardship.StewardshipError)
+EXPECTED_ERRORS = (lineage_service.LineageError, browse.BrowseError, stewardship.StewardshipError,
+                   classifications.ClassificationError)
 
 
 class CatalogSchema(strawberry.Schema):

