@@ -59,8 +59,8 @@ def read_csv(path: Path, limit: int) -> Sample:
         lines = lines[:-1]  # the last line of the read window may be cut
     parsed = list(csv.reader(lines, dialect))
     header, head_rows = parsed[0], parsed[1:]
-    # Fields spanning lines, or a file that fits the head: take the head rows.
-    if len(head_rows) >= limit or len(head) == size or len(parsed) != len(lines):
+    # A file that fits the head, or fields spanning lines (offsets could land inside one): the head rows.
+    if len(head) == size or len(parsed) != len(lines):
         return _from_rows(str(path), header, head_rows[:limit])
     return _from_rows(str(path), header, _spread_rows(path, size, dialect, limit))
 

@@ -1,0 +1,83 @@
+"""Bounded samples from real CSV, Parquet and SQLite files."""
+
+import csv
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+
+from policies.sources import SourceError, read_sample
+
+
+def test_small_csv_is_read_whole(tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("id;email;note\n1;a@example.com;\n2;b@example.com;hello\n")
+    sample = read_sample(str(path), 100)
+    assert sample.columns == {"id": ["1", "2"], "email": ["a@example.com", "b@example.com"], "note": [None, "hello"]}
+
+
+def test_large_csv_is_sampled_from_all_over_the_file(tmp_path):
+    path = tmp_path / "big.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", "value"])
+        for i in range(200_000):
+            writer.writerow([i, f"value {i}"])
+    sample = read_sample(str(path), 400)
+    rows = [int(r) for r in sample.columns["row"]]
+    assert sample.rows == 400
+    assert min(rows) < 20_000 and max(rows) > 180_000  # not just the head
+    assert all(v == f"value {r}" for r, v in zip(rows, sample.columns["value"]))
+
+
+def test_csv_with_fields_spanning_lines_falls_back_to_the_head(tmp_path):
+    path = tmp_path / "multiline.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text"])
+        for i in range(100_000):
+            writer.writerow([i, f"line one\nline two {i}"])
+    sample = read_sample(str(path), 50)
+    assert sample.columns["id"] == [str(i) for i in range(50)]
+    assert sample.columns["text"][3] == "line one\nline two 3"
+
+
+def test_parquet_is_sampled_across_row_groups(tmp_path):
+    path = tmp_path / "events.parquet"
+    table = pa.table({"n": list(range(100_000)), "email": [f"u{i}@example.com" for i in range(100_000)]})
+    pq.write_table(table, path, row_group_size=5_000)
+    sample = read_sample(str(path), 200)
+    numbers = [int(n) for n in sample.columns["n"]]
+    assert sample.rows == 200 and max(numbers) > 90_000
+    assert all(e == f"u{n}@example.com" for n, e in zip(numbers, sample.columns["email"]))
+
+
+def test_sqlite_table_through_sqlalchemy(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE customers (id INTEGER, email TEXT, vip BOOLEAN)"))
+        connection.execute(sa.text("INSERT INTO customers VALUES (:i, :e, :v)"),
+                           [{"i": i, "e": f"c{i}@example.org", "v": i % 2} for i in range(50)])
+    engine.dispose()
+    sample = read_sample(url, 10, table="customers")
+    assert sample.rows == 10 and sample.columns["email"][0] == "c0@example.org"
+    with pytest.raises(SourceError, match="no table 'orders'"):
+        read_sample(url, 10, table="orders")
+
+
+@pytest.mark.parametrize("source, table, message", [
+    ("missing.csv", None, "no such file"),
+    ("sqlite:///x.db", None, "needs the table"),
+])
+def test_bad_sources_are_clear_errors(tmp_path, source, table, message):
+    with pytest.raises(SourceError, match=message):
+        read_sample(str(tmp_path / source) if "://" not in source else source, 10, table=table)
+
+
+def test_unknown_file_type_is_refused(tmp_path):
+    path = tmp_path / "data.xlsx"
+    path.write_bytes(b"PK")
+    with pytest.raises(SourceError, match="unknown file type"):
+        read_sample(str(path), 10)
