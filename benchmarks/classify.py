@@ -31,9 +31,9 @@ from faker import Faker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from policies.classify import scan  # noqa: E402
-from policies.recognizers import LANGUAGE, build_analyzer  # noqa: E402
-from policies.sources import read_sample  # noqa: E402
+from policies.classify import scan
+from policies.recognizers import LANGUAGE, build_analyzer
+from policies.sources import read_sample
 
 POOL = 5000
 

@@ -124,28 +124,25 @@ def _apply_decision(store: GraphStore, change: dict) -> None:
 
 
 # reads -----------------------------------------------------------------------------------
-def of_fields(store: GraphStore, field_keys: list[str]) -> dict[str, list[dict]]:
-    rows = store.query(
-        "UNWIND $keys AS k MATCH (:Field {key: k})-[:CLASSIFIED_AS]->(c:Classification) RETURN k, c {.*} AS c",
-        {"keys": field_keys}, read_only=True)
-    out: dict[str, list[dict]] = {k: [] for k in field_keys}
+def _grouped(store: GraphStore, match: str, keys: list[str], order) -> dict[str, list[dict]]:
+    rows = store.query(f"UNWIND $keys AS k {match} RETURN k, c {{.*}} AS c", {"keys": keys}, read_only=True)
+    out: dict[str, list[dict]] = {k: [] for k in keys}
     for row in rows:
         out[row["k"]].append(row["c"])
     for items in out.values():
-        items.sort(key=lambda c: (c["state"] == "rejected", -(c.get("score") or 0), c["entity"]))
+        items.sort(key=order)
     return out
+
+
+def of_fields(store: GraphStore, field_keys: list[str]) -> dict[str, list[dict]]:
+    """Classifications per field: rejected last, then by score."""
+    return _grouped(store, "MATCH (:Field {key: k})-[:CLASSIFIED_AS]->(c:Classification)", field_keys,
+                    lambda c: (c["state"] == "rejected", -(c.get("score") or 0), c["entity"]))
 
 
 def of_datasets(store: GraphStore, dataset_keys: list[str]) -> dict[str, list[dict]]:
-    rows = store.query(
-        "UNWIND $keys AS k MATCH (c:Classification {dataset: k}) RETURN k, c {.*} AS c",
-        {"keys": dataset_keys}, read_only=True)
-    out: dict[str, list[dict]] = {k: [] for k in dataset_keys}
-    for row in rows:
-        out[row["k"]].append(row["c"])
-    for items in out.values():
-        items.sort(key=lambda c: (c["field"], c["entity"]))
-    return out
+    """Classifications of every field of each dataset, by field and entity."""
+    return _grouped(store, "MATCH (c:Classification {dataset: k})", dataset_keys, lambda c: (c["field"], c["entity"]))
 
 
 def pii_datasets(store: GraphStore, special_only: bool = False, limit: int = 100, after: str | None = None

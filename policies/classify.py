@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 from presidio_analyzer import AnalyzerEngine, BatchAnalyzerEngine
 
-from policies.entities import ENTITIES, IGNORED_PRESIDIO, name_phrases, context_entities, name_tokens
+from policies.entities import ENTITIES, IGNORED_PRESIDIO, context_entities, name_phrases, name_tokens
 from policies.recognizers import LANGUAGE, build_analyzer
 from policies.sources import Sample
 

@@ -17,12 +17,10 @@ import re
 from functools import lru_cache
 
 import spacy
-from spacy.language import Language
 import tldextract
 from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
-from policies.entities import ENTITIES
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     DateRecognizer,
@@ -45,6 +43,9 @@ from presidio_analyzer.predefined_recognizers import (
     UsPassportRecognizer,
     UsSsnRecognizer,
 )
+from spacy.language import Language
+
+from policies.entities import ENTITIES
 
 LANGUAGE = "en"
 PHONE_REGIONS = ("GB", "DE", "FR", "IT", "ES", "NL", "BE", "AT", "IE", "PL", "SE", "DK", "FI", "PT", "US", "CH")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import column_lineage_dataset as cl
@@ -23,7 +23,7 @@ def column_step(job: str, source: str, target: str, fields: dict[str, tuple[str,
                                                   transformations=[cl.Transformation(**t) for t in steps])])
         for out, (src, steps) in fields.items()})
     return RunEvent(
-        eventType=RunState.COMPLETE, eventTime=datetime.now(timezone.utc).isoformat(),
+        eventType=RunState.COMPLETE, eventTime=datetime.now(UTC).isoformat(),
         run=Run(runId=str(uuid.uuid4())), job=Job(namespace=NS, name=job), producer=PRODUCER,
         inputs=[InputDataset(namespace=NS, name=source)],
         outputs=[OutputDataset(namespace=NS, name=target, facets={"columnLineage": facet})],

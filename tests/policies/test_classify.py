@@ -98,7 +98,7 @@ def test_eu_recognizers_check_their_checksums():
     good_bsn, good_nir = bsn(rng), nir(rng)
     bad_bsn = good_bsn[:-1] + str((int(good_bsn[-1]) + 1) % 10)
     bad_nir = good_nir[:-2] + f"{(int(good_nir[-2:]) + 1) % 97:02d}"
-    entities = lambda text, ctx: {r.entity_type for r in analyzer.analyze(text, language="en", context=ctx)}  # noqa
+    entities = lambda text, ctx: {r.entity_type for r in analyzer.analyze(text, language="en", context=ctx)}
     assert "NL_BSN" in entities(good_bsn, ["bsn"]) and "NL_BSN" not in entities(bad_bsn, ["bsn"])
     assert "FR_NIR" in entities(good_nir, []) and "FR_NIR" not in entities(bad_nir, [])
     assert "EU_VAT_NUMBER" in entities("BE0477472701", []) and "EU_VAT_NUMBER" not in entities("BE0477472702", [])

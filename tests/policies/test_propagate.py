@@ -12,7 +12,7 @@ from policies.classify import scan
 from policies.propagate import Propagator
 from policies.sources import Sample
 from tests.conftest import VALID_DIR
-from tests.policies.lineage_events import as_dict, column_step, downstream_of_top_delivery_times, IDENTITY
+from tests.policies.lineage_events import IDENTITY, as_dict, column_step, downstream_of_top_delivery_times
 
 SEED = VALID_DIR / "marquez-seed" / "metadata.json"
 

@@ -12,7 +12,7 @@ from openlineage.client import OpenLineageClient
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
 from tests.catalog.api.test_graphql import data, error
-from tests.conftest import ServerProcess, VALID_DIR
+from tests.conftest import VALID_DIR, ServerProcess
 from tests.policies.lineage_events import downstream_of_top_delivery_times
 
 SEED = VALID_DIR / "marquez-seed" / "metadata.json"
