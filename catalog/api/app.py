@@ -72,6 +72,8 @@ async def _repropagate(catalog: Catalog, lineage_changed: asyncio.Event) -> None
         except GraphUnavailable:
             await asyncio.sleep(1)
             lineage_changed.set()
+        except Exception:  # keep the loop alive; the next lineage change retries
+            log.exception("classification propagation failed")
 
 
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
