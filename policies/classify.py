@@ -50,6 +50,8 @@ _NOT_PEOPLE = {"product", "company", "file", "filename", "host", "hostname", "ta
                "category", "project", "job", "task", "app", "service", "event", "team", "org", "organization",
                "department", "bank", "merchant", "vendor", "supplier", "dataset", "database", "field", "tag",
                "display", "user", "username", "screen", "account", "device", "model", "server", "region", "state"}
+# A column named like a key refers to a thing (city_id): its name alone suggests nothing.
+_REFERENCE_WORDS = {"id", "ids", "key", "fk", "uuid"}
 # Entities a column name alone may suggest.
 _NAME_ONLY = {"LOCATION"} | {name for name, e in ENTITIES.items() if e.special}
 
@@ -170,7 +172,7 @@ def classify_column(analyzer: AnalyzerEngine, column: str, values: list[str | No
             findings.append(_finding("PERSON", "NameShapeRule+column name", 0.5 + 0.4 * shaped / sampled,
                                      shaped, sampled, "values+name"))
             found.add("PERSON")
-    if not findings:
+    if not findings and tokens.isdisjoint(_REFERENCE_WORDS):
         for entity in sorted(hints & _NAME_ONLY):
             findings.append(_finding(entity, "column name", NAME_ONLY_SCORE, 0, sampled, "name"))
     findings.sort(key=lambda f: (-f.score, f.entity))

@@ -49,18 +49,23 @@ def _from_rows(source: str, header: list[str], rows: list[list]) -> Sample:
 
 def read_csv(path: Path, limit: int) -> Sample:
     size = path.stat().st_size
-    with path.open("r", encoding="utf-8", errors="replace", newline="") as handle:
-        head = handle.read(min(size, 1 << 20))
+    with path.open("rb") as handle:
+        raw = handle.read(1 << 20)
+    whole = len(raw) == size
+    head = raw.decode("utf-8", "replace")
     if not head.strip():
         raise SourceError(f"{path}: empty file")
-    dialect = csv.Sniffer().sniff(head.split("\n", 1)[0] + "\n", delimiters=",;\t|")
+    try:
+        dialect = csv.Sniffer().sniff(head.split("\n", 1)[0] + "\n", delimiters=",;\t|")
+    except csv.Error:  # one column: no delimiter to find
+        dialect = csv.excel
     lines = head.splitlines(keepends=True)
-    if len(head) < size:
+    if not whole:
         lines = lines[:-1]  # the last line of the read window may be cut
     parsed = list(csv.reader(lines, dialect))
     header, head_rows = parsed[0], parsed[1:]
     # A file that fits the head, or fields spanning lines (offsets could land inside one): the head rows.
-    if len(head) == size or len(parsed) != len(lines):
+    if whole or len(parsed) != len(lines):
         return _from_rows(str(path), header, head_rows[:limit])
     return _from_rows(str(path), header, _spread_rows(path, size, dialect, limit))
 

@@ -17,6 +17,13 @@ def test_small_csv_is_read_whole(tmp_path):
     assert sample.columns == {"id": ["1", "2"], "email": ["a@example.com", "b@example.com"], "note": [None, "hello"]}
 
 
+def test_small_csv_with_multibyte_text_is_read_once(tmp_path):
+    path = tmp_path / "names.csv"
+    path.write_text("name\n" + "".join(f"Jürgen Müller-Lüdenscheidt {i}\n" for i in range(300)), encoding="utf-8")
+    sample = read_sample(str(path), 1000)
+    assert sample.rows == 300 and len(set(sample.columns["name"])) == 300
+
+
 def test_large_csv_is_sampled_from_all_over_the_file(tmp_path):
     path = tmp_path / "big.csv"
     with path.open("w", newline="") as handle:
