@@ -26,7 +26,6 @@ import threading
 from collections import defaultdict
 
 from catalog.store.base import GraphStore
-from ingestors.openlineage import MASKING_SUBTYPES
 from policies.classifications import classification_key
 
 MAX_DEPTH = 50
@@ -35,9 +34,8 @@ MAX_DEPTH = 50
 def _carries(edge: dict, anonymizing_jobs: tuple[str, ...]) -> bool:
     if edge["masking"]:
         return False
+    # ``masking`` was derived from these transformations (flag or subtype) when the edge was written.
     transformations = json.loads(edge["transformations"] or "[]")
-    if any((t.get("subtype") or "").upper() in MASKING_SUBTYPES or t.get("masking") for t in transformations):
-        return False
     if transformations and all((t.get("type") or "").upper() == "INDIRECT" for t in transformations):
         return False
     job = edge["job"] or ""
