@@ -64,6 +64,14 @@ class Context:
     async def call(self, fn, *args, **kwargs):
         return await run_in_threadpool(fn, *args, **kwargs)
 
+    async def dataset(self, key: str) -> Dataset | None:
+        props = await self.datasets.load(key)
+        return Dataset.of(props) if props else None
+
+    async def job(self, key: str) -> Job | None:
+        props = await self.jobs.load(key)
+        return Job.of(props) if props else None
+
 
 # ---------------------------------------------------------------------------- types
 @strawberry.type
@@ -205,8 +213,7 @@ class Run:
 
     @strawberry.field
     async def job(self, info: Info) -> "Job | None":
-        props = await info.context.jobs.load(self.job_id)
-        return Job.of(props) if props else None
+        return await info.context.job(self.job_id)
 
 
 @strawberry.type
@@ -386,15 +393,13 @@ class LineageNode:
     async def dataset(self, info: Info) -> Dataset | None:
         if self.type != NodeType.DATASET:
             return None
-        props = await info.context.datasets.load(self.id)
-        return Dataset.of(props) if props else None
+        return await info.context.dataset(self.id)
 
     @strawberry.field
     async def job(self, info: Info) -> Job | None:
         if self.type != NodeType.JOB:
             return None
-        props = await info.context.jobs.load(self.id)
-        return Job.of(props) if props else None
+        return await info.context.job(self.id)
 
     @strawberry.field
     async def owners(self, info: Info) -> list[Owner]:
@@ -444,8 +449,7 @@ class PersonalDataset:
 
     @strawberry.field
     async def dataset(self, info: Info) -> Dataset | None:
-        props = await info.context.datasets.load(self.dataset_id)
-        return Dataset.of(props) if props else None
+        return await info.context.dataset(self.dataset_id)
 
 
 @strawberry.type
@@ -475,8 +479,7 @@ def _lineage_graph(result: dict) -> LineageGraph:
 class Query:
     @strawberry.field(description="A dataset by namespace and name.")
     async def dataset(self, info: Info, namespace: str, name: str) -> Dataset | None:
-        props = await info.context.datasets.load(f"dataset:{namespace}:{name}")
-        return Dataset.of(props) if props else None
+        return await info.context.dataset(f"dataset:{namespace}:{name}")
 
     @strawberry.field(description="Datasets, filtered and paged (keyset cursors).")
     async def datasets(self, info: Info, namespace: str | None = None, search: str | None = None,
@@ -488,8 +491,7 @@ class Query:
 
     @strawberry.field
     async def job(self, info: Info, namespace: str, name: str) -> Job | None:
-        props = await info.context.jobs.load(f"job:{namespace}:{name}")
-        return Job.of(props) if props else None
+        return await info.context.job(f"job:{namespace}:{name}")
 
     @strawberry.field
     async def jobs(self, info: Info, namespace: str | None = None, search: str | None = None,
