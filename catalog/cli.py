@@ -10,9 +10,11 @@ from pathlib import Path
 import click
 import httpx
 
+from catalog.client import CatalogClient, CatalogRefused, CatalogUnavailable
 from catalog.config import Settings
 
 DEFAULT_URL = "http://127.0.0.1:5000"
+SAMPLE_POLICY = Path(__file__).resolve().parent.parent / "policies" / "samples" / "food_delivery.yaml"
 
 
 def _settings(**overrides) -> Settings:
@@ -32,6 +34,9 @@ def main() -> None:
         curl 'http://127.0.0.1:5000/api/v1/lineage?nodeId=dataset:food_delivery:public.orders&depth=2'
     Find personal data in a dataset and record it:
         catalog scan customers.csv --dataset food_delivery/public.customers
+    Anonymize a file by policy (the run shows up in the lineage):
+        catalog anonymize --policy gdpr.yaml customers.csv customers_anon.parquet \\
+            --dataset food_delivery/public.customers
 
     Every option also reads a CATALOG_* environment variable (e.g. CATALOG_DATA_DIR).
     """
@@ -43,7 +48,8 @@ def main() -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path), help="event log and embedded graph  [default: ./catalog-data]")
 @click.option("--graph-url", help="use an external graph: neo4j://host:7687, bolt://..., falkordb://host:6379 "
               "(Neo4j credentials from CATALOG_GRAPH_USER / CATALOG_GRAPH_PASSWORD)")
-@click.option("--demo", is_flag=True, help="load the bundled sample lineage (food delivery) if the catalog is empty")
+@click.option("--demo", is_flag=True, help="load the bundled sample lineage (food delivery) if the catalog is empty, "
+              "and the sample GDPR policy")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 def serve(host, port, data_dir, graph_url, demo, log_level) -> None:
     """Run the HTTP server (REST, /health, /metrics).
@@ -61,6 +67,8 @@ def serve(host, port, data_dir, graph_url, demo, log_level) -> None:
     from catalog.runtime import Catalog
 
     settings = _settings(host=host, port=port, data_dir=data_dir, graph_url=graph_url, log_level=log_level)
+    if demo:
+        settings.policies.append(SAMPLE_POLICY)
     logs.configure(settings.log_level)
     try:
         catalog = Catalog.open(settings)
@@ -196,16 +204,13 @@ def scan(source, dataset, table, sample_rows, output, min_ratio, spacy_model, ur
         raise click.ClickException(str(exc)) from None
     recorded = None
     if not dry_run:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         try:
-            response = httpx.post(f"{url}/api/v1/scans", json={"namespace": namespace, "name": name, **result},
-                                  headers=headers, timeout=60)
-        except httpx.HTTPError as exc:
-            raise click.ClickException(f"cannot reach the catalog at {url}: {exc} (use --dry-run to only print)")
-        if response.status_code != 201:
-            raise click.ClickException(f"the catalog refused the scan ({response.status_code}): "
-                                       f"{response.json().get('error', response.text[:300])}")
-        recorded = response.json()
+            recorded = CatalogClient(url, api_key).post("/api/v1/scans", expect=(201,),
+                                                        json={"namespace": namespace, "name": name, **result})
+        except CatalogUnavailable as exc:
+            raise click.ClickException(f"{exc} (use --dry-run to only print)") from None
+        except CatalogRefused as exc:
+            raise click.ClickException(str(exc)) from None
     if output == "json":
         click.echo(json.dumps({"dataset": f"{namespace}/{name}", **result, "recorded": recorded}, indent=2))
         return
@@ -247,6 +252,269 @@ def schema() -> None:
     from catalog.api.graphql import schema as graphql_schema
 
     click.echo(graphql_schema.as_str())
+
+@main.group()
+def policy() -> None:
+    """GDPR policies as code: validate, publish the JSON Schema, load into a catalog.
+
+    \b
+    A policy file (YAML) names rules; each selects datasets and says how their personal
+    data is anonymized, who sees what, and what audits check. See docs/policies.md.
+    """
+
+
+def _load_policy_or_fail(path: Path):
+    from policies.policy_files import PolicyError, load_policy
+
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        raise click.ClickException(f"{len(exc.problems)} problem(s) in the policy:\n" + str(exc)) from None
+
+
+@policy.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def policy_validate(files) -> None:
+    """Check policy files; errors name the file, line, column and field. Exit 1 on any error."""
+    from policies.policy_files import PolicyError, load_policy, policy_files
+
+    failed = 0
+    try:
+        paths = policy_files(list(files))
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in paths:
+        try:
+            found = load_policy(path)
+            click.echo(f"{path}: ok, policy {found.name} version {found.version}, {len(found.rules)} rules")
+        except PolicyError as exc:
+            failed += 1
+            click.echo(str(exc), err=True)
+    sys.exit(1 if failed else 0)
+
+
+@policy.command("schema")
+def policy_schema() -> None:
+    """Print the policy file's JSON Schema (for editors; docs/policy.schema.json is this output)."""
+    from policies.policy import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@policy.command("load")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--url", default=DEFAULT_URL, show_default=True, envvar="CATALOG_URL", help="the catalog server")
+@click.option("--api-key", envvar="CATALOG_API_KEY", help="sent as 'Authorization: Bearer <key>'")
+def policy_load(files, url, api_key) -> None:
+    """Validate policy files and load them into a running catalog (a changed file is a new version)."""
+    from policies.policy_files import policy_files
+
+    client = CatalogClient(url, api_key)
+    for path in policy_files(list(files)):
+        _load_policy_or_fail(path)
+        try:
+            answer = client.post("/api/v1/policies", params={"source": str(path)}, content=path.read_bytes(),
+                                 headers={"Content-Type": "application/yaml"})
+        except (CatalogUnavailable, CatalogRefused) as exc:
+            raise click.ClickException(str(exc)) from None
+        state = "loaded as a new version" if answer["changed"] else "unchanged"
+        click.echo(f"{path}: policy {answer['name']} version {answer['version']} {state}")
+
+
+def _plan_table(plan: dict) -> str:
+    header = ("column", "personal data", "operator", "what happens", "rule")
+    rows = [(c["column"], ", ".join(c["entities"]) or "-", c["operator"] or "-", c["description"], c["rule"] or "")
+            for c in plan["columns"]]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
+                     for row in [header, tuple("-" * w for w in widths), *rows])
+
+
+def _column_entities(client, source: Path, dataset, force_scan: bool, columns: list[str]):
+    """Facts about the dataset and entity types per column: from the catalog, or a scan of the input."""
+    from policies.classify import scan as run_scan
+    from policies.policy import DatasetFacts
+    from policies.sources import read_sample
+
+    namespace, name = dataset or ("file", str(source.resolve()))
+    facts = DatasetFacts(namespace, name)
+    known = None
+    if dataset and client:
+        try:
+            known = client.dataset(namespace, name)
+        except (CatalogUnavailable, CatalogRefused) as exc:
+            raise click.ClickException(f"{exc} (use --offline to work without the catalog)") from None
+        if known is None:
+            raise click.ClickException(f"no dataset {namespace}/{name} in the catalog; ingest its lineage first, "
+                                       "or leave out --dataset")
+        facts.tags = set(known["tags"])
+        facts.locations = {v for v in known["governance"].values() if v}
+        classified = {f["name"]: [c["entity"] for c in f["classifications"] if c["state"] != "REJECTED"]
+                      for f in known["fields"]}
+        if not force_scan and any(classified.values()):
+            click.echo(f"Personal data per column: from the catalog's classifications of {namespace}/{name}",
+                       err=True)
+            return facts, classified
+    sample = read_sample(str(source), 1000, None)
+    with click.progressbar(length=len(sample.columns), label=f"Scanning "
+                           f"{len(sample.columns)} columns of the input for personal data", file=sys.stderr) as bar:
+        result = run_scan(sample, progress=bar.update)
+    return facts, {c.column: [f.entity for f in sorted(c.findings, key=lambda f: -f.score)] for c in result.columns}
+
+
+@main.command()
+@click.option("--policy", "policy_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the policy file (YAML)")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dataset", metavar="NAMESPACE/NAME", help="the catalogued dataset SOURCE holds: its classifications, "
+              "tags and location pick the rules, and the lineage names it")
+@click.option("--output-dataset", metavar="NAMESPACE/NAME", help="the dataset TARGET becomes in the lineage  "
+              "[default: file/<absolute path>]")
+@click.option("--job", metavar="NAMESPACE/NAME", help="the job in the lineage  [default: the output's namespace, "
+              "anonymize.<output name>]")
+@click.option("--scan", "force_scan", is_flag=True, help="classify SOURCE's columns with a scan even when the "
+              "catalog has classifications")
+@click.option("--allow-unprotected", is_flag=True, help="write the output even when columns with personal data "
+              "have no operator in any matching rule")
+@click.option("--dry-run", is_flag=True, help="print the plan (operator per column and why), write nothing")
+@click.option("--offline", is_flag=True, help="no catalog: classify by scanning SOURCE, send no lineage")
+@click.option("--spacy-model", envvar="CATALOG_SPACY_MODEL", help="installed spaCy NER model for free-text columns")
+@click.option("--url", default=DEFAULT_URL, show_default=True, envvar="CATALOG_URL", help="the catalog server")
+@click.option("--api-key", envvar="CATALOG_API_KEY", help="sent as 'Authorization: Bearer <key>'")
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def anonymize(policy_file, source, target, dataset, output_dataset, job, force_scan, allow_unprotected, dry_run,
+              offline, spacy_model, url, api_key, output) -> None:
+    """Anonymize a CSV or Parquet file by policy, streaming, and record the run in the lineage.
+
+    \b
+    Which rules apply and which operator each column gets is decided from the policy and
+    the dataset's classifications in the catalog (or a scan of SOURCE when there are none):
+    a rule's column operator first, else its operator for the column's entity type. The
+    output is written to a temporary file that replaces TARGET only when the whole run,
+    including the k-anonymity checks, succeeded. Keys for hash / tokenize / date_shift come
+    from the environment or files named in the policy's secrets.
+
+    \b
+    The run sends OpenLineage START and COMPLETE (or FAIL) events to the catalog: the
+    lineage shows the anonymization step, anonymized columns carry a masking
+    transformation, and classification propagation stops there.
+
+    \b
+    Examples:
+        export CATALOG_PSEUDONYM_KEY=$(openssl rand -hex 32) CATALOG_VAULT_KEY=$(openssl rand -hex 32)
+        catalog anonymize --policy gdpr.yaml customers.csv customers_anon.csv \\
+            --dataset food_delivery/public.customers --output-dataset food_delivery/analytics.customers
+        catalog anonymize --policy gdpr.yaml events.parquet events_anon.parquet --dry-run
+        catalog anonymize --policy gdpr.yaml people.tsv people_anon.tsv --offline
+    """
+    from policies.anonymize import AnonymizeError, anonymize_file, file_format, make_plan, progress_total, \
+        read_columns
+    from policies.operators import Keyring, OperatorError, Vaults
+    from policies.vault import VaultError
+
+    loaded = _load_policy_or_fail(policy_file)
+    try:
+        file_format(source), file_format(target)
+        columns = read_columns(source)
+    except AnonymizeError as exc:
+        raise click.ClickException(str(exc)) from None
+    client = None if offline else CatalogClient(url, api_key)
+    source_id = _split_dataset(dataset) if dataset else None
+    facts, column_entities = _column_entities(client, source, source_id, force_scan, columns)
+    plan = make_plan(loaded, facts, columns, column_entities)
+    summary = plan.to_dict()
+    if output == "table":
+        applied = "; ".join(f"{r['rule']} ({', '.join(r['why'])})" for r in summary["rules"]) or "none"
+        click.echo(f"Policy {loaded.name} {loaded.version} on {plan.dataset}; rules: {applied}\n")
+        click.echo(_plan_table(summary))
+    for problem in plan.problems:
+        click.echo(f"problem: {problem}", err=True)
+    if plan.unprotected:
+        click.echo(f"{'warning' if allow_unprotected else 'error'}: personal data with no operator in a matching "
+                   f"rule: {', '.join(c.column for c in plan.unprotected)}", err=True)
+    if dry_run:
+        if output == "json":
+            click.echo(json.dumps(summary, indent=2))
+        return
+    if plan.problems:
+        sys.exit(2)
+    if plan.unprotected and not allow_unprotected:
+        raise click.ClickException("not anonymizing: add operators for those columns to the policy, "
+                                   "or pass --allow-unprotected")
+    target_id = _split_dataset(output_dataset) if output_dataset else ("file", str(target.resolve()))
+    job_id = _split_dataset(job) if job else (target_id[0], f"anonymize.{Path(target_id[1]).name}")
+    reporter = None
+    if not offline:
+        from policies.run_lineage import RunReporter
+
+        reporter = RunReporter(url, api_key, plan, source_id or ("file", str(source.resolve())), target_id,
+                               columns, job_id)
+        try:
+            reporter.start()
+        except Exception as exc:  # the client raises requests' errors; nothing written yet
+            raise click.ClickException(f"cannot send the run's START event to {url}: {exc} "
+                                       "(use --offline to anonymize without recording the lineage)") from None
+    keyring = Keyring(loaded.secrets)
+    try:
+        with click.progressbar(length=progress_total(source), label=f"Anonymizing {source.name}",
+                               file=sys.stderr) as bar:
+            result = anonymize_file(plan, source, target, keyring, Vaults(loaded.vaults, keyring), spacy_model,
+                                    progress=lambda done: bar.update(done - bar.pos))
+    except (AnonymizeError, OperatorError, VaultError, OSError) as exc:
+        if reporter:
+            reporter.fail(str(exc))
+        raise click.ClickException(str(exc)) from None
+    if reporter:
+        reporter.complete(result)
+    if output == "json":
+        click.echo(json.dumps({"plan": summary, **result, "job": "/".join(job_id) if reporter else None}, indent=2))
+        return
+    rate = result["rows"] / result["seconds"] if result["seconds"] else 0
+    click.echo(f"\n{result['rows']} rows -> {target} in {result['seconds']:.1f} s ({rate:,.0f} rows/s)")
+    for k in result["kAnonymity"]:
+        click.echo(f"k-anonymity {'ok' if k['ok'] else 'NOT MET (warning)'}: k={k['k']} on "
+                   f"{', '.join(k['quasiIdentifiers'])}, {k['groups']} groups, smallest {k['smallestGroup']}")
+    if reporter:
+        click.echo(f"lineage: job {'/'.join(job_id)} run {reporter.run_id}, output {'/'.join(target_id)}")
+
+
+@main.group()
+def vault() -> None:
+    """Token vaults of a policy: reverse pseudonyms (needs the vault's key)."""
+
+
+@vault.command("reveal")
+@click.option("--policy", "policy_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--vault", "vault_name", required=True, help="the vault's name in the policy")
+@click.argument("tokens", nargs=-1, required=True)
+def vault_reveal(policy_file, vault_name, tokens) -> None:
+    """Print the original value of each token (tab-separated); exit 1 if any token is unknown.
+
+    The vault's key is read from the environment or file the policy names for it; with
+    any other key the vault refuses to open.
+    """
+    from policies.operators import Keyring, OperatorError, Vaults
+    from policies.vault import VaultError
+
+    loaded = _load_policy_or_fail(policy_file)
+    if vault_name not in loaded.vaults:
+        raise click.BadParameter(f"the policy has no vault {vault_name!r} (has: {', '.join(loaded.vaults) or 'none'})",
+                                 param_hint="--vault")
+    keyring = Keyring(loaded.secrets)
+    vaults = Vaults(loaded.vaults, keyring)
+    missing = 0
+    try:
+        opened = vaults.get(vault_name)
+        for item in tokens:
+            value = opened.reveal(item)
+            missing += value is None
+            click.echo(f"{item}\t{value if value is not None else '(not in the vault)'}")
+    except (OperatorError, VaultError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        vaults.close()
+    sys.exit(1 if missing else 0)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
         description="job ids (globs, e.g. 'job:etl:*_pseudonymize') whose outputs hold no personal data of their "
         "inputs: classification propagation stops at them (JSON list in CATALOG_ANONYMIZING_JOBS)",
     )
+    policies: list[Path] = Field(
+        default_factory=list,
+        description="policy files or folders of *.yaml loaded at start (JSON list in CATALOG_POLICIES)",
+    )
     spacy_model: str | None = Field(
         None, description="an installed spaCy NER model for PERSON/LOCATION (e.g. en_core_web_sm); none = blank pipeline",
     )

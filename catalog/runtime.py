@@ -12,6 +12,7 @@ from catalog.eventlog import EventLog
 from catalog.govlog import GovernanceLog
 from catalog.ingest import Projector
 from catalog.store.base import GraphStore
+from policies import registry
 from policies.propagate import Propagator
 
 log = logging.getLogger("catalog.runtime")
@@ -67,6 +68,12 @@ class Catalog:
             replayed = projector.catch_up()
             if fresh_graph:
                 projector.replay_governance()
+            loaded = registry.load_files(store, governance, "system:startup", settings.policies)
+            for policy, changed in loaded:
+                log.info("policy loaded" if changed else "policy unchanged",
+                         extra={"policy": policy.name, "version": policy.version})
+            if any(changed for _, changed in loaded):
+                propagator.run()  # a policy may declare more anonymizing jobs
             if replayed:
                 log.info("replayed events from the log", extra={"events": replayed})
         except BaseException:

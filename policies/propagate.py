@@ -26,6 +26,7 @@ import threading
 from collections import defaultdict
 
 from catalog.store.base import GraphStore
+from policies import registry
 from policies.classifications import classification_key
 
 MAX_DEPTH = 50
@@ -117,7 +118,8 @@ def propagate(store: GraphStore, anonymizing_jobs: tuple[str, ...] = ()) -> dict
 
 
 class Propagator:
-    """Runs :func:`propagate` one at a time for a store, with the configured anonymizing jobs."""
+    """Runs :func:`propagate` one at a time for a store, with the anonymizing jobs of the settings
+    and of the active policies."""
 
     def __init__(self, store: GraphStore, anonymizing_jobs: tuple[str, ...] = ()):
         self.store = store
@@ -126,4 +128,4 @@ class Propagator:
 
     def run(self) -> dict[str, int]:
         with self._lock:
-            return propagate(self.store, self.anonymizing_jobs)
+            return propagate(self.store, self.anonymizing_jobs + registry.anonymizing_jobs(self.store))

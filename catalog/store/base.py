@@ -15,7 +15,7 @@ from ingestors.openlineage import GraphWrites
 
 # Labels with a unique ``key`` property; every node the catalog writes has one.
 KEYED_LABELS = ("Namespace", "Dataset", "Field", "Job", "Run", "DatasetVersion",
-                "RunInput", "Owner", "Tag", "Classification", "CatalogMeta")
+                "RunInput", "Owner", "Tag", "Classification", "Policy", "PolicyVersion", "CatalogMeta")
 # Non-unique lookup properties: (label, property).
 INDEXED_PROPERTIES = (("Field", "dataset"), ("Run", "job"), ("RunInput", "run"), ("RunInput", "dataset"),
                       ("Classification", "dataset"), ("Classification", "origin"))
