@@ -18,6 +18,7 @@ from catalog.api.graphql import CatalogGraphQL, EventHub, schema
 from catalog.api.ingest import post_lineage, post_lineage_batch
 from catalog.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from catalog.api.ops import health
+from catalog.api.policies import list_policies, post_policy
 from catalog.api.reads import get_dataset, get_lineage
 from catalog.api.scans import post_scan
 from catalog.config import Settings
@@ -128,6 +129,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
         Route("/api/v1/lineage", get_lineage, methods=["GET"]),
         Route("/api/v1/namespaces/{namespace:path}/datasets/{name:path}", get_dataset, methods=["GET"]),
         Route("/api/v1/scans", post_scan, methods=["POST"]),
+        Route("/api/v1/policies", post_policy, methods=["POST"]),
+        Route("/api/v1/policies", list_policies, methods=["GET"]),
         Route("/graphql", CatalogGraphQL(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", CatalogGraphQL(schema)),
         Route("/lineage", lineage_page, methods=["GET"]),

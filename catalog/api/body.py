@@ -11,8 +11,8 @@ from starlette.requests import Request
 from catalog.api.errors import HTTPError
 
 
-async def read_json(request: Request, max_bytes: int):
-    """The decoded JSON body; 413 past ``max_bytes`` (compressed or not), 400 if unreadable."""
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The body, gunzipped if sent so; 413 past ``max_bytes`` (compressed or not), 400 if unreadable."""
     encoding = request.headers.get("content-encoding", "identity").lower().strip()
     request.app.state.metrics.bodies.labels(encoding if encoding in ("identity", "gzip") else "other").inc()
     declared = request.headers.get("content-length")
@@ -41,7 +41,12 @@ async def read_json(request: Request, max_bytes: int):
             chunks.append(tail)
     except zlib.error as exc:
         raise HTTPError(400, f"body is not valid gzip: {exc}") from exc
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, max_bytes: int):
+    """The decoded JSON body (see :func:`read_body`); 400 if empty or not JSON."""
+    raw = await read_body(request, max_bytes)
     if not raw.strip():
         raise HTTPError(400, "request body is empty; send a JSON OpenLineage event")
     try:

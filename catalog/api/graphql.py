@@ -23,8 +23,11 @@ from strawberry.types import Info
 
 from catalog import browse, stewardship
 from catalog import lineage as lineage_service
+from catalog.api.policies import load_document
+from catalog.api.policy_types import AnonymizationPlan, AppliedRule, Policy, PolicyLoad
 from catalog.store import reads
-from policies import classifications
+from policies import classifications, registry
+from policies.policy_files import PolicyError
 
 MAX_QUERY_DEPTH = 12
 MAX_ALIASES = 30
@@ -341,6 +344,11 @@ class Dataset:
         browse.check_page_size(first)
         return [Change.of(c) for c in await info.context.call(info.context.catalog.governance.history, self.id, first)]
 
+    @strawberry.field(description="Rules of the active policies that apply to this dataset, and why.")
+    async def policies(self, info: Info) -> list[AppliedRule]:
+        found = await info.context.call(registry.applicable, info.context.catalog.store, self.id)
+        return [AppliedRule(policy=p.name, version=p.version, rule=rule, why=why) for p, rule, why in found]
+
 
 def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
@@ -553,6 +561,23 @@ class Query:
         return [PersonalDataset(dataset_id=r["dataset"], categories=r["categories"], entities=r["entities"],
                                 fields=r["fields"], special=r["special"]) for r in rows]
 
+    @strawberry.field(description="GDPR policies loaded into the catalog (active ones unless includeRemoved).")
+    async def policies(self, info: Info, include_removed: bool = False) -> list[Policy]:
+        rows = await info.context.call(registry.policy_rows, info.context.catalog.store, include_removed)
+        return [Policy.of(r["p"]) for r in rows]
+
+    @strawberry.field
+    async def policy(self, info: Info, name: str) -> Policy | None:
+        rows = await info.context.call(registry.policy_rows, info.context.catalog.store, True, name)
+        return Policy.of(rows[0]["p"]) if rows else None
+
+    @strawberry.field(description="Dry run: what `catalog anonymize` would do to each column of a dataset "
+                                  "(dataset:<ns>:<name>), per active policy with a rule for it, or one policy.")
+    async def anonymization_plan(self, info: Info, dataset_id: str,
+                                 policy: str | None = None) -> list[AnonymizationPlan]:
+        plans = await info.context.call(registry.plans, info.context.catalog.store, dataset_id, policy)
+        return [AnonymizationPlan.of(dataset_id, plan) for plan in plans]
+
     @strawberry.field(description="Recorded governance changes of a node, newest first.")
     async def history(self, info: Info, node_id: str, first: int = 50) -> list[Change]:
         browse.check_page_size(first)
@@ -609,6 +634,37 @@ class Mutation:
         return await _decide(info, field_id, entity, False, note)
 
 
+    @strawberry.mutation(description="Load a policy document (YAML or JSON); errors name the line and field. "
+                                     "Different content becomes a new version of the policy of that name.")
+    async def load_policy(self, info: Info, document: str, source: str | None = None) -> PolicyLoad:
+        row, changed = await info.context.call(load_document, info.context.catalog, info.context.actor, document,
+                                               source or "<graphql>")
+        return PolicyLoad(policy=Policy.of(row), changed=changed)
+
+    @strawberry.mutation(description="Re-read the policy files the server was started with (CATALOG_POLICIES).")
+    async def reload_policies(self, info: Info) -> list[PolicyLoad]:
+        catalog = info.context.catalog
+
+        def reload() -> list[tuple[dict, bool]]:
+            loaded = registry.load_files(catalog.store, catalog.governance, info.context.actor,
+                                         catalog.settings.policies)
+            if any(changed for _, changed in loaded):
+                catalog.propagator.run()
+            return [(registry.policy_rows(catalog.store, name=p.name)[0]["p"], changed) for p, changed in loaded]
+
+        return [PolicyLoad(policy=Policy.of(row), changed=changed) for row, changed in await info.context.call(reload)]
+
+    @strawberry.mutation(description="Deactivate a policy; its versions stay for the audits that used them.")
+    async def remove_policy(self, info: Info, name: str) -> Change:
+        catalog = info.context.catalog
+
+        def remove() -> dict:
+            change = registry.remove_policy(catalog.store, catalog.governance, info.context.actor, name)
+            catalog.propagator.run()
+            return change
+        return Change.of(await info.context.call(remove))
+
+
 async def _decide(info: Info, field_id: str, entity: str, confirm: bool, note: str | None) -> Classification:
     catalog = info.context.catalog
 
@@ -639,7 +695,7 @@ class Subscription:
 
 
 EXPECTED_ERRORS = (lineage_service.LineageError, browse.BrowseError, stewardship.StewardshipError,
-                   classifications.ClassificationError)
+                   classifications.ClassificationError, PolicyError, registry.RegistryError)
 
 
 class CatalogSchema(strawberry.Schema):

@@ -1,0 +1,49 @@
+"""``/api/v1/policies``: load a policy document (YAML or JSON) on demand, list the active ones.
+
+Loading validates the document (errors name the source, line and field, 422), records it
+in the governance log with the caller as actor and makes it the active version of its
+name; the same content again is not a new version. Propagation is re-run, since a policy
+may declare anonymizing jobs.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from catalog.api.body import read_body
+from catalog.api.errors import HTTPError
+from policies import registry
+from policies.policy_files import MAX_POLICY_BYTES, PolicyError, parse_policy
+
+
+def load_document(catalog, actor: str, text: str, source: str) -> tuple[dict, bool]:
+    """Validate, record and apply one policy document: (its row, whether it is a new version)."""
+    policy = parse_policy(text, source)
+    changed = registry.record_policy(catalog.store, catalog.governance, actor, policy, source) is not None
+    if changed:
+        catalog.propagator.run()
+    return registry.policy_rows(catalog.store, name=policy.name)[0]["p"], changed
+
+
+async def post_policy(request: Request) -> JSONResponse:
+    raw = await read_body(request, MAX_POLICY_BYTES)
+    source = request.query_params.get("source") or "<request body>"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPError(400, "policy document is not UTF-8 text") from None
+    actor = request.scope.get("state", {}).get("actor", "anonymous")
+    try:
+        row, changed = await run_in_threadpool(load_document, request.app.state.catalog, actor, text, source)
+    except PolicyError as exc:
+        raise HTTPError(422, f"policy is not valid: {len(exc.problems)} problem(s)", exc.as_details()) from None
+    return JSONResponse({"name": row["name"], "version": row["version"], "changed": changed,
+                         "loadedAt": row["loadedAt"]}, status_code=201 if changed else 200)
+
+
+async def list_policies(request: Request) -> JSONResponse:
+    rows = await run_in_threadpool(registry.policy_rows, request.app.state.catalog.store)
+    return JSONResponse({"policies": [{k: r["p"].get(k) for k in ("name", "version", "description", "source",
+                                                                    "loadedAt", "loadedBy")} for r in rows]})
