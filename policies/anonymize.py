@@ -145,17 +145,17 @@ def progress_total(path: Path) -> int:
 class _Reader:
     """Record batches of a file, and how far through it they are (bytes for CSV, rows for Parquet)."""
 
-    def __init__(self, path: Path, columns: list[str]):
+    def __init__(self, path: Path, columns: list[str], batch_rows: int, csv_block_bytes: int):
         self.format = file_format(path)
         if self.format == "parquet":
             self._file = pq.ParquetFile(path)
             self.schema = self._file.schema_arrow
-            self._batches = self._file.iter_batches(batch_size=BATCH_ROWS)
+            self._batches = self._file.iter_batches(batch_size=batch_rows)
         else:
             self.schema = pa.schema([(c, pa.string()) for c in columns])
             self._handle = open(path, "rb")
             self._batches = pv.open_csv(
-                self._handle, read_options=pv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                self._handle, read_options=pv.ReadOptions(block_size=csv_block_bytes),
                 parse_options=pv.ParseOptions(delimiter=_delimiter(path), newlines_in_values=True),
                 # Everything as text: zip codes keep their leading zeros, ids their format.
                 convert_options=pv.ConvertOptions(column_types={c: pa.string() for c in columns},
@@ -201,7 +201,8 @@ def _k_result(rule: str, check: KAnonymity, groups: Counter) -> dict:
 
 
 def anonymize_file(plan: Plan, source: Path, target: Path, keyring: operators.Keyring, vaults: operators.Vaults,
-                   spacy_model: str | None = None, progress: Callable[[int], None] | None = None) -> dict:
+                   spacy_model: str | None = None, progress: Callable[[int], None] | None = None,
+                   batch_rows: int = BATCH_ROWS, csv_block_bytes: int = CSV_BLOCK_BYTES) -> dict:
     """Apply ``plan`` to ``source`` and write ``target`` (CSV or Parquet, by suffix).
 
     ``progress`` gets how far the run is, out of :func:`progress_total`.
@@ -219,7 +220,7 @@ def anonymize_file(plan: Plan, source: Path, target: Path, keyring: operators.Ke
     groups = [Counter() for _ in plan.k_anonymity]
     partial = target.with_name(f".{target.stem}.partial-{os.getpid()}{target.suffix}")
     started, rows = time.perf_counter(), 0
-    reader = _Reader(source, columns)
+    reader = _Reader(source, columns, batch_rows, csv_block_bytes)
     writer = _Writer(partial, _delimiter(target))
     try:
         for batch, done in reader:
