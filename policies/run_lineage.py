@@ -46,7 +46,8 @@ class AnonymizationRunFacet(RunFacet):
         return FACET_SCHEMA
 
 
-def _column_lineage(plan: Plan, source: tuple[str, str], columns: list[str]) -> column_lineage_dataset.ColumnLineageDatasetFacet:
+def _column_lineage(plan: Plan, source: tuple[str, str],
+                    columns: list[str]) -> column_lineage_dataset.ColumnLineageDatasetFacet:
     ns, name = source
     planned = {c.column: c for c in plan.columns}
     fields = {}

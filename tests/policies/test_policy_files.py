@@ -39,7 +39,8 @@ def test_sample_policy_loads_and_its_version_is_a_content_hash():
 
 def test_published_json_schema_is_current_and_accepts_the_sample():
     committed = json.loads((ROOT / "docs" / "policy.schema.json").read_text())
-    assert committed == json_schema(), "docs/policy.schema.json drifted: run `catalog policy schema > docs/policy.schema.json`"
+    assert committed == json_schema(), "docs/policy.schema.json drifted: run `catalog policy schema > " \
+                                       "docs/policy.schema.json`"
     jsonschema.validate(yaml.safe_load(SAMPLE.read_text()), committed)
 
 
@@ -68,7 +69,7 @@ def test_mistakes_are_reported_at_file_line_and_field(text, line, field, message
         parse_policy(text, "gdpr.yaml")
     problems = caught.value.problems
     assert any(p[0] == line and p[2] == field and message in p[3] for p in problems), caught.value.lines()
-    assert str(caught.value).startswith(f"gdpr.yaml:")
+    assert str(caught.value).startswith("gdpr.yaml:")
 
 
 def test_validate_command_names_the_file_and_line(tmp_path):
@@ -81,4 +82,5 @@ def test_validate_command_names_the_file_and_line(tmp_path):
     failed = subprocess.run([sys.executable, "-m", "catalog.cli", "policy", "validate", str(tmp_path)],
                             capture_output=True, text=True, timeout=60)
     assert failed.returncode == 1
-    assert f"{bad}:8:" in failed.stderr and "rules[0].entities.EMAIL_ADDRESS.key: no secret named 'nope'" in failed.stderr
+    assert f"{bad}:8:" in failed.stderr
+    assert "rules[0].entities.EMAIL_ADDRESS.key: no secret named 'nope'" in failed.stderr
