@@ -68,12 +68,10 @@ class Catalog:
             replayed = projector.catch_up()
             if fresh_graph:
                 projector.replay_governance()
-            loaded = registry.load_files(store, governance, "system:startup", settings.policies)
-            for policy, changed in loaded:
+            for policy, changed in registry.load_files(store, governance, "system:startup", settings.policies,
+                                                       propagator):
                 log.info("policy loaded" if changed else "policy unchanged",
-                         extra={"policy": policy.name, "version": policy.version})
-            if any(changed for _, changed in loaded):
-                propagator.run()  # a policy may declare more anonymizing jobs
+                         extra={"policy": policy["name"], "version": policy["version"]})
             if replayed:
                 log.info("replayed events from the log", extra={"events": replayed})
         except BaseException:

@@ -14,7 +14,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -76,7 +76,7 @@ def make_plan(policy: Policy, facts: DatasetFacts, columns: list[str],
               column_entities: dict[str, list[str]]) -> Plan:
     """Per column: a matching rule's column operator, else its operator for the column's first
     entity type that has one (entities in order of confidence), else ``'*'``, else untouched."""
-    facts.entities |= {e for entities in column_entities.values() for e in entities}
+    facts = replace(facts, entities=facts.entities | {e for found in column_entities.values() for e in found})
     rules = applicable_rules(policy, facts)
     planned = []
     for column in columns:

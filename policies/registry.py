@@ -10,6 +10,7 @@ replays them like every other governance change.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -19,7 +20,10 @@ from catalog.store.base import GraphStore
 from policies import classifications
 from policies.anonymize import Plan, make_plan
 from policies.policy import DatasetFacts, Policy, applicable_rules
-from policies.policy_files import load_policy, policy_files
+from policies.policy_files import load_policy, parse_policy, policy_files
+
+if TYPE_CHECKING:  # propagate reads the policies' anonymizing jobs from here
+    from policies.propagate import Propagator
 
 LOAD = "policy_load"
 REMOVE = "policy_remove"
@@ -47,12 +51,15 @@ def record_policy(store: GraphStore, log: GovernanceLog, actor: str, policy: Pol
     return change
 
 
-def remove_policy(store: GraphStore, log: GovernanceLog, actor: str, name: str) -> dict:
+def remove_policy(store: GraphStore, log: GovernanceLog, actor: str, name: str,
+                  propagator: Propagator | None = None) -> dict:
     if not store.query("MATCH (p:Policy {key: $key, active: true}) RETURN p.key AS key",
                        {"key": policy_key(name)}, read_only=True):
         raise RegistryError(f"no active policy named {name!r}")
     change = log.record(actor, policy_key(name), REMOVE, {"label": "Policy", "name": name})
     apply_change(store, change)
+    if propagator:
+        propagator.run()
     return change
 
 
@@ -76,14 +83,29 @@ def apply_change(store: GraphStore, change: dict) -> None:
     ])
 
 
-def load_files(store: GraphStore, log: GovernanceLog, actor: str, paths: list[Path]) -> list[tuple[Policy, bool]]:
-    """Validate every policy file first (any error: nothing is loaded), then record each one."""
+def load_files(store: GraphStore, log: GovernanceLog, actor: str, paths: list[Path],
+               propagator: Propagator | None = None) -> list[tuple[dict, bool]]:
+    """Validate every policy file first (any error: nothing is loaded), then record each one:
+    (its policy row, whether it is a new version)."""
     loaded = [(load_policy(path), str(path)) for path in policy_files(paths)]
     names = [policy.name for policy, _ in loaded]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise RegistryError(f"policy names used by more than one file: {', '.join(duplicated)}")
-    return [(policy, record_policy(store, log, actor, policy, source) is not None) for policy, source in loaded]
+    changed = [record_policy(store, log, actor, policy, source) is not None for policy, source in loaded]
+    if propagator and any(changed):
+        propagator.run()  # a policy may declare anonymizing jobs
+    return [(policy_rows(store, name=policy.name)[0]["p"], new) for (policy, _), new in zip(loaded, changed)]
+
+
+def load_text(store: GraphStore, log: GovernanceLog, actor: str, text: str, source: str,
+              propagator: Propagator | None = None) -> tuple[dict, bool]:
+    """Validate and record one policy document (YAML or JSON): (its policy row, whether it is a new version)."""
+    policy = parse_policy(text, source)
+    changed = record_policy(store, log, actor, policy, source) is not None
+    if propagator and changed:
+        propagator.run()
+    return policy_rows(store, name=policy.name)[0]["p"], changed
 
 
 # reads -----------------------------------------------------------------------------------
@@ -136,7 +158,7 @@ def _policies(store: GraphStore, name: str | None) -> list[Policy]:
 def applicable(store: GraphStore, dataset_key: str, policy: str | None = None) -> list[tuple[Policy, str, list[str]]]:
     """(policy, rule name, why) for every active rule that applies to the dataset."""
     facts, _, column_entities = dataset_facts(store, dataset_key)
-    facts.entities |= {e for entities in column_entities.values() for e in entities}
+    facts.entities = {e for found in column_entities.values() for e in found}
     return [(p, rule.name, why) for p in _policies(store, policy) for rule, why in applicable_rules(p, facts)]
 
 
@@ -145,8 +167,7 @@ def plans(store: GraphStore, dataset_key: str, policy: str | None = None) -> lis
     facts, columns, column_entities = dataset_facts(store, dataset_key)
     out = []
     for p in _policies(store, policy):
-        plan = make_plan(p, DatasetFacts(facts.namespace, facts.name, set(facts.tags), set(), set(facts.locations)),
-                         columns, column_entities)
+        plan = make_plan(p, facts, columns, column_entities)
         if plan.rules:
             out.append(plan)
     return out

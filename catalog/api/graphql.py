@@ -23,7 +23,6 @@ from strawberry.types import Info
 
 from catalog import browse, stewardship
 from catalog import lineage as lineage_service
-from catalog.api.policies import load_document
 from catalog.api.policy_types import AnonymizationPlan, AppliedRule, Policy, PolicyLoad
 from catalog.store import reads
 from policies import classifications, registry
@@ -633,36 +632,26 @@ class Mutation:
                                     note: str | None = None) -> Classification:
         return await _decide(info, field_id, entity, False, note)
 
-
     @strawberry.mutation(description="Load a policy document (YAML or JSON); errors name the line and field. "
                                      "Different content becomes a new version of the policy of that name.")
     async def load_policy(self, info: Info, document: str, source: str | None = None) -> PolicyLoad:
-        row, changed = await info.context.call(load_document, info.context.catalog, info.context.actor, document,
-                                               source or "<graphql>")
+        catalog = info.context.catalog
+        row, changed = await info.context.call(registry.load_text, catalog.store, catalog.governance,
+                                               info.context.actor, document, source or "<graphql>", catalog.propagator)
         return PolicyLoad(policy=Policy.of(row), changed=changed)
 
     @strawberry.mutation(description="Re-read the policy files the server was started with (CATALOG_POLICIES).")
     async def reload_policies(self, info: Info) -> list[PolicyLoad]:
         catalog = info.context.catalog
-
-        def reload() -> list[tuple[dict, bool]]:
-            loaded = registry.load_files(catalog.store, catalog.governance, info.context.actor,
-                                         catalog.settings.policies)
-            if any(changed for _, changed in loaded):
-                catalog.propagator.run()
-            return [(registry.policy_rows(catalog.store, name=p.name)[0]["p"], changed) for p, changed in loaded]
-
-        return [PolicyLoad(policy=Policy.of(row), changed=changed) for row, changed in await info.context.call(reload)]
+        loaded = await info.context.call(registry.load_files, catalog.store, catalog.governance, info.context.actor,
+                                         catalog.settings.policies, catalog.propagator)
+        return [PolicyLoad(policy=Policy.of(row), changed=changed) for row, changed in loaded]
 
     @strawberry.mutation(description="Deactivate a policy; its versions stay for the audits that used them.")
     async def remove_policy(self, info: Info, name: str) -> Change:
         catalog = info.context.catalog
-
-        def remove() -> dict:
-            change = registry.remove_policy(catalog.store, catalog.governance, info.context.actor, name)
-            catalog.propagator.run()
-            return change
-        return Change.of(await info.context.call(remove))
+        return Change.of(await info.context.call(registry.remove_policy, catalog.store, catalog.governance,
+                                                 info.context.actor, name, catalog.propagator))
 
 
 async def _decide(info: Info, field_id: str, entity: str, confirm: bool, note: str | None) -> Classification:

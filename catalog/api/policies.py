@@ -15,16 +15,7 @@ from starlette.responses import JSONResponse
 from catalog.api.body import read_body
 from catalog.api.errors import HTTPError
 from policies import registry
-from policies.policy_files import MAX_POLICY_BYTES, PolicyError, parse_policy
-
-
-def load_document(catalog, actor: str, text: str, source: str) -> tuple[dict, bool]:
-    """Validate, record and apply one policy document: (its row, whether it is a new version)."""
-    policy = parse_policy(text, source)
-    changed = registry.record_policy(catalog.store, catalog.governance, actor, policy, source) is not None
-    if changed:
-        catalog.propagator.run()
-    return registry.policy_rows(catalog.store, name=policy.name)[0]["p"], changed
+from policies.policy_files import MAX_POLICY_BYTES, PolicyError
 
 
 async def post_policy(request: Request) -> JSONResponse:
@@ -36,7 +27,9 @@ async def post_policy(request: Request) -> JSONResponse:
         raise HTTPError(400, "policy document is not UTF-8 text") from None
     actor = request.scope.get("state", {}).get("actor", "anonymous")
     try:
-        row, changed = await run_in_threadpool(load_document, request.app.state.catalog, actor, text, source)
+        catalog = request.app.state.catalog
+        row, changed = await run_in_threadpool(registry.load_text, catalog.store, catalog.governance, actor, text,
+                                               source, catalog.propagator)
     except PolicyError as exc:
         raise HTTPError(422, f"policy is not valid: {len(exc.problems)} problem(s)", exc.as_details()) from None
     return JSONResponse({"name": row["name"], "version": row["version"], "changed": changed,

@@ -73,6 +73,8 @@ def test_policies_load_at_start_and_on_demand_with_versions(catalog):
     message = error(server, "mutation { loadPolicy(document: \"name: x\\nrules: []\") { changed } }")
     assert message.startswith("<graphql>:2:8: rules: List should have at least 1 item")
     post(PARTIAL)  # back to the version the anonymize test uses
+    [reloaded] = data(server, "mutation { reloadPolicies { changed policy { name loadedBy } } }")["reloadPolicies"]
+    assert reloaded == {"changed": False, "policy": {"name": "food-delivery-gdpr", "loadedBy": "system:startup"}}
 
 
 def test_dataset_policies_and_the_dry_run(catalog):
