@@ -50,7 +50,8 @@ class Vault:
         stored = self._db.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()[0]
         if not hmac.compare_digest(stored, check):
             self._db.close()
-            raise VaultError(f"the key does not open the vault {path}")
+            raise VaultError(f"the key does not open the vault {path}: it was made with another key "
+                             "(use that key, or another vault path for a new vault)")
 
     def put_many(self, pairs: list[tuple[str, str]]) -> None:
         """Record token -> value pairs; a token already held keeps its value."""
