@@ -11,7 +11,7 @@ import asyncio
 import enum
 import json
 from collections.abc import AsyncGenerator
-from datetime import datetime, timezone
+from datetime import datetime
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +24,7 @@ from strawberry.types import Info
 from catalog import browse, stewardship
 from catalog import lineage as lineage_service
 from catalog.api.policy_types import AnonymizationPlan, AppliedRule, Policy, PolicyLoad
+from catalog.api.times import datetime_of
 from catalog.store import reads
 from policies import classifications, registry
 from policies.policy_files import PolicyError
@@ -32,9 +33,6 @@ MAX_QUERY_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 3000
 
-
-def _time(ms: int | None) -> datetime | None:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms is not None else None
 
 
 class Context:
@@ -113,7 +111,7 @@ class Change:
 
     @classmethod
     def of(cls, change: dict) -> "Change":
-        return cls(seq=change["seq"], at=_time(change["at"]), actor=change["actor"], node_id=change["nodeId"],
+        return cls(seq=change["seq"], at=datetime_of(change["at"]), actor=change["actor"], node_id=change["nodeId"],
                    action=change["action"], detail=change["detail"])
 
 
@@ -154,8 +152,8 @@ class Classification:
                    category=c.get("category") or "", special=bool(c.get("special")),
                    state=ClassificationState(c["state"]), origin=c.get("origin") or "scan",
                    recognizer=c.get("recognizer"), score=c.get("score"), matched=c.get("matched"),
-                   sampled=c.get("sampled"), evidence=c.get("evidence"), scanned_at=_time(c.get("scannedAt")),
-                   actor=c.get("actor"), decided_by=c.get("decidedBy"), decided_at=_time(c.get("decidedAt")),
+                   sampled=c.get("sampled"), evidence=c.get("evidence"), scanned_at=datetime_of(c.get("scannedAt")),
+                   actor=c.get("actor"), decided_by=c.get("decidedBy"), decided_at=datetime_of(c.get("decidedAt")),
                    note=c.get("note"), source_id=c.get("source"),
                    path=json.loads(c["path"]) if c.get("path") else None)
 
@@ -205,9 +203,9 @@ class Run:
     @classmethod
     def of(cls, props: dict) -> "Run":
         return cls(node_id=props["key"], id=props["runId"], job_id=props.get("job"), state=props.get("state"),
-                   started_at=_time(props.get("startTime")), ended_at=_time(props.get("endTime")),
-                   nominal_start_time=_time(props.get("nominalStartTime")),
-                   nominal_end_time=_time(props.get("nominalEndTime")), error_message=props.get("errorMessage"))
+                   started_at=datetime_of(props.get("startTime")), ended_at=datetime_of(props.get("endTime")),
+                   nominal_start_time=datetime_of(props.get("nominalStartTime")),
+                   nominal_end_time=datetime_of(props.get("nominalEndTime")), error_message=props.get("errorMessage"))
 
     @strawberry.field
     async def facets(self, info: Info) -> JSON:
@@ -237,8 +235,8 @@ class Job:
         return cls(id=props["key"], namespace=props["namespace"], name=props["name"], type=props.get("jobType"),
                    integration=props.get("integration"), processing_type=props.get("processingType"),
                    description=props.get("stewardDescription") or props.get("description"), sql=props.get("sql"),
-                   source_code_url=props.get("sourceCodeUrl"), created_at=_time(props.get("firstSeen")),
-                   updated_at=_time(props.get("lastSeen")))
+                   source_code_url=props.get("sourceCodeUrl"), created_at=datetime_of(props.get("firstSeen")),
+                   updated_at=datetime_of(props.get("lastSeen")))
 
     @strawberry.field
     async def owners(self, info: Info) -> list[Owner]:
@@ -290,9 +288,9 @@ class Dataset:
                    description=props.get("stewardDescription") or props.get("description"),
                    source_name=props.get("sourceName"), source_uri=props.get("sourceUri"),
                    dataset_type=props.get("datasetType"), lifecycle_state=props.get("lifecycleState"),
-                   created_at=_time(props.get("firstSeen")), updated_at=_time(props.get("lastSeen")),
+                   created_at=datetime_of(props.get("firstSeen")), updated_at=datetime_of(props.get("lastSeen")),
                    governance=Governance(**{_snake(k): v for k, v in stewardship.governance(props).items()}),
-                   scanned_at=_time(props.get("scannedAt")))
+                   scanned_at=datetime_of(props.get("scannedAt")))
 
     @strawberry.field(description="Classifications of all its fields (direct and propagated).")
     async def classifications(self, info: Info) -> list[Classification]:
@@ -322,7 +320,7 @@ class Dataset:
         browse.check_page_size(first)
         rows = await info.context.call(reads.versions_of, info.context.catalog.store, self.id, first)
         return [DatasetVersion(id=v["key"], version=v["version"], run_id=v.get("run", "").removeprefix("run:") or None,
-                               created_at=_time(v.get("firstSeen"))) for v in rows]
+                               created_at=datetime_of(v.get("firstSeen"))) for v in rows]
 
     @strawberry.field
     async def latest_run(self, info: Info) -> Run | None:
@@ -678,7 +676,7 @@ class Subscription:
                 if namespace is None or notice["namespace"] == namespace:
                     yield LineageEventNotice(namespace=notice["namespace"], job=notice["job"],
                                              run_id=notice.get("runId"), event_type=notice.get("eventType"),
-                                             event_time=_time(notice["eventTime"]))
+                                             event_time=datetime_of(notice["eventTime"]))
         finally:
             info.context.hub.unsubscribe(queue)
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import orjson
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from catalog.api.times import datetime_of
+
 from policies import registry
 from policies.anonymize import Plan
 
-
-def _time(ms: int | None) -> datetime | None:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms is not None else None
 
 
 @strawberry.type
@@ -64,7 +63,7 @@ class Policy:
     def of(cls, row: dict) -> "Policy":
         document = orjson.loads(row["document"])
         return cls(name=row["name"], version=row["version"], description=row.get("description"),
-                   source=row.get("source"), loaded_at=_time(row["loadedAt"]), loaded_by=row["loadedBy"],
+                   source=row.get("source"), loaded_at=datetime_of(row["loadedAt"]), loaded_by=row["loadedBy"],
                    active=bool(row.get("active")), document=document,
                    rules=[PolicyRule.of(r) for r in document["rules"]],
                    anonymizing_jobs=document.get("anonymizing_jobs", []))
@@ -72,7 +71,7 @@ class Policy:
     @strawberry.field(description="Every version loaded, newest first.")
     async def versions(self, info: Info) -> list[PolicyVersion]:
         rows = await info.context.call(registry.versions_of, info.context.catalog.store, self.name)
-        return [PolicyVersion(version=r["v"]["version"], loaded_at=_time(r["v"]["loadedAt"]),
+        return [PolicyVersion(version=r["v"]["version"], loaded_at=datetime_of(r["v"]["loadedAt"]),
                               loaded_by=r["v"]["loadedBy"], source=r["v"].get("source")) for r in rows]
 
 
