@@ -146,6 +146,13 @@ def _split_dataset(value: str) -> tuple[str, str]:
     return namespace, name
 
 
+def _table(header: tuple, rows: list[tuple]) -> str:
+    """Plain-text columns, left-aligned, with a dashed rule under the header."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
+                     for row in [header, tuple("-" * w for w in widths), *rows])
+
+
 def _findings_table(result: dict) -> str:
     header = ("column", "entity", "category", "score", "matched", "recognizer", "evidence")
     rows = []
@@ -156,9 +163,7 @@ def _findings_table(result: dict) -> str:
             category = f["category"] + (" (Art. 9)" if f["special"] else "")
             rows.append((column["column"], f["entity"], category, f"{f['score']:.2f}",
                          f"{f['matched']}/{f['sampled']}", f["recognizer"], f["evidence"]))
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
-                     for row in [header, tuple("-" * w for w in widths), *rows])
+    return _table(header, rows)
 
 
 @main.command()
@@ -325,9 +330,7 @@ def _plan_table(plan: dict) -> str:
     header = ("column", "personal data", "operator", "what happens", "rule")
     rows = [(c["column"], ", ".join(c["entities"]) or "-", c["operator"] or "-", c["description"], c["rule"] or "")
             for c in plan["columns"]]
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
-                     for row in [header, tuple("-" * w for w in widths), *rows])
+    return _table(header, rows)
 
 
 def _column_entities(client, source: Path, dataset, force_scan: bool, columns: list[str]):

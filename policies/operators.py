@@ -152,6 +152,11 @@ def _buckets(width: float) -> Callable[[list], list]:
 
 
 # ------------------------------------------------------------------------ compile
+def _on_one_value(column_op: ColumnOperator) -> Callable[[str], str]:
+    """A column operator applied to a single string (a span Presidio found in free text)."""
+    return lambda value: column_op(pa.record_batch({"v": pa.array([value])}), "v")[0].as_py() or ""
+
+
 def _text_operator(rule_entities: dict, keyring: Keyring, vaults: Vaults, spacy_model: str | None,
                    score_threshold: float) -> Callable[[list], list]:
     from presidio_anonymizer import AnonymizerEngine
@@ -166,9 +171,9 @@ def _text_operator(rule_entities: dict, keyring: Keyring, vaults: Vaults, spacy_
     for entity, op in rule_entities.items():
         if isinstance(op, model.AnonymizeText):
             continue
-        one = compile_operator(op, entity, keyring, vaults, spacy_model)
-        scalar = (lambda one: lambda span: one(pa.record_batch({"v": pa.array([span])}), "v")[0].as_py() or "")(one)
-        operators["DEFAULT" if entity == model.ANY_ENTITY else entity] = OperatorConfig("custom", {"lambda": scalar})
+        span_operator = _on_one_value(compile_operator(op, entity, keyring, vaults, spacy_model))
+        operators["DEFAULT" if entity == model.ANY_ENTITY else entity] = OperatorConfig("custom",
+                                                                                        {"lambda": span_operator})
 
     def run(values: list) -> list:
         out = []

@@ -27,6 +27,7 @@ from openlineage.client.facet_v2 import (
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
 
 from policies.anonymize import Plan
+from policies.operators import SUBTYPES, describe
 
 PRODUCER = "https://github.com/lineage-catalog/lineage-catalog/blob/main/policies/anonymize.py"
 FACET_SCHEMA = "https://lineage-catalog.dev/spec/facets/1-0-0/AnonymizationRunFacet.json"
@@ -57,8 +58,8 @@ def _column_lineage(plan: Plan, source: tuple[str, str],
             steps = [column_lineage_dataset.Transformation(type="DIRECT", subtype="IDENTITY", masking=False)]
         else:
             steps = [column_lineage_dataset.Transformation(
-                type="DIRECT", subtype=c.to_dict()["subtype"], masking=True,
-                description=f"{c.operator.operator} ({c.to_dict()['description']}), policy {plan.policy.name} "
+                type="DIRECT", subtype=SUBTYPES[c.operator.operator], masking=True,
+                description=f"{c.operator.operator} ({describe(c.operator)}), policy {plan.policy.name} "
                             f"rule {c.rule}")]
         inputs = [column_lineage_dataset.InputField(namespace=ns, name=name, field=column, transformations=steps)]
         by = getattr(c.operator, "by", None) if c else None
