@@ -1,7 +1,6 @@
 """Anonymizing real files by policy: re-scanned outputs hold no personal data, runs stream, failures
 leave nothing behind."""
 
-import csv
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -17,6 +16,7 @@ from policies.operators import Keyring, Vaults
 from policies.policy import DatasetFacts
 from policies.policy_files import parse_policy
 from policies.sources import read_sample
+from tests.files import write_columns_csv
 from tests.policies.corpus import build
 
 KEYS = {"CORPUS_KEY": "corpus-key-0123456789abcdef"}
@@ -43,14 +43,6 @@ rules:
 """
 
 
-def write_csv(path: Path, columns: dict[str, list]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        writer.writerows(zip(*columns.values()))
-    return path
-
-
 def scanned(path: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Entity types per column, and the findings that values (not just the column name) support."""
     result = scan(read_sample(str(path), 1000, None))
@@ -69,7 +61,7 @@ def run(policy_text: str, source: Path, target: Path, column_entities: dict, **k
 
 def test_rescanning_the_anonymized_corpus_finds_no_personal_values(tmp_path):
     corpus = build(seed=23)
-    source = write_csv(tmp_path / "corpus.csv", {name: values for name, values, _ in corpus})
+    source = write_columns_csv(tmp_path / "corpus.csv", {name: values for name, values, _ in corpus})
     entities, before = scanned(source)
     assert {"email", "phone", "iban", "card_number", "ip_address", "ssn", "notes", "diagnosis"} <= set(before)
     result = run(EVERYTHING, source, tmp_path / "anonymized.csv", entities)
@@ -111,7 +103,7 @@ def test_parquet_keeps_types_of_what_it_does_not_turn_into_text(tmp_path):
 
 def test_streams_in_batches_with_the_same_output_as_one_batch(tmp_path):
     rows = 20_000
-    source = write_csv(tmp_path / "big.csv", {
+    source = write_columns_csv(tmp_path / "big.csv", {
         "id": [str(i) for i in range(rows)], "email": [f"user{i % 997}@example.com" for i in range(rows)],
         "amount": [f"{i % 100}.5" for i in range(rows)]})
     entities = {"email": ["EMAIL_ADDRESS"], "id": [], "amount": []}
@@ -136,7 +128,7 @@ rules:
 
 @pytest.mark.parametrize("keep, on_failure, ok", [(2, "fail", True), (4, "fail", False), (4, "warn", False)])
 def test_k_anonymity_is_checked_on_the_output(tmp_path, keep, on_failure, ok):
-    source = write_csv(tmp_path / "people.csv", {
+    source = write_columns_csv(tmp_path / "people.csv", {
         "zip": [f"{75001 + (i * 7) % 40}" for i in range(400)],
         "birth": [f"{1940 + (i * 13) % 60}-05-01" for i in range(400)]})
     target = tmp_path / "out.csv"

@@ -1,13 +1,12 @@
 """Bounded samples from real CSV, Parquet and SQLite files."""
 
-import csv
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
 from policies.sources import SourceError, read_sample
+from tests.files import write_csv
 
 
 def test_small_csv_is_read_whole(tmp_path):
@@ -25,12 +24,7 @@ def test_small_csv_with_multibyte_text_is_read_once(tmp_path):
 
 
 def test_large_csv_is_sampled_from_all_over_the_file(tmp_path):
-    path = tmp_path / "big.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["row", "value"])
-        for i in range(200_000):
-            writer.writerow([i, f"value {i}"])
+    path = write_csv(tmp_path / "big.csv", ["row", "value"], ([i, f"value {i}"] for i in range(200_000)))
     sample = read_sample(str(path), 400)
     rows = [int(r) for r in sample.columns["row"]]
     assert sample.rows == 400
@@ -39,12 +33,8 @@ def test_large_csv_is_sampled_from_all_over_the_file(tmp_path):
 
 
 def test_csv_with_fields_spanning_lines_falls_back_to_the_head(tmp_path):
-    path = tmp_path / "multiline.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["id", "text"])
-        for i in range(100_000):
-            writer.writerow([i, f"line one\nline two {i}"])
+    path = write_csv(tmp_path / "multiline.csv", ["id", "text"],
+                     ([i, f"line one\nline two {i}"] for i in range(100_000)))
     sample = read_sample(str(path), 50)
     assert sample.columns["id"] == [str(i) for i in range(50)]
     assert sample.columns["text"][3] == "line one\nline two 3"

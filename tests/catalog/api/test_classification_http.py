@@ -1,7 +1,6 @@
 """PII classification end to end: `catalog scan` against a live server, GraphQL reads and decisions,
 propagation after lineage posted by the openlineage-python HTTP client."""
 
-import csv
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from openlineage.client.transport.http import HttpConfig, HttpTransport
 
 from tests.catalog.api.test_graphql import data, error
 from tests.conftest import VALID_DIR, ServerProcess
+from tests.files import write_csv
 from tests.policies.lineage_events import downstream_of_top_delivery_times
 
 SEED = VALID_DIR / "marquez-seed" / "metadata.json"
@@ -30,13 +30,9 @@ def scanned(tmp_path_factory):
         events = httpx.post(server.url + "/api/v1/lineage/batch", content=SEED.read_bytes(),
                             headers={"Content-Type": "application/json"}, timeout=60)
         assert events.status_code == 200
-        source = root / "customers.csv"
-        with source.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["id", "name", "email", "phone", "address", "email_verified"])
-            for i in range(300):
-                writer.writerow([i, f"Customer{chr(65 + i % 26)}", f"c{i}@example.com", f"+49 30 {1000000 + i * 7}",
-                                 f"{i} Market Street", i % 2])
+        source = write_csv(root / "customers.csv", ["id", "name", "email", "phone", "address", "email_verified"],
+                           ([i, f"Customer{chr(65 + i % 26)}", f"c{i}@example.com", f"+49 30 {1000000 + i * 7}",
+                             f"{i} Market Street", i % 2] for i in range(300)))
         cli = subprocess.run([sys.executable, "-m", "catalog.cli", "scan", str(source), "--dataset",
                               "food_delivery/public.customers", "--url", server.url, "--sample", "200"],
                              capture_output=True, text=True, timeout=300)
