@@ -1,6 +1,6 @@
 """Governance-log changes applied to the graph, whatever module recorded them.
 
-Stewardship edits, classification scans/decisions and policy loads are recorded in the governance log
+Stewardship edits, classification scans/decisions, policy loads and audit runs are recorded in the governance log
 and applied by their own module; this is the one place that maps an action to its applier,
 for replaying the whole log after a rebuild or a graph that lost writes.
 """
@@ -11,7 +11,7 @@ from catalog import stewardship
 from catalog.govlog import GovernanceLog
 from catalog.store import reads
 from catalog.store.base import GraphStore
-from policies import classifications, registry
+from policies import audit_runs, classifications, registry
 from policies.propagate import Propagator
 
 
@@ -20,6 +20,8 @@ def apply_change(store: GraphStore, change: dict) -> None:
         classifications.apply_change(store, change)
     elif change["action"] in registry.ACTIONS:
         registry.apply_change(store, change)
+    elif change["action"] in audit_runs.ACTIONS:
+        audit_runs.apply_change(store, change)
     else:
         stewardship.apply_change(store, change)
 
@@ -28,8 +30,9 @@ def replay(store: GraphStore, log: GovernanceLog, propagator: Propagator | None 
     """Re-apply every recorded change in order, then re-derive propagated classifications."""
     count = 0
     for change in log.all():
-        # Policies create their node; other changes edit a node the events made (skip it if gone).
-        if change["action"] in registry.ACTIONS or reads.nodes(store, change["detail"]["label"], [change["nodeId"]]):
+        # Policies and audit runs create their node; other changes edit a node the events made (skip it if gone).
+        creates = change["action"] in registry.ACTIONS + audit_runs.ACTIONS
+        if creates or reads.nodes(store, change["detail"]["label"], [change["nodeId"]]):
             apply_change(store, change)
             count += 1
     if propagator:

@@ -14,8 +14,13 @@ from catalog.store import reads
 from catalog.store.base import GraphStore
 
 LEGAL_BASES = ("consent", "contract", "legal_obligation", "vital_interests", "public_task", "legitimate_interests")
-GOVERNANCE_FIELDS = ("legalBasis", "purpose", "retentionDays", "storageLocation", "storageCountry",
-                     "dataSubjectCategories")
+# GDPR Art. 9(2)(a)-(j): the conditions under which special category data may be processed.
+SPECIAL_CATEGORY_CONDITIONS = (
+    "explicit_consent", "employment_and_social_security", "vital_interests", "not_for_profit_body",
+    "made_public_by_data_subject", "legal_claims", "substantial_public_interest", "health_or_social_care",
+    "public_health", "archiving_research_statistics")
+GOVERNANCE_FIELDS = ("legalBasis", "specialCategoryCondition", "purpose", "retentionDays", "storageLocation",
+                     "storageCountry", "dataSubjectCategories", "recipients")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
@@ -78,15 +83,20 @@ def set_governance(store, log, actor, node_id: str, attrs: dict) -> dict:
     basis = attrs.get("legalBasis")
     if basis is not None and basis not in LEGAL_BASES:
         raise StewardshipError(f"legalBasis must be one of {list(LEGAL_BASES)} (GDPR Art. 6(1)), got {basis!r}")
+    condition = attrs.get("specialCategoryCondition")
+    if condition is not None and condition not in SPECIAL_CATEGORY_CONDITIONS:
+        raise StewardshipError(f"specialCategoryCondition must be one of {list(SPECIAL_CATEGORY_CONDITIONS)} "
+                               f"(GDPR Art. 9(2)(a)-(j)), got {condition!r}")
     days = attrs.get("retentionDays")
     if days is not None and (not isinstance(days, int) or days < 0):
         raise StewardshipError(f"retentionDays must be a whole number of days >= 0, got {days!r}")
     country = attrs.get("storageCountry")
     if country is not None and not _COUNTRY.match(country):
         raise StewardshipError(f"storageCountry must be an ISO 3166-1 alpha-2 code such as 'DE', got {country!r}")
-    categories = attrs.get("dataSubjectCategories")
-    if categories is not None and (not isinstance(categories, list) or not all(isinstance(c, str) for c in categories)):
-        raise StewardshipError("dataSubjectCategories must be a list of strings")
+    for name in ("dataSubjectCategories", "recipients"):
+        items = attrs.get(name)
+        if items is not None and (not isinstance(items, list) or not all(isinstance(c, str) for c in items)):
+            raise StewardshipError(f"{name} must be a list of strings")
     return _commit(store, log, actor, node_id, "set_governance", {"label": "Dataset", "attrs": attrs})
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from catalog.govlog import GovernanceLog
+from catalog.stewardship import governance
 from catalog.store import reads
 from catalog.store.base import GraphStore
 from policies import classifications
@@ -130,6 +131,12 @@ def anonymizing_jobs(store: GraphStore) -> tuple[str, ...]:
     return tuple(job for policy in active_policies(store) for job in policy.anonymizing_jobs)
 
 
+def stored_locations(props: dict) -> set[str]:
+    """A dataset's storage location and country (governance attributes), what location selectors match."""
+    attrs = governance(props)
+    return {v for v in (attrs["storageLocation"], attrs["storageCountry"]) if v}
+
+
 def dataset_facts(store: GraphStore, dataset_key: str) -> tuple[DatasetFacts, list[str], dict[str, list[str]]]:
     """What rules match on, the dataset's columns, and each column's entity types (most confident first)."""
     props = reads.nodes(store, "Dataset", [dataset_key]).get(dataset_key)
@@ -142,7 +149,7 @@ def dataset_facts(store: GraphStore, dataset_key: str) -> tuple[DatasetFacts, li
     facts = DatasetFacts(
         namespace=props["namespace"], name=props["name"],
         tags=set(reads.tags_of(store, "Dataset", [dataset_key]).get(dataset_key) or []),
-        locations={v for v in (props.get("storageLocation"), props.get("storageCountry")) if v})
+        locations=stored_locations(props))
     return facts, columns, column_entities
 
 

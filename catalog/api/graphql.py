@@ -83,21 +83,25 @@ class Owner:
 @strawberry.type
 class Governance:
     legal_basis: str | None
+    special_category_condition: str | None
     purpose: str | None
     retention_days: int | None
     storage_location: str | None
     storage_country: str | None
     data_subject_categories: list[str] | None
+    recipients: list[str] | None
 
 
 @strawberry.input
 class GovernanceInput:
     legal_basis: str | None = strawberry.UNSET
+    special_category_condition: str | None = strawberry.UNSET
     purpose: str | None = strawberry.UNSET
     retention_days: int | None = strawberry.UNSET
     storage_location: str | None = strawberry.UNSET
     storage_country: str | None = strawberry.UNSET
     data_subject_categories: list[str] | None = strawberry.UNSET
+    recipients: list[str] | None = strawberry.UNSET
 
 
 @strawberry.type

@@ -15,10 +15,10 @@ from ingestors.openlineage import GraphWrites
 
 # Labels with a unique ``key`` property; every node the catalog writes has one.
 KEYED_LABELS = ("Namespace", "Dataset", "Field", "Job", "Run", "DatasetVersion",
-                "RunInput", "Owner", "Tag", "Classification", "Policy", "PolicyVersion", "CatalogMeta")
+                "RunInput", "Owner", "Tag", "Classification", "Policy", "PolicyVersion", "AuditRun", "Finding", "CatalogMeta")
 # Non-unique lookup properties: (label, property).
 INDEXED_PROPERTIES = (("Field", "dataset"), ("Run", "job"), ("RunInput", "run"), ("RunInput", "dataset"),
-                      ("Classification", "dataset"), ("Classification", "origin"))
+                      ("Classification", "dataset"), ("Classification", "origin"), ("Finding", "run"))
 
 # Traversals: name -> the one-hop pattern from (a) to (b), in the direction travelled.
 TRAVERSALS = {
