@@ -32,7 +32,8 @@ from policies.classifications import classification_key
 MAX_DEPTH = 50
 
 
-def _carries(edge: dict, anonymizing_jobs: tuple[str, ...]) -> bool:
+def carries(edge: dict, anonymizing_jobs: tuple[str, ...] = ()) -> bool:
+    """Whether a DERIVES_FROM edge copies personal data from its input into its output."""
     if edge["masking"]:
         return False
     # ``masking`` was derived from these transformations (flag or subtype) when the edge was written.
@@ -80,7 +81,7 @@ def desired(store: GraphStore, anonymizing_jobs: tuple[str, ...] = ()) -> dict[s
             for src in frontier:
                 for edge in edges[src]:
                     dst = edge["dst"]
-                    if dst in came_from or (dst, entity) in classified or not _carries(edge, anonymizing_jobs):
+                    if dst in came_from or (dst, entity) in classified or not carries(edge, anonymizing_jobs):
                         continue
                     came_from[dst] = src
                     origin[dst] = origin[src]
