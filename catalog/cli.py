@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 import httpx
 
-from catalog.client import CatalogClient, CatalogRefused, CatalogUnavailable
+from catalog.audit_cli import audit, impact, register
+from catalog.client import DEFAULT_URL, CatalogClient, CatalogRefused, CatalogUnavailable
 from catalog.config import Settings
 
-DEFAULT_URL = "http://127.0.0.1:5000"
 SAMPLE_POLICY = Path(__file__).resolve().parent.parent / "policies" / "samples" / "food_delivery.yaml"
 
 
@@ -519,6 +519,9 @@ def vault_reveal(policy_file, vault_name, tokens) -> None:
         vaults.close()
     sys.exit(1 if missing else 0)
 
+
+for command in (audit, register, impact):
+    main.add_command(command)
 
 if __name__ == "__main__":
     main()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+DEFAULT_URL = "http://127.0.0.1:5000"
+
 
 class CatalogUnavailable(RuntimeError):
     pass
@@ -21,8 +23,14 @@ class CatalogClient:
         self._http = httpx.Client(base_url=url, headers=headers, timeout=timeout)
 
     def post(self, path: str, expect: tuple[int, ...] = (200, 201), **kwargs) -> dict:
+        return self.request("POST", path, expect, **kwargs).json()
+
+    def get(self, path: str, **kwargs) -> httpx.Response:
+        return self.request("GET", path, (200,), **kwargs)
+
+    def request(self, method: str, path: str, expect: tuple[int, ...], **kwargs) -> httpx.Response:
         try:
-            response = self._http.post(path, **kwargs)
+            response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise CatalogUnavailable(f"cannot reach the catalog at {self.url}: {exc}") from None
         if response.status_code not in expect:
@@ -36,7 +44,7 @@ class CatalogClient:
                      f"{d['file']}:{d['line']}:{d['column']}: {d['field'] + ': ' if d['field'] else ''}{d['message']}"
                      for d in details]
             raise CatalogRefused("\n".join([f"the catalog refused it ({response.status_code}): {message}", *lines]))
-        return response.json()
+        return response
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
         body = self.post("/graphql", json={"query": query, "variables": variables or {}})

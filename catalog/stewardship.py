@@ -141,3 +141,9 @@ def apply_change(store: GraphStore, change: dict) -> None:
 def governance(props: dict) -> dict:
     """The governance attributes stored on a dataset node."""
     return {name: props.get(f"gov_{name}") for name in GOVERNANCE_FIELDS}
+
+
+def stored_locations(props: dict) -> set[str]:
+    """A dataset's storage location and country, what policy location selectors match."""
+    attrs = governance(props)
+    return {v for v in (attrs["storageLocation"], attrs["storageCountry"]) if v}

@@ -22,10 +22,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from catalog.stewardship import governance
+from catalog.stewardship import governance, stored_locations
 from catalog.store.base import GraphStore
 from policies.policy import DatasetFacts, Policy, Rule, applicable_rules
-from policies.registry import stored_locations
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 DAY_MS = 86_400_000

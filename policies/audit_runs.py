@@ -39,7 +39,12 @@ def latest_run(store: GraphStore) -> dict | None:
     return _run(rows[0]["a"]) if rows else None
 
 
-def record_run(store: GraphStore, log: GovernanceLog, actor: str, result: AuditResult) -> dict:
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def record_run(store: GraphStore, log: GovernanceLog, actor: str, result: AuditResult,
+               run_id: str | None = None) -> dict:
     """Compare ``result`` with the latest run, record it and write it; returns the new run."""
     previous = latest_run(store)
     held = {f["fingerprint"]: f for f in open_findings(store, previous["id"])} if previous else {}
@@ -52,7 +57,7 @@ def record_run(store: GraphStore, log: GovernanceLog, actor: str, result: AuditR
     findings += [{k: f[k] for k in _FINDING_FIELDS} | {"status": "resolved"}
                  for fp, f in held.items() if fp not in current]
     findings.sort(key=finding_order)  # stored in this order: pages are index ranges
-    run_id = uuid.uuid4().hex[:16]
+    run_id = run_id or new_run_id()
     detail = {"label": "AuditRun", "id": run_id, "startedAt": result.started_at, "finishedAt": result.finished_at,
               "policies": result.policies, "datasets": result.datasets,
               "previous": previous["id"] if previous else None, "findings": findings}

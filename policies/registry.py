@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from catalog.govlog import GovernanceLog
-from catalog.stewardship import governance
+from catalog.stewardship import stored_locations
 from catalog.store import reads
 from catalog.store.base import GraphStore
 from policies import classifications
@@ -129,12 +129,6 @@ def active_policies(store: GraphStore) -> list[Policy]:
 def anonymizing_jobs(store: GraphStore) -> tuple[str, ...]:
     """Job globs every active policy declares anonymizing."""
     return tuple(job for policy in active_policies(store) for job in policy.anonymizing_jobs)
-
-
-def stored_locations(props: dict) -> set[str]:
-    """A dataset's storage location and country (governance attributes), what location selectors match."""
-    attrs = governance(props)
-    return {v for v in (attrs["storageLocation"], attrs["storageCountry"]) if v}
 
 
 def dataset_facts(store: GraphStore, dataset_key: str) -> tuple[DatasetFacts, list[str], dict[str, list[str]]]:

@@ -12,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
+from catalog.api.audits import audit_page, get_audit, get_findings, get_impact, get_register, get_report, \
+    impact_page, list_audits, post_audit, register_page
 from catalog.api.auth import ApiKeyMiddleware
 from catalog.api.errors import HTTPError, error_response
 from catalog.api.graphql import CatalogGraphQL, EventHub, schema
@@ -21,6 +23,7 @@ from catalog.api.ops import health
 from catalog.api.policies import list_policies, post_policy
 from catalog.api.reads import get_dataset, get_lineage
 from catalog.api.scans import post_scan
+from catalog.auditing import Auditor
 from catalog.config import Settings
 from catalog.ingest import Accepted, IngestPipeline, PreparedEvent, prepare_event
 from catalog.runtime import Catalog
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
         owned = catalog is None
         app.state.catalog = Catalog.open(settings) if owned else catalog
         app.state.hub = EventHub(asyncio.get_running_loop())
+        app.state.auditor = Auditor(app.state.catalog.store, app.state.catalog.governance, metrics.audit_finished)
         lineage_changed = asyncio.Event()
         app.state.pipeline = IngestPipeline(app.state.catalog.log, app.state.catalog.projector,
                                             on_commit=on_commit(app.state.hub, lineage_changed))
@@ -131,6 +135,16 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
         Route("/api/v1/scans", post_scan, methods=["POST"]),
         Route("/api/v1/policies", post_policy, methods=["POST"]),
         Route("/api/v1/policies", list_policies, methods=["GET"]),
+        Route("/api/v1/audits", post_audit, methods=["POST"]),
+        Route("/api/v1/audits", list_audits, methods=["GET"]),
+        Route("/api/v1/audits/{run_id}", get_audit, methods=["GET"]),
+        Route("/api/v1/audits/{run_id}/findings", get_findings, methods=["GET"]),
+        Route("/api/v1/audits/{run_id}/report", get_report, methods=["GET"]),
+        Route("/api/v1/register", get_register, methods=["GET"]),
+        Route("/api/v1/impact", get_impact, methods=["GET"]),
+        Route("/audits/{run_id}", audit_page, methods=["GET"]),
+        Route("/register", register_page, methods=["GET"]),
+        Route("/impact", impact_page, methods=["GET"]),
         Route("/graphql", CatalogGraphQL(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", CatalogGraphQL(schema)),
         Route("/lineage", lineage_page, methods=["GET"]),

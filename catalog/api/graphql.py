@@ -23,10 +23,15 @@ from strawberry.types import Info
 
 from catalog import browse, stewardship
 from catalog import lineage as lineage_service
+from catalog.api.audit_types import AuditRun, ErasureImpact, Finding, FindingStatus, Severity
 from catalog.api.policy_types import AnonymizationPlan, AppliedRule, Policy, PolicyLoad
 from catalog.api.times import datetime_of
 from catalog.store import reads
-from policies import classifications, registry
+from catalog.auditing import AuditBusy
+from policies import audit_runs, classifications, registry
+from policies.impact import ImpactError, erasure_impact
+from policies.policy_files import parse_policy
+from policies.register import processing_register
 from policies.policy_files import PolicyError
 
 MAX_QUERY_DEPTH = 12
@@ -42,6 +47,7 @@ class Context:
         self.catalog = app_state.catalog
         self.settings = app_state.settings
         self.hub = app_state.hub
+        self.auditor = app_state.auditor
         self.actor = actor
         store = self.catalog.store
 
@@ -369,6 +375,13 @@ class DatasetConnection:
 
 
 @strawberry.type
+class FindingConnection:
+    nodes: list[Finding]
+    page_info: PageInfo
+    run: AuditRun
+
+
+@strawberry.type
 class JobConnection:
     nodes: list[Job]
     page_info: PageInfo
@@ -579,6 +592,46 @@ class Query:
         plans = await info.context.call(registry.plans, info.context.catalog.store, dataset_id, policy)
         return [AnonymizationPlan.of(dataset_id, plan) for plan in plans]
 
+    @strawberry.field(description="Compliance audit runs, newest first.")
+    async def audits(self, info: Info, first: int = 20) -> list[AuditRun]:
+        browse.check_page_size(first)
+        return [AuditRun.of(r) for r in await info.context.call(audit_runs.runs, info.context.catalog.store, first)]
+
+    @strawberry.field(description="One audit run by id; the latest one without an id.")
+    async def audit_run(self, info: Info, id: str | None = None) -> AuditRun:
+        return AuditRun.of(await info.context.call(audit_runs.resolve_run, info.context.catalog.store, id))
+
+    @strawberry.field(description="Findings of an audit run (the latest without runId), most severe first; "
+                                  "`severity` is the lowest severity wanted.")
+    async def findings(self, info: Info, run_id: str | None = None, severity: Severity | None = None,
+                       rule: str | None = None, status: FindingStatus | None = None, namespace: str | None = None,
+                       dataset_id: str | None = None, first: int = 100,
+                       after: str | None = None) -> FindingConnection:
+        browse.check_page_size(first)
+        cursor = browse.decode_cursor(after)
+        if cursor is not None and not cursor.isdigit():
+            raise browse.BrowseError(f"malformed cursor {after!r}: pass an endCursor from a previous page")
+        store = info.context.catalog.store
+        run = await info.context.call(audit_runs.resolve_run, store, run_id)
+        found = await info.context.call(audit_runs.findings, store, run["id"], severity.value if severity else None,
+                                        rule, status.value if status else None, namespace, dataset_id, first + 1,
+                                        int(cursor) if cursor is not None else None)
+        page = found[:first]
+        return FindingConnection(
+            nodes=[Finding.of(f) for f in page], run=AuditRun.of(run),
+            page_info=PageInfo(has_next_page=len(found) > first,
+                               end_cursor=browse.encode_cursor(str(page[-1]["index"])) if page else None))
+
+    @strawberry.field(description="The register of processing activities (GDPR Art. 30), as the JSON document "
+                                  "GET /api/v1/register returns.")
+    async def processing_register(self, info: Info) -> JSON:
+        return await info.context.call(processing_register, info.context.catalog.store)
+
+    @strawberry.field(description="Erasure / subject-access impact: every column and dataset fed by a source "
+                                  "column (datasetField:<ns>:<dataset>:<column>).")
+    async def erasure_impact(self, info: Info, field_id: str, depth: int = 50) -> ErasureImpact:
+        return ErasureImpact.of(await info.context.call(erasure_impact, info.context.catalog.store, field_id, depth))
+
     @strawberry.field(description="Recorded governance changes of a node, newest first.")
     async def history(self, info: Info, node_id: str, first: int = 50) -> list[Change]:
         browse.check_page_size(first)
@@ -656,6 +709,13 @@ class Mutation:
                                                  info.context.actor, name, catalog.propagator))
 
 
+    @strawberry.mutation(description="Audit every dataset now, against the active policies or the policy document "
+                                     "given (used for this run only), and record the run.")
+    async def run_audit(self, info: Info, policy: str | None = None) -> AuditRun:
+        policies = [parse_policy(policy, "<graphql>")] if policy else None
+        return AuditRun.of(await info.context.call(info.context.auditor.run, info.context.actor, policies))
+
+
 async def _decide(info: Info, field_id: str, entity: str, confirm: bool, note: str | None) -> Classification:
     catalog = info.context.catalog
 
@@ -686,7 +746,8 @@ class Subscription:
 
 
 EXPECTED_ERRORS = (lineage_service.LineageError, browse.BrowseError, stewardship.StewardshipError,
-                   classifications.ClassificationError, PolicyError, registry.RegistryError)
+                   classifications.ClassificationError, PolicyError, registry.RegistryError,
+                   audit_runs.AuditRunError, ImpactError, AuditBusy)
 
 
 class CatalogSchema(strawberry.Schema):

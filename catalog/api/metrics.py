@@ -36,6 +36,20 @@ class Metrics:
             "catalog_engine_restarts", "Restarts of the embedded graph engine", registry=self.registry,
         )
 
+        self.audit_seconds = Histogram(
+            "catalog_audit_seconds", "Duration of compliance audits (read, check, record)",
+            buckets=(0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120), registry=self.registry,
+        )
+        self.audit_findings = Gauge(
+            "catalog_audit_open_findings", "Open findings of the latest audit run by severity",
+            ["severity"], registry=self.registry,
+        )
+
+    def audit_finished(self, run: dict, seconds: float) -> None:
+        self.audit_seconds.observe(seconds)
+        for severity, count in run["summary"]["bySeverity"].items():
+            self.audit_findings.labels(severity).set(count)
+
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
