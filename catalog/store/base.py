@@ -14,8 +14,8 @@ from catalog.store.writes import write_plan
 from ingestors.openlineage import GraphWrites
 
 # Labels with a unique ``key`` property; every node the catalog writes has one.
-KEYED_LABELS = ("Namespace", "Dataset", "Field", "Job", "Run", "DatasetVersion",
-                "RunInput", "Owner", "Tag", "Classification", "Policy", "PolicyVersion", "AuditRun", "Finding", "CatalogMeta")
+KEYED_LABELS = ("Namespace", "Dataset", "Field", "Job", "Run", "DatasetVersion", "RunInput", "Owner", "Tag",
+                "Classification", "Policy", "PolicyVersion", "AuditRun", "Finding", "CatalogMeta")
 # Non-unique lookup properties: (label, property).
 INDEXED_PROPERTIES = (("Field", "dataset"), ("Run", "job"), ("RunInput", "run"), ("RunInput", "dataset"),
                       ("Classification", "dataset"), ("Classification", "origin"), ("Finding", "run"))

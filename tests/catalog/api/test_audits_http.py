@@ -103,7 +103,8 @@ def test_bad_requests_get_clear_errors(server, first_run, path, params, status, 
 
 
 def test_a_bad_policy_is_refused_with_its_line(server):
-    response = httpx.post(server.url + "/api/v1/audits", content="name: x\nrules:\n  - name: r\n    retention_days: -1\n")
+    policy = "name: x\nrules:\n  - name: r\n    retention_days: -1\n"
+    response = httpx.post(server.url + "/api/v1/audits", content=policy)
     assert response.status_code == 422
     assert response.json()["details"][0]["line"] == 4
 
@@ -133,8 +134,8 @@ def test_graphql_runs_audits_and_reads_findings(server, first_run):
     assert run["reportUrl"] == f"/audits/{run['id']}"
     resolved = data(server, """query($id: String) { findings(runId: $id, status: RESOLVED) {
         nodes { rule datasetId status severity article } run { id } } }""", id=run["id"])["findings"]
-    assert resolved["nodes"] == [{"rule": "transfer-outside-allowed", "datasetId": "dataset:food_delivery:public.customers",
-                                  "status": "RESOLVED", "severity": "HIGH", "article": "Art. 44"}]
+    assert resolved["nodes"] == [{"rule": "transfer-outside-allowed", "status": "RESOLVED", "severity": "HIGH",
+                                  "datasetId": "dataset:food_delivery:public.customers", "article": "Art. 44"}]
     first = data(server, "{ findings(first: 2) { nodes { index } pageInfo { hasNextPage endCursor } } }")["findings"]
     assert first["pageInfo"]["hasNextPage"]
     second = data(server, "query($c: String) { findings(first: 2, after: $c) { nodes { index } } }",
