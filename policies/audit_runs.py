@@ -47,15 +47,15 @@ def record_run(store: GraphStore, log: GovernanceLog, actor: str, result: AuditR
                run_id: str | None = None) -> dict:
     """Compare ``result`` with the latest run, record it and write it; returns the new run."""
     previous = latest_run(store)
-    held = {f["fingerprint"]: f for f in open_findings(store, previous["id"])} if previous else {}
+    held = _open_keys(store, previous["id"]) if previous else {}
     findings = []
     for finding in result.findings:
         row = finding.to_dict()
         row["status"] = "unchanged" if row["fingerprint"] in held else "new"
         findings.append(row)
     current = {f["fingerprint"] for f in findings}
-    findings += [{k: f[k] for k in _FINDING_FIELDS} | {"status": "resolved"}
-                 for fp, f in held.items() if fp not in current]
+    gone = [key for fingerprint, key in held.items() if fingerprint not in current]
+    findings += [{k: f[k] for k in _FINDING_FIELDS} | {"status": "resolved"} for f in _by_keys(store, gone)]
     findings.sort(key=finding_order)  # stored in this order: pages are index ranges
     run_id = run_id or new_run_id()
     detail = {"label": "AuditRun", "id": run_id, "startedAt": result.started_at, "finishedAt": result.finished_at,
@@ -92,11 +92,13 @@ def apply_change(store: GraphStore, change: dict) -> None:
              "policies": orjson.dumps(detail["policies"]).decode(), "datasets": detail["datasets"],
              "previous": detail["previous"], "summary": orjson.dumps(summary).decode(), "open": summary["open"],
              **{status: count for status, count in summary["byStatus"].items()}}
-    writes = [("MERGE (a:AuditRun {key: $key}) SET a += $props", {"key": key, "props": props})]
+    # Replacing the run's findings wholesale keeps replays idempotent and lets new ones be CREATEd (fast).
+    writes = [("MERGE (a:AuditRun {key: $key}) SET a += $props", {"key": key, "props": props}),
+              ("MATCH (f:Finding {run: $id}) DETACH DELETE f", {"id": detail["id"]})]
     for start in range(0, len(rows), WRITE_BATCH):
         writes.append((
-            "MATCH (a:AuditRun {key: $key}) UNWIND $rows AS r MERGE (f:Finding {key: r.key}) SET f += r "
-            "MERGE (a)-[:FOUND]->(f)", {"key": key, "rows": rows[start:start + WRITE_BATCH]}))
+            "MATCH (a:AuditRun {key: $key}) UNWIND $rows AS r CREATE (a)-[:FOUND]->(f:Finding) SET f = r",
+            {"key": key, "rows": rows[start:start + WRITE_BATCH]}))
     store.execute_writes(writes)
 
 
@@ -171,5 +173,14 @@ def findings(store: GraphStore, run_id: str, min_severity: str | None = None, ru
     return [_finding(r["f"]) for r in rows]
 
 
-def open_findings(store: GraphStore, run_id: str) -> list[dict]:
-    return [f for f in findings(store, run_id) if f["status"] != "resolved"]
+def _open_keys(store: GraphStore, run_id: str) -> dict[str, str]:
+    """Fingerprint -> finding key of a run's open findings (the small read a new run compares with)."""
+    rows = store.query("MATCH (f:Finding {run: $run}) WHERE f.status <> 'resolved' "
+                       "RETURN f.fingerprint AS fingerprint, f.key AS key", {"run": run_id}, read_only=True)
+    return {r["fingerprint"]: r["key"] for r in rows}
+
+
+def _by_keys(store: GraphStore, keys: list[str]) -> list[dict]:
+    rows = store.query("UNWIND $keys AS k MATCH (f:Finding {key: k}) RETURN f {.*} AS f", {"keys": keys},
+                       read_only=True)
+    return [_finding(r["f"]) for r in rows]
