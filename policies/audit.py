@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from catalog.stewardship import governance, stored_locations
+from catalog.stewardship import GOVERNANCE_FIELDS, governance, stored_locations
 from catalog.store.base import GraphStore
 from policies.policy import DatasetFacts, Policy, Rule, applicable_rules
 
@@ -256,9 +256,7 @@ _DATASETS = (
     "MATCH (d:Dataset) WHERE $after IS NULL OR d.key > $after "
     "RETURN d.key AS key, d.namespace AS namespace, d.name AS name, d.scannedAt AS scannedAt, "
     "d.lifecycleState AS lifecycle, d.`v:lifecycleStateChange` AS lifecycleVersion, "
-    + ", ".join(f"d.gov_{name} AS gov_{name}" for name in (
-        "legalBasis", "specialCategoryCondition", "purpose", "retentionDays", "storageLocation", "storageCountry",
-        "dataSubjectCategories", "recipients"))
+    + ", ".join(f"d.gov_{name} AS gov_{name}" for name in GOVERNANCE_FIELDS)
     + " ORDER BY d.key LIMIT $limit"
 )
 

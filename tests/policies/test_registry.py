@@ -3,7 +3,7 @@ the dry run, on the real seed lineage and a live engine."""
 
 import pytest
 
-from catalog import changes
+from catalog import changes, stewardship
 from policies import registry
 from policies.policy_files import parse_policy
 from tests.policies.conftest import classified, f
@@ -82,3 +82,14 @@ def test_applicable_rules_say_why_and_the_dry_run_plans_each_column(seeded):
         registry.plans(store, "dataset:food_delivery:nope")
     with pytest.raises(registry.RegistryError, match="no active policy named 'other'"):
         registry.plans(store, customers, "other")
+
+
+def test_location_selectors_match_the_location_a_steward_set(seeded):
+    store, log, _ = seeded
+    located = parse_policy("name: eu\nrules:\n  - name: in-germany\n    applies_to: {locations: [DE, 'eu-*']}\n")
+    registry.record_policy(store, log, "alice", located, "eu.yaml")
+    customers = "dataset:food_delivery:public.customers"
+    assert registry.applicable(store, customers) == []
+    stewardship.set_governance(store, log, "alice", customers, {"storageCountry": "DE"})
+    [(_, rule, why)] = registry.applicable(store, customers)
+    assert (rule, why) == ("in-germany", ["stored in DE"])
