@@ -251,6 +251,55 @@ def rebuild(data_dir, graph_url) -> None:
         catalog.close()
 
 
+@main.group("log")
+def governance_log() -> None:
+    """The governance log: every stewardship edit, classification decision, policy change and
+    audit run, with who and when, in a SHA-256 hash chain."""
+
+
+@governance_log.command("verify")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="[default: ./catalog-data]")
+@click.option("--expect-head", metavar="SEQ:HASH", help="a head printed by an earlier verify: fail unless the log "
+              "still holds that entry unchanged (the chain alone cannot show that its newest entries were cut off)")
+def log_verify(data_dir, expect_head) -> None:
+    """Check that no entry of the governance log was edited or deleted; exit 1 if one was.
+
+    \b
+    Each entry's hash covers the previous entry's hash and its own content, so changing or
+    removing any entry breaks the chain from there on. Keep the printed head somewhere else
+    (a ticket, a CI artifact) and pass it back with --expect-head to also catch a truncated
+    tail. Safe to run while the server runs.
+
+    \b
+    Example:
+        catalog log verify --data-dir catalog-data --expect-head 120:9f2c...
+    """
+    from catalog.govlog import GovernanceLog
+
+    path = _settings(data_dir=data_dir).data_dir / "governance.sqlite3"
+    if not path.exists():
+        raise click.ClickException(f"no governance log at {path}")
+    log = GovernanceLog(path)
+    try:
+        intact, broken_at = log.verify()
+        seq, digest = log.head()
+        if not intact:
+            click.echo(f"governance log BROKEN at entry {broken_at}: that entry was edited, or one before it was "
+                       "deleted", err=True)
+            sys.exit(1)
+        if expect_head:
+            expected_seq, _, expected_hash = expect_head.partition(":")
+            if not expected_seq.isdigit() or not expected_hash:
+                raise click.BadParameter("give SEQ:HASH as printed by an earlier verify", param_hint="--expect-head")
+            if log.hash_at(int(expected_seq)) != expected_hash:
+                click.echo(f"governance log BROKEN: entry {expected_seq} is missing or differs from the head "
+                           "recorded earlier (entries were cut off or rewritten)", err=True)
+                sys.exit(1)
+        click.echo(f"governance log intact: {seq} entries; head {seq}:{digest}")
+    finally:
+        log.close()
+
+
 @main.command()
 def schema() -> None:
     """Print the GraphQL schema (SDL); docs/schema.graphql is this output, checked by the tests."""

@@ -66,6 +66,17 @@ class GovernanceLog:
         return [{"seq": s, "at": at, "actor": actor, "nodeId": n, "action": action, "detail": orjson.loads(detail)}
                 for s, at, actor, n, action, detail in rows]
 
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the latest entry; (0, GENESIS) when empty. Record it elsewhere to detect a cut tail."""
+        with self._lock:
+            row = self._db.execute("SELECT seq, hash FROM changes ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    def hash_at(self, seq: int) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT hash FROM changes WHERE seq = ?", (seq,)).fetchone()
+        return row[0] if row else None
+
     def verify(self) -> tuple[bool, int | None]:
         """(intact, seq of the first bad entry)."""
         prev = GENESIS
