@@ -134,7 +134,7 @@ def impact_report(impact: dict, fmt: str) -> str:
 
 def _layers(impact: dict) -> dict:
     """Positions for drawing the impact as columns of fields by depth."""
-    width, height, gap_x, gap_y = 240, 34, 70, 12
+    width, height, gap_x, gap_y = 240, 44, 70, 12
     rows: defaultdict[int, int] = defaultdict(int)
     boxes = {}
     for f in [impact["source"]] + impact["fields"]:
