@@ -42,18 +42,13 @@ class Auditor:
     def start(self, actor: str, policies: list[Policy] | None = None) -> dict:
         """Begin an audit in the background; its progress entry (with the run id)."""
         run_id = self._claim()
-        threading.Thread(target=self._execute, args=(run_id, actor, policies), name=f"audit-{run_id}",
+        threading.Thread(target=self._in_background, args=(run_id, actor, policies), name=f"audit-{run_id}",
                          daemon=True).start()
         return self.progress(run_id)
 
     def run(self, actor: str, policies: list[Policy] | None = None) -> dict:
         """Audit now and return the recorded run; raises what the audit raised."""
-        run_id = self._claim()
-        self._execute(run_id, actor, policies)
-        entry = self.progress(run_id)
-        if entry["status"] == "failed":
-            raise RuntimeError(entry["error"])
-        return audit_runs.audit_run(self.store, run_id)
+        return self._execute(self._claim(), actor, policies)
 
     def progress(self, run_id: str) -> dict | None:
         with self._guard:
@@ -76,7 +71,13 @@ class Auditor:
         with self._guard:
             self._progress[run_id].update(values)
 
-    def _execute(self, run_id: str, actor: str, policies: list[Policy] | None) -> None:
+    def _in_background(self, run_id: str, actor: str, policies: list[Policy] | None) -> None:
+        try:
+            self._execute(run_id, actor, policies)
+        except Exception:  # logged and kept in the progress entry by _execute
+            pass
+
+    def _execute(self, run_id: str, actor: str, policies: list[Policy] | None) -> dict:
         started = time.perf_counter()
         try:
             chosen = registry.active_policies(self.store) if policies is None else policies
@@ -90,8 +91,10 @@ class Auditor:
                                               "new": run["new"], "resolved": run["resolved"],
                                               "seconds": round(seconds, 2)})
             self.on_finish(run, seconds)
+            return run
         except Exception as exc:
             log.exception("audit failed", extra={"run": run_id})
             self._update(run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+            raise
         finally:
             self._busy.release()

@@ -34,9 +34,8 @@ def run_key(run_id: str) -> str:
 
 
 def latest_run(store: GraphStore) -> dict | None:
-    rows = store.query("MATCH (a:AuditRun) RETURN a {.*} AS a ORDER BY a.startedAt DESC, a.key DESC LIMIT 1",
-                       read_only=True)
-    return _run(rows[0]["a"]) if rows else None
+    newest = runs(store, 1)
+    return newest[0] if newest else None
 
 
 def new_run_id() -> str:
@@ -55,7 +54,7 @@ def record_run(store: GraphStore, log: GovernanceLog, actor: str, result: AuditR
         findings.append(row)
     current = {f["fingerprint"] for f in findings}
     gone = [key for fingerprint, key in held.items() if fingerprint not in current]
-    findings += [{k: f[k] for k in _FINDING_FIELDS} | {"status": "resolved"} for f in _by_keys(store, gone)]
+    findings += [{k: f[k] for k in FINDING_FIELDS} | {"status": "resolved"} for f in _by_keys(store, gone)]
     findings.sort(key=finding_order)  # stored in this order: pages are index ranges
     run_id = run_id or new_run_id()
     detail = {"label": "AuditRun", "id": run_id, "startedAt": result.started_at, "finishedAt": result.finished_at,
@@ -66,7 +65,7 @@ def record_run(store: GraphStore, log: GovernanceLog, actor: str, result: AuditR
     return audit_run(store, run_id)
 
 
-def summarize(findings: list[dict]) -> dict:
+def _summarize(findings: list[dict]) -> dict:
     """Counts of open findings by severity, article, rule and namespace, and of each status."""
     open_ = [f for f in findings if f["status"] != "resolved"]
     by_severity = Counter(f["severity"] for f in open_)
@@ -86,7 +85,7 @@ def apply_change(store: GraphStore, change: dict) -> None:
     detail = change["detail"]
     key = change["nodeId"]
     rows = [_finding_row(detail["id"], i, f) for i, f in enumerate(detail["findings"])]
-    summary = summarize(rows)
+    summary = _summarize(rows)
     props = {"id": detail["id"], "startedAt": detail["startedAt"], "finishedAt": detail["finishedAt"],
              "actor": change["actor"], "recordedAt": change["at"], "seq": change["seq"],
              "policies": orjson.dumps(detail["policies"]).decode(), "datasets": detail["datasets"],
@@ -102,8 +101,8 @@ def apply_change(store: GraphStore, change: dict) -> None:
     store.execute_writes(writes)
 
 
-_FINDING_FIELDS = ("rule", "article", "severity", "namespace", "dataset", "field", "message", "remediation",
-                   "evidence", "fingerprint")
+FINDING_FIELDS = ("rule", "article", "severity", "namespace", "dataset", "field", "message", "remediation",
+                  "evidence", "fingerprint")
 
 
 def finding_order(finding: dict):
@@ -113,7 +112,7 @@ def finding_order(finding: dict):
 
 
 def _finding_row(run_id: str, index: int, finding: dict) -> dict:
-    row = {k: finding[k] for k in _FINDING_FIELDS}
+    row = {k: finding[k] for k in FINDING_FIELDS}
     row.update(key=f"finding:{run_id}:{index}", run=run_id, index=index, status=finding["status"],
                severityRank=severity_rank(finding["severity"]), evidence=orjson.dumps(finding["evidence"]).decode())
     return row

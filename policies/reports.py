@@ -13,8 +13,8 @@ from pathlib import Path
 import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from policies.audit import RULES, SEVERITIES
-from policies.audit_runs import summarize
+from policies.audit import RULES, severity_rank
+from policies.audit_runs import FINDING_FIELDS
 
 FORMATS = ("html", "json", "csv")
 MEDIA_TYPES = {"html": "text/html; charset=utf-8", "json": "application/json", "csv": "text/csv; charset=utf-8"}
@@ -66,11 +66,9 @@ def _json(document: dict) -> str:
 def audit_document(run: dict, findings: list[dict]) -> dict:
     return {"run": {k: run[k] for k in ("id", "startedAt", "finishedAt", "actor", "policies", "datasets",
                                         "previous")},
-            "summary": summarize(findings), "rules": {r.id: {"article": r.article, "title": r.title,
-                                                             "severity": r.severity} for r in RULES.values()},
-            "findings": [{k: f[k] for k in ("status", "severity", "rule", "article", "namespace", "dataset", "field",
-                                             "message", "remediation", "evidence", "fingerprint")}
-                         for f in findings]}
+            "summary": run["summary"], "rules": {r.id: {"article": r.article, "title": r.title,
+                                                        "severity": r.severity} for r in RULES.values()},
+            "findings": [{k: f[k] for k in ("status",) + FINDING_FIELDS} for f in findings]}
 
 
 def _path_text(finding: dict) -> str:
@@ -92,9 +90,9 @@ def audit_report(run: dict, findings: list[dict], fmt: str) -> str:
     for f in findings:
         if f["status"] != "resolved":
             by_dataset[f["dataset"]].append(f)
-    datasets = sorted(by_dataset.items(), key=lambda item: (-max(SEVERITIES.index(f["severity"]) for f in item[1]),
+    datasets = sorted(by_dataset.items(), key=lambda item: (-max(severity_rank(f["severity"]) for f in item[1]),
                                                             item[0]))
-    summary = summarize(findings)
+    summary = run["summary"]
     return _templates.get_template("audit.html").render(
         run=run, summary=summary, datasets=datasets[:HTML_DETAIL_LIMIT], more=max(0, len(datasets) - HTML_DETAIL_LIMIT),
         resolved=[f for f in findings if f["status"] == "resolved"], rules=RULES, colors=SEVERITY_COLORS,

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from catalog.api.body import read_body
 from catalog.api.errors import HTTPError
+from catalog.api.params import int_param
 from catalog.auditing import AuditBusy
 from policies import audit_runs
 from policies.impact import ImpactError, erasure_impact
@@ -38,19 +39,6 @@ def _format(request: Request, default: str) -> str:
         return check_format(request.query_params.get("format", default))
     except ReportError as exc:
         raise HTTPError(400, str(exc), [{"parameter": "format"}]) from None
-
-
-def _int(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise HTTPError(400, f"{name} must be a whole number, got {raw!r}", [{"parameter": name}]) from None
-    if not low <= value <= high:
-        raise HTTPError(400, f"{name} must be between {low} and {high}, got {value}", [{"parameter": name}])
-    return value
 
 
 def _report(text: str, fmt: str, filename: str) -> Response:
@@ -82,7 +70,7 @@ async def post_audit(request: Request) -> JSONResponse:
 
 
 async def list_audits(request: Request) -> JSONResponse:
-    first = _int(request, "first", 20, 1, 500)
+    first = int_param(request, "first", 20, 1, 500)
     runs = await run_in_threadpool(audit_runs.runs, request.app.state.catalog.store, first)
     return JSONResponse({"runs": [{**r, "links": _links(r["id"])} for r in runs]})
 
@@ -107,8 +95,8 @@ async def get_audit(request: Request) -> JSONResponse:
 async def get_findings(request: Request) -> JSONResponse:
     run = await _run(request)
     params = request.query_params
-    first = _int(request, "first", 100, 1, MAX_FINDINGS_PAGE)
-    after = _int(request, "after", None, 0, 2**62)
+    first = int_param(request, "first", 100, 1, MAX_FINDINGS_PAGE)
+    after = int_param(request, "after", None, 0, 2**62)
     try:
         found = await run_in_threadpool(
             audit_runs.findings, request.app.state.catalog.store, run["id"], params.get("severity"),
@@ -153,7 +141,7 @@ async def _impact(request: Request, fmt: str) -> Response:
     if not field_id:
         raise HTTPError(400, "fieldId is required: the source column, datasetField:<namespace>:<dataset>:<column>",
                         [{"parameter": "fieldId"}])
-    depth = _int(request, "depth", 50, 1, 50)
+    depth = int_param(request, "depth", 50, 1, 50)
     try:
         impact = await run_in_threadpool(erasure_impact, request.app.state.catalog.store, field_id, depth)
     except ImpactError as exc:

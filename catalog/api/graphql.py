@@ -30,9 +30,8 @@ from catalog.store import reads
 from catalog.auditing import AuditBusy
 from policies import audit_runs, classifications, registry
 from policies.impact import ImpactError, erasure_impact
-from policies.policy_files import parse_policy
+from policies.policy_files import PolicyError, parse_policy
 from policies.register import processing_register
-from policies.policy_files import PolicyError
 
 MAX_QUERY_DEPTH = 12
 MAX_ALIASES = 30
@@ -707,7 +706,6 @@ class Mutation:
         catalog = info.context.catalog
         return Change.of(await info.context.call(registry.remove_policy, catalog.store, catalog.governance,
                                                  info.context.actor, name, catalog.propagator))
-
 
     @strawberry.mutation(description="Audit every dataset now, against the active policies or the policy document "
                                      "given (used for this run only), and record the run.")

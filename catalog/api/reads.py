@@ -7,20 +7,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from catalog.api.errors import HTTPError
+from catalog.api.params import int_param
 from catalog.lineage import LineageError, dataset_data, iso, marquez_graph
 from catalog.store import reads
 from ingestors.openlineage import dataset_id
 from ingestors.validate import parse_event_time
-
-
-def _int_param(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise HTTPError(400, f"query parameter {name!r} must be an integer, got {raw!r}") from None
 
 
 async def get_lineage(request: Request) -> JSONResponse:
@@ -28,7 +19,7 @@ async def get_lineage(request: Request) -> JSONResponse:
     node_id = request.query_params.get("nodeId")
     if not node_id:
         raise HTTPError(400, "query parameter 'nodeId' is required, e.g. nodeId=dataset:<namespace>:<name>")
-    depth = _int_param(request, "depth", 20 if settings.max_lineage_depth >= 20 else settings.max_lineage_depth)
+    depth = int_param(request, "depth", 20 if settings.max_lineage_depth >= 20 else settings.max_lineage_depth)
     as_of = None
     if request.query_params.get("asOf"):
         try:
