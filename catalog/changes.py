@@ -7,7 +7,7 @@ for replaying the whole log after a rebuild or a graph that lost writes.
 
 from __future__ import annotations
 
-from catalog import stewardship
+from catalog import keys, stewardship
 from catalog.govlog import GovernanceLog
 from catalog.store import reads
 from catalog.store.base import GraphStore
@@ -30,6 +30,8 @@ def replay(store: GraphStore, log: GovernanceLog, propagator: Propagator | None 
     """Re-apply every recorded change in order, then re-derive propagated classifications."""
     count = 0
     for change in log.all():
+        if change["action"] in keys.ACTIONS:  # recorded for the record; keys live outside the graph
+            continue
         # Policies and audit runs create their node; other changes edit a node the events made (skip it if gone).
         creates = change["action"] in registry.ACTIONS + audit_runs.ACTIONS
         if creates or reads.nodes(store, change["detail"]["label"], [change["nodeId"]]):

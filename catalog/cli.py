@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -10,15 +12,25 @@ from pathlib import Path
 import click
 import httpx
 
-from catalog.audit_cli import audit, impact, register
-from catalog.client import DEFAULT_URL, CatalogClient, CatalogRefused, CatalogUnavailable
+from catalog.audit_cli import audit, impact, key_option, register, url_option
+from catalog.client import CatalogClient, CatalogRefused, CatalogUnavailable
 from catalog.config import Settings
+from catalog.govlog import GOVERNANCE_FILE
+from catalog.keys_cli import keys
+from catalog.text_table import table
 
 SAMPLE_POLICY = Path(__file__).resolve().parent.parent / "policies" / "samples" / "food_delivery.yaml"
 
 
 def _settings(**overrides) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -51,13 +63,24 @@ def main() -> None:
 @click.option("--demo", is_flag=True, help="load the bundled sample lineage (food delivery) if the catalog is empty, "
               "and the sample GDPR policy")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def serve(host, port, data_dir, graph_url, demo, log_level) -> None:
-    """Run the HTTP server (REST, /health, /metrics).
+@click.option("--no-auth", is_flag=True, default=None,
+              help="local development only: accept requests without an API key, everyone an admin; refused "
+                   "unless --host is a loopback address")
+def serve(host, port, data_dir, graph_url, demo, log_level, no_auth) -> None:
+    """Run the HTTP server (REST, GraphQL at /graphql, pages, /health, /metrics).
 
     With no --graph-url the embedded FalkorDB engine is started as a child process on a
     free loopback port, with its data under --data-dir, and stopped with the server.
     Events are appended to the event log before they are acknowledged; after a crash the
     graph catches up from the log on the next start.
+
+    \b
+    Every request needs an API key with a role that allows it (see `catalog keys`):
+        catalog keys create airflow --role producer
+        catalog serve
+    Limits (CATALOG_* variables): MAX_BODY_BYTES, MAX_BATCH_EVENTS, MAX_LINEAGE_DEPTH,
+    MAX_LINEAGE_NODES, RATE_LIMIT_PER_SECOND / RATE_LIMIT_BURST per key,
+    REQUEST_TIMEOUT_SECONDS.
     """
     import uvicorn
 
@@ -66,7 +89,10 @@ def serve(host, port, data_dir, graph_url, demo, log_level) -> None:
     from catalog.engine import DataDirLocked, EngineStartError
     from catalog.runtime import Catalog
 
-    settings = _settings(host=host, port=port, data_dir=data_dir, graph_url=graph_url, log_level=log_level)
+    settings = _settings(host=host, port=port, data_dir=data_dir, graph_url=graph_url, log_level=log_level,
+                         no_auth=no_auth)
+    if settings.no_auth and not _loopback(settings.host):
+        raise click.UsageError(f"--no-auth is for local development: it needs a loopback --host, not {settings.host!r}")
     if demo:
         settings.policies.append(SAMPLE_POLICY)
     logs.configure(settings.log_level)
@@ -74,6 +100,12 @@ def serve(host, port, data_dir, graph_url, demo, log_level) -> None:
         catalog = Catalog.open(settings)
     except (DataDirLocked, EngineStartError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    log = logging.getLogger("catalog.serve")
+    if settings.no_auth:
+        log.warning("authentication is off (--no-auth): every request is served as a local admin")
+    elif not any(key.revoked_at is None for key in catalog.keys.list()):
+        log.warning("no API keys yet: every request will get 401; create one with "
+                    "`catalog keys create NAME --role admin`")
     try:
         app = create_app(settings, catalog=catalog, load_samples=demo)
         # uvicorn turns SIGTERM and Ctrl-C into a graceful shutdown; the engine stops after it.
@@ -86,8 +118,8 @@ def serve(host, port, data_dir, graph_url, demo, log_level) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--url", default=DEFAULT_URL, show_default=True, envvar="CATALOG_URL", help="the catalog server")
-@click.option("--api-key", envvar="CATALOG_API_KEY", help="sent as 'Authorization: Bearer <key>'")
+@url_option
+@key_option
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000),
               help="events per request to /api/v1/lineage/batch")
 def ingest(paths, url, api_key, batch_size) -> None:
@@ -130,13 +162,14 @@ def ingest(paths, url, api_key, batch_size) -> None:
 
 
 @main.command()
-@click.option("--url", default=DEFAULT_URL, show_default=True, envvar="CATALOG_URL", help="the catalog server")
+@url_option
+@key_option
 @click.pass_context
-def demo(ctx, url) -> None:
+def demo(ctx, url, api_key) -> None:
     """Send the bundled sample lineage (a food-delivery pipeline) to a running server."""
     from ingestors.files import SAMPLES
 
-    ctx.invoke(ingest, paths=(SAMPLES,), url=url, api_key=None, batch_size=500)
+    ctx.invoke(ingest, paths=(SAMPLES,), url=url, api_key=api_key, batch_size=500)
 
 
 def _split_dataset(value: str) -> tuple[str, str]:
@@ -144,13 +177,6 @@ def _split_dataset(value: str) -> tuple[str, str]:
     if not namespace or not name:
         raise click.BadParameter("use NAMESPACE/NAME, e.g. food_delivery/public.customers", param_hint="--dataset")
     return namespace, name
-
-
-def _table(header: tuple, rows: list[tuple]) -> str:
-    """Plain-text columns, left-aligned, with a dashed rule under the header."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
-                     for row in [header, tuple("-" * w for w in widths), *rows])
 
 
 def _findings_table(result: dict) -> str:
@@ -163,7 +189,7 @@ def _findings_table(result: dict) -> str:
             category = f["category"] + (" (Art. 9)" if f["special"] else "")
             rows.append((column["column"], f["entity"], category, f"{f['score']:.2f}",
                          f"{f['matched']}/{f['sampled']}", f["recognizer"], f["evidence"]))
-    return _table(header, rows)
+    return table(header, rows)
 
 
 @main.command()
@@ -178,8 +204,8 @@ def _findings_table(result: dict) -> str:
               help="share of a structured column's sampled cells that must match an entity type")
 @click.option("--spacy-model", envvar="CATALOG_SPACY_MODEL",
               help="an installed spaCy NER model (e.g. en_core_web_sm) for PERSON/LOCATION in any column")
-@click.option("--url", default=DEFAULT_URL, show_default=True, envvar="CATALOG_URL", help="the catalog server")
-@click.option("--api-key", envvar="CATALOG_API_KEY", help="sent as 'Authorization: Bearer <key>'")
+@url_option
+@key_option
 @click.option("--dry-run", is_flag=True, help="print the findings, send nothing to the catalog")
 def scan(source, dataset, table, sample_rows, output, min_ratio, spacy_model, url, api_key, dry_run) -> None:
     """Find personal data in a dataset's columns and record it in the catalog.
@@ -276,7 +302,7 @@ def log_verify(data_dir, expect_head) -> None:
     """
     from catalog.govlog import GovernanceLog
 
-    path = _settings(data_dir=data_dir).data_dir / "governance.sqlite3"
+    path = _settings(data_dir=data_dir).data_dir / GOVERNANCE_FILE
     if not path.exists():
         raise click.ClickException(f"no governance log at {path}")
     log = GovernanceLog(path)
@@ -357,8 +383,8 @@ def policy_schema() -> None:
 
 @policy.command("load")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--url", default=DEFAULT_URL, show_default=True, envvar="CATALOG_URL", help="the catalog server")
-@click.option("--api-key", envvar="CATALOG_API_KEY", help="sent as 'Authorization: Bearer <key>'")
+@url_option
+@key_option
 def policy_load(files, url, api_key) -> None:
     """Validate policy files and load them into a running catalog (a changed file is a new version)."""
     from policies.policy_files import policy_files
@@ -379,7 +405,7 @@ def _plan_table(plan: dict) -> str:
     header = ("column", "personal data", "operator", "what happens", "rule")
     rows = [(c["column"], ", ".join(c["entities"]) or "-", c["operator"] or "-", c["description"], c["rule"] or "")
             for c in plan["columns"]]
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def _column_entities(client, source: Path, dataset, force_scan: bool, columns: list[str]):
@@ -432,8 +458,8 @@ def _column_entities(client, source: Path, dataset, force_scan: bool, columns: l
 @click.option("--dry-run", is_flag=True, help="print the plan (operator per column and why), write nothing")
 @click.option("--offline", is_flag=True, help="no catalog: classify by scanning SOURCE, send no lineage")
 @click.option("--spacy-model", envvar="CATALOG_SPACY_MODEL", help="installed spaCy NER model for free-text columns")
-@click.option("--url", default=DEFAULT_URL, show_default=True, envvar="CATALOG_URL", help="the catalog server")
-@click.option("--api-key", envvar="CATALOG_API_KEY", help="sent as 'Authorization: Bearer <key>'")
+@url_option
+@key_option
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def anonymize(policy_file, source, target, dataset, output_dataset, job, force_scan, allow_unprotected, dry_run,
               offline, spacy_model, url, api_key, output) -> None:
@@ -569,7 +595,7 @@ def vault_reveal(policy_file, vault_name, tokens) -> None:
     sys.exit(1 if missing else 0)
 
 
-for command in (audit, register, impact):
+for command in (audit, register, impact, keys):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     spacy_model: str | None = Field(
         None, description="an installed spaCy NER model for PERSON/LOCATION (e.g. en_core_web_sm); none = blank pipeline",
     )
-    api_keys: list[str] = Field(
-        default_factory=list,
-        description="accepted Bearer keys (JSON list in CATALOG_API_KEYS); empty = no authentication",
-    )
+    no_auth: bool = Field(False, description="local development only: no API keys, everyone is an admin "
+                          "(refused unless the server binds a loopback address)")
+    rate_limit_per_second: float = Field(100.0, description="requests per second per API key; 0 = no limit")
+    rate_limit_burst: int = Field(400, description="requests a key may send at once before the rate applies")
+    request_timeout_seconds: float = Field(60.0, description="longest a request may take before a 504; 0 = none")

@@ -16,6 +16,7 @@ import orjson
 from catalog.eventlog import open_durable
 
 GENESIS = "0" * 64
+GOVERNANCE_FILE = "governance.sqlite3"  # in the data directory
 
 
 def _digest(prev: str, at: int, actor: str, node_id: str, action: str, detail: str) -> str:

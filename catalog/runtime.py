@@ -9,8 +9,9 @@ from urllib.parse import urlparse
 from catalog.config import Settings
 from catalog.engine import DataDirLock, EmbeddedEngine
 from catalog.eventlog import EventLog
-from catalog.govlog import GovernanceLog
+from catalog.govlog import GOVERNANCE_FILE, GovernanceLog
 from catalog.ingest import Projector
+from catalog.keys import KeyStore
 from catalog.store.base import GraphStore
 from policies import registry
 from policies.propagate import Propagator
@@ -45,6 +46,7 @@ class Catalog:
     lock: DataDirLock
     governance: GovernanceLog
     propagator: Propagator
+    keys: KeyStore
 
     @classmethod
     def open(cls, settings: Settings) -> "Catalog":
@@ -61,7 +63,7 @@ class Catalog:
             store = open_store(settings, engine)
             store.ensure_schema()
             event_log = EventLog(settings.data_dir / "events.sqlite3")
-            governance = GovernanceLog(settings.data_dir / "governance.sqlite3")
+            governance = GovernanceLog(settings.data_dir / GOVERNANCE_FILE)
             propagator = Propagator(store, tuple(settings.anonymizing_jobs))
             projector = Projector(event_log, store, governance=governance, propagator=propagator)
             fresh_graph = projector.load_checkpoint() == 0
@@ -79,12 +81,14 @@ class Catalog:
                 engine.stop()
             lock.release()
             raise
-        return cls(settings, engine, store, event_log, projector, lock, governance, propagator)
+        return cls(settings, engine, store, event_log, projector, lock, governance, propagator,
+                   KeyStore(settings.data_dir))
 
     def close(self) -> None:
         self.store.close()
         self.log.close()
         self.governance.close()
+        self.keys.close()
         if self.engine:
             self.engine.stop()
         self.lock.release()

@@ -308,3 +308,9 @@ def map_event(event: dict, digest: str, writes: GraphWrites | None = None) -> Gr
                 mapper.facets(version_key, "DatasetVersion", dataset["outputFacets"], {})
     mapper.io(job_key, run_key, inputs, outputs)
     return writes
+
+
+def written_namespaces(event: dict) -> set[str]:
+    """Every namespace a validated event writes into: its job's, its datasets' (inputs, outputs and column
+    lineage sources) and its parent job's. Producer keys restricted to namespaces are checked against these."""
+    return {row["key"] for row in map_event(event, "").rows["namespaces"]}

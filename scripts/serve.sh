@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/catalog serve --demo "$@"
+# --no-auth: a local trial needs no API key (the server binds 127.0.0.1 only). Drop it and
+# create keys with `catalog keys create` to run with authentication, as everywhere else.
+exec .venv/bin/catalog serve --demo --no-auth "$@"

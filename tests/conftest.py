@@ -94,11 +94,11 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``catalog serve`` in a child process, as a user runs it."""
+    """``catalog serve`` in a child process, as a user runs it; ``auth=False`` adds --no-auth."""
 
-    def __init__(self, data_dir: Path, *extra: str, env: dict | None = None):
+    def __init__(self, data_dir: Path, *extra: str, env: dict | None = None, auth: bool = False):
         self.data_dir = data_dir
-        self.extra = extra
+        self.extra = extra if auth else ("--no-auth", *extra)
         self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

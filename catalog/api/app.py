@@ -14,10 +14,12 @@ from starlette.routing import Route, WebSocketRoute
 
 from catalog.api.audits import audit_page, get_audit, get_findings, get_impact, get_register, get_report, \
     impact_page, list_audits, post_audit, register_page
-from catalog.api.auth import ApiKeyMiddleware
+from catalog.api.auth import AuthMiddleware, guarded
 from catalog.api.errors import HTTPError, error_response
 from catalog.api.graphql import CatalogGraphQL, EventHub, schema
 from catalog.api.ingest import post_lineage, post_lineage_batch
+from catalog.api.limits import RateLimitMiddleware, TimeoutMiddleware
+from catalog.api.login import login, login_page, logout
 from catalog.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from catalog.api.ops import health
 from catalog.api.policies import list_policies, post_policy
@@ -26,6 +28,7 @@ from catalog.api.scans import post_scan
 from catalog.auditing import Auditor
 from catalog.config import Settings
 from catalog.ingest import Accepted, IngestPipeline, PreparedEvent, prepare_event
+from catalog.keys import AUDIT, COMPLIANCE, INGEST, POLICY, READ, STEWARD
 from catalog.runtime import Catalog
 from catalog.store.base import GraphUnavailable
 from ingestors.files import SAMPLES, expand_paths, read_events
@@ -126,28 +129,33 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
             if owned:
                 app.state.catalog.close()
 
+    # Every route names the permission it needs (catalog.keys); /graphql checks each field instead.
     routes = [
         Route("/", lambda request: RedirectResponse("/lineage"), methods=["GET"]),
-        Route("/api/v1/lineage", post_lineage, methods=["POST"]),
-        Route("/api/v1/lineage/batch", post_lineage_batch, methods=["POST"]),
-        Route("/api/v1/lineage", get_lineage, methods=["GET"]),
-        Route("/api/v1/namespaces/{namespace:path}/datasets/{name:path}", get_dataset, methods=["GET"]),
-        Route("/api/v1/scans", post_scan, methods=["POST"]),
-        Route("/api/v1/policies", post_policy, methods=["POST"]),
-        Route("/api/v1/policies", list_policies, methods=["GET"]),
-        Route("/api/v1/audits", post_audit, methods=["POST"]),
-        Route("/api/v1/audits", list_audits, methods=["GET"]),
-        Route("/api/v1/audits/{run_id}", get_audit, methods=["GET"]),
-        Route("/api/v1/audits/{run_id}/findings", get_findings, methods=["GET"]),
-        Route("/api/v1/audits/{run_id}/report", get_report, methods=["GET"]),
-        Route("/api/v1/register", get_register, methods=["GET"]),
-        Route("/api/v1/impact", get_impact, methods=["GET"]),
-        Route("/audits/{run_id}", audit_page, methods=["GET"]),
-        Route("/register", register_page, methods=["GET"]),
-        Route("/impact", impact_page, methods=["GET"]),
+        Route("/api/v1/lineage", guarded(INGEST, post_lineage), methods=["POST"]),
+        Route("/api/v1/lineage/batch", guarded(INGEST, post_lineage_batch), methods=["POST"]),
+        Route("/api/v1/lineage", guarded(READ, get_lineage), methods=["GET"]),
+        Route("/api/v1/namespaces/{namespace:path}/datasets/{name:path}", guarded(READ, get_dataset),
+              methods=["GET"]),
+        Route("/api/v1/scans", guarded(STEWARD, post_scan), methods=["POST"]),
+        Route("/api/v1/policies", guarded(POLICY, post_policy), methods=["POST"]),
+        Route("/api/v1/policies", guarded(READ, list_policies), methods=["GET"]),
+        Route("/api/v1/audits", guarded(AUDIT, post_audit), methods=["POST"]),
+        Route("/api/v1/audits", guarded(COMPLIANCE, list_audits), methods=["GET"]),
+        Route("/api/v1/audits/{run_id}", guarded(COMPLIANCE, get_audit), methods=["GET"]),
+        Route("/api/v1/audits/{run_id}/findings", guarded(COMPLIANCE, get_findings), methods=["GET"]),
+        Route("/api/v1/audits/{run_id}/report", guarded(COMPLIANCE, get_report), methods=["GET"]),
+        Route("/api/v1/register", guarded(COMPLIANCE, get_register), methods=["GET"]),
+        Route("/api/v1/impact", guarded(COMPLIANCE, get_impact), methods=["GET"]),
+        Route("/audits/{run_id}", guarded(COMPLIANCE, audit_page), methods=["GET"]),
+        Route("/register", guarded(COMPLIANCE, register_page), methods=["GET"]),
+        Route("/impact", guarded(COMPLIANCE, impact_page), methods=["GET"]),
         Route("/graphql", CatalogGraphQL(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", CatalogGraphQL(schema)),
-        Route("/lineage", lineage_page, methods=["GET"]),
+        Route("/lineage", guarded(READ, lineage_page), methods=["GET"]),
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
@@ -158,6 +166,10 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
+    # Outermost last: metrics see every answer, the timeout covers all the work, limits apply per key.
+    app.add_middleware(RateLimitMiddleware, per_second=settings.rate_limit_per_second,
+                       burst=settings.rate_limit_burst)
+    app.add_middleware(AuthMiddleware, enabled=not settings.no_auth)
+    app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout_seconds)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

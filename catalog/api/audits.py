@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from catalog.api.auth import actor
 from catalog.api.body import read_body
 from catalog.api.errors import HTTPError
 from catalog.api.params import int_param
@@ -28,10 +29,6 @@ from policies.register import processing_register
 from policies.reports import MEDIA_TYPES, ReportError, audit_report, check_format, impact_report, register_report
 
 MAX_FINDINGS_PAGE = 1000
-
-
-def _actor(request: Request) -> str:
-    return request.scope.get("state", {}).get("actor", "anonymous")
 
 
 def _format(request: Request, default: str) -> str:
@@ -62,7 +59,7 @@ async def post_audit(request: Request) -> JSONResponse:
         except PolicyError as exc:
             raise HTTPError(422, f"policy is not valid: {len(exc.problems)} problem(s)", exc.as_details()) from None
     try:
-        entry = request.app.state.auditor.start(_actor(request), policies)
+        entry = request.app.state.auditor.start(actor(request), policies)
     except AuditBusy as exc:
         raise HTTPError(409, str(exc), headers={"Retry-After": "5"}) from None
     return JSONResponse({**entry, "links": _links(entry["id"])}, status_code=202,

@@ -5,10 +5,22 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from catalog.api.auth import Principal, principal
 from catalog.api.body import read_json
 from catalog.api.errors import HTTPError
-from catalog.ingest import prepare_event
+from catalog.ingest import PreparedEvent, prepare_event
+from ingestors.openlineage import written_namespaces
 from ingestors.validate import InvalidEvent
+
+
+def _outside_namespaces(who: Principal, event: PreparedEvent) -> list[str]:
+    """The namespaces this event would write that the caller's key may not write to."""
+    return sorted(ns for ns in written_namespaces(event.event) if not who.may_write(ns)) if who.namespaces else []
+
+
+def _refusal(who: Principal, outside: list[str]) -> str:
+    return (f"this key may write only to namespaces matching {', '.join(who.namespaces)}; "
+            f"the event writes to {', '.join(outside)}")
 
 
 async def post_lineage(request: Request) -> JSONResponse:
@@ -20,6 +32,10 @@ async def post_lineage(request: Request) -> JSONResponse:
         state.metrics.events.labels("rejected", "unknown").inc()
         raise HTTPError(422, "event does not conform to the OpenLineage spec",
                         [e.as_dict() for e in exc.errors]) from exc
+    outside = _outside_namespaces(principal(request), prepared)
+    if outside:
+        state.metrics.events.labels("refused", prepared.kind).inc()
+        raise HTTPError(403, _refusal(principal(request), outside), [{"namespace": ns} for ns in outside])
     [accepted] = await state.pipeline.submit([prepared])
     return JSONResponse({"seq": accepted.seq, "duplicate": not accepted.new, "type": prepared.kind},
                         status_code=201)
@@ -35,16 +51,24 @@ async def post_lineage_batch(request: Request) -> JSONResponse:
     limit = state.settings.max_batch_events
     if len(events) > limit:
         raise HTTPError(413, f"batch of {len(events)} events exceeds the limit of {limit} events per request")
+    who = principal(request)
     results: list[dict] = [{}] * len(events)
     prepared, positions = [], []
     for index, event in enumerate(events):
         try:
-            prepared.append(prepare_event(event))
-            positions.append(index)
+            candidate = prepare_event(event)
         except InvalidEvent as exc:
             state.metrics.events.labels("rejected", "unknown").inc()
             results[index] = {"index": index, "status": 422, "reason": str(exc),
                               "errors": [e.as_dict() for e in exc.errors]}
+            continue
+        outside = _outside_namespaces(who, candidate)
+        if outside:
+            state.metrics.events.labels("refused", candidate.kind).inc()
+            results[index] = {"index": index, "status": 403, "reason": _refusal(who, outside)}
+            continue
+        prepared.append(candidate)
+        positions.append(index)
     accepted = await state.pipeline.submit(prepared)
     for index, item, event in zip(positions, accepted, prepared):
         results[index] = {"index": index, "status": 201, "seq": item.seq, "duplicate": not item.new,

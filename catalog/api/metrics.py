@@ -18,7 +18,8 @@ class Metrics:
             ["method", "route", "status"], registry=self.registry,
         )
         self.events = Counter(
-            "catalog_events_total", "OpenLineage events by outcome (accepted, duplicate, rejected)",
+            "catalog_events_total",
+            "OpenLineage events by outcome (accepted, duplicate, rejected, refused: outside the key's namespaces)",
             ["outcome", "type"], registry=self.registry,
         )
         self.bodies = Counter(

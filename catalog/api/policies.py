@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from catalog.api.auth import actor
 from catalog.api.body import read_body
 from catalog.api.errors import HTTPError
 from policies import registry
@@ -25,10 +26,10 @@ async def post_policy(request: Request) -> JSONResponse:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise HTTPError(400, "policy document is not UTF-8 text") from None
-    actor = request.scope.get("state", {}).get("actor", "anonymous")
+    who = actor(request)
     try:
         catalog = request.app.state.catalog
-        row, changed = await run_in_threadpool(registry.load_text, catalog.store, catalog.governance, actor, text,
+        row, changed = await run_in_threadpool(registry.load_text, catalog.store, catalog.governance, who, text,
                                                source, catalog.propagator)
     except PolicyError as exc:
         raise HTTPError(422, f"policy is not valid: {len(exc.problems)} problem(s)", exc.as_details()) from None

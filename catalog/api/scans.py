@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from catalog.api.auth import actor
 from catalog.api.body import read_json
 from catalog.api.errors import HTTPError
 from policies import classifications
@@ -64,10 +65,10 @@ async def post_scan(request: Request) -> JSONResponse:
         raise HTTPError(422, "scan result is not valid", [{"path": "/columns", "message": "duplicate column names"}])
     catalog = state.catalog
     detail = scan.model_dump(exclude={"namespace", "name"})
-    actor = request.scope.get("state", {}).get("actor", "anonymous")
+    who = actor(request)
 
     def record() -> tuple[dict, dict]:
-        change = classifications.record_scan(catalog.store, catalog.governance, actor, scan.namespace, scan.name,
+        change = classifications.record_scan(catalog.store, catalog.governance, who, scan.namespace, scan.name,
                                              detail)
         return change, catalog.propagator.run()
 
