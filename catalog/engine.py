@@ -92,12 +92,13 @@ class DataDirLock:
 class EmbeddedEngine:
     """A supervised FalkorDB child process. ``port`` stays the same across restarts."""
 
-    def __init__(self, data_dir: Path, startup_timeout: float = 20.0):
+    def __init__(self, data_dir: Path, startup_timeout: float = 20.0, port: int = 0):
         self.data_dir = Path(data_dir).resolve()  # the engine runs in its own working directory
         self.graph_dir = self.data_dir / "graph"
         self.pid_file = self.graph_dir / "engine.pid"
         self.startup_timeout = startup_timeout
-        self.port = 0
+        self.requested_port = port  # 0: a free one
+        self.port = port
         self.restarts = 0
         self._proc: subprocess.Popen | None = None
         self._stopping = threading.Event()
@@ -108,7 +109,7 @@ class EmbeddedEngine:
         """Start the engine; the caller holds the data directory's DataDirLock."""
         self.graph_dir.mkdir(parents=True, exist_ok=True)
         self._stop_orphan()
-        self.port = _free_port()
+        self.port = self.requested_port or _free_port()
         self._spawn()
         self._stopping.clear()
         self._supervisor = threading.Thread(target=self._supervise, name="engine-supervisor", daemon=True)

@@ -12,6 +12,7 @@ import enum
 import json
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
@@ -709,10 +710,13 @@ class Mutation:
     @strawberry.mutation(permission_classes=requires(POLICY),
                          description="Load a policy document (YAML or JSON); errors name the line and field. "
                                      "Different content becomes a new version of the policy of that name.")
-    async def load_policy(self, info: Info, document: str, source: str | None = None) -> PolicyLoad:
+    async def load_policy(self, info: Info, document: str,
+                          # Not named `source` in Python: strawberry's permission check takes that name itself.
+                          source_name: Annotated[str | None, strawberry.argument(name="source")] = None) -> PolicyLoad:
         catalog = info.context.catalog
         row, changed = await info.context.call(registry.load_text, catalog.store, catalog.governance,
-                                               info.context.actor, document, source or "<graphql>", catalog.propagator)
+                                               info.context.actor, document, source_name or "<graphql>",
+                                               catalog.propagator)
         return PolicyLoad(policy=Policy.of(row), changed=changed)
 
     @strawberry.mutation(permission_classes=requires(POLICY),

@@ -1,7 +1,8 @@
 """Per-request limits that protect the server from any one client: rate and time.
 
-* Rate: a token bucket per API key (per client address with authentication off); past it,
-  429 with ``Retry-After``. /health and /metrics are not limited, so probes keep working.
+* Rate: a token bucket per API key; past it, 429 with ``Retry-After``. /health and /metrics
+  are not limited, so probes keep working; nor is a server run with --no-auth (local
+  development: there is no key to count by).
 * Time: a request still unanswered after the limit gets 504; work already handed to the
   event log or the graph finishes on its own (events are deduplicated, so a retry is safe).
 """
@@ -19,7 +20,7 @@ MAX_TRACKED_CLIENTS = 10_000
 
 
 class TokenBuckets:
-    """``rate`` requests per second with bursts of ``burst``, per client id."""
+    """``rate`` requests per second with bursts of ``burst``, per client (an API key's id)."""
 
     def __init__(self, rate: float, burst: int, clock=time.monotonic):
         self.rate, self.burst, self.clock = rate, burst, clock
@@ -49,11 +50,11 @@ class RateLimitMiddleware:
         self.buckets = TokenBuckets(per_second, burst) if per_second > 0 else None
 
     async def __call__(self, scope, receive, send):
-        if self.buckets is None or scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+        principal = scope.get("state", {}).get("principal")
+        if (self.buckets is None or scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS
+                or not principal or not principal.key_id):
             return await self.app(scope, receive, send)
-        principal = scope["state"].get("principal")
-        client = principal.key_id if principal and principal.key_id else "addr:" + (scope.get("client") or ("?",))[0]
-        wait = self.buckets.take(client)
+        wait = self.buckets.take(principal.key_id)
         if wait <= 0:
             return await self.app(scope, receive, send)
         response = error_response(

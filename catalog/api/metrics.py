@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -55,8 +56,12 @@ class Metrics:
         return Response(generate_latest(self.registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
+access_log = logging.getLogger("catalog.access")
+
+
 class MetricsMiddleware:
-    """Times every HTTP request, labelled by route template rather than raw path."""
+    """Times every HTTP request, labelled by route template rather than raw path, and logs it with
+    who asked (the key's id, never the key; no query string, which may hold personal data)."""
 
     def __init__(self, app, metrics: Metrics):
         self.app = app
@@ -77,9 +82,12 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            self.metrics.requests.labels(scope["method"], route, str(status["code"])).observe(
-                time.perf_counter() - start
-            )
+            seconds = time.perf_counter() - start
+            self.metrics.requests.labels(scope["method"], route, str(status["code"])).observe(seconds)
+            principal = scope.get("state", {}).get("principal")
+            access_log.info("request", extra={"method": scope["method"], "path": scope["path"],
+                                              "status": status["code"], "ms": round(seconds * 1000, 1),
+                                              "actor": principal.actor if principal else None})
 
 
 def _route_template(scope) -> str:

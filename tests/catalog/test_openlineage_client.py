@@ -10,14 +10,20 @@ from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, R
 from openlineage.client.facet_v2 import schema_dataset
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
+from catalog.keys import KeyStore
 from tests.conftest import ServerProcess
 
-API_KEY = "test-producer-key"
+@pytest.fixture
+def keys(tmp_path):
+    store = KeyStore(tmp_path / "data")
+    tokens = {"producer": store.create("python-client", "producer")[1], "viewer": store.create("reader", "viewer")[1]}
+    store.close()
+    return tokens
 
 
 @pytest.fixture
-def secured_server(tmp_path):
-    with ServerProcess(tmp_path / "data", env={"CATALOG_API_KEYS": f'["{API_KEY}"]'}) as server:
+def secured_server(tmp_path, keys):
+    with ServerProcess(tmp_path / "data", auth=True) as server:
         yield server
 
 
@@ -40,9 +46,9 @@ def emit_pipeline(client: OpenLineageClient) -> str:
     return run_id
 
 
-def test_client_posts_with_gzip_and_api_key_and_lineage_reads_back(secured_server):
-    emit_pipeline(client_for(secured_server.url, API_KEY))
-    headers = {"Authorization": f"Bearer {API_KEY}"}
+def test_client_posts_with_gzip_and_api_key_and_lineage_reads_back(secured_server, keys):
+    emit_pipeline(client_for(secured_server.url, keys["producer"]))
+    headers = {"Authorization": f"Bearer {keys['viewer']}"}
     graph = httpx.get(secured_server.url + "/api/v1/lineage", headers=headers,
                       params={"nodeId": "dataset:s3://lake:users_copy", "depth": 2}).json()["graph"]
     ids = {node["id"] for node in graph}

@@ -8,6 +8,7 @@ import uuid
 
 import httpx
 
+from catalog.engine import EmbeddedEngine
 from tests.conftest import ServerProcess
 
 
@@ -90,3 +91,62 @@ def test_engine_killed_mid_ingestion_is_restarted_and_caught_up(tmp_path):
         missing = [i for i in acked if not present(server.url, "e", i)]
         print(f"sent {len(sent)}, acknowledged {len(acked)}, missing after engine restart {len(missing)}")
         assert missing == []
+
+
+def test_graph_engine_going_away_mid_requests_gives_503_and_recovers_without_restart(tmp_path):
+    """An external graph (falkordb://) stopped under load: reads get 503 with Retry-After, never 500;
+    posts are still acknowledged from the event log; when the engine returns the same server serves
+    again and every acknowledged event is in the graph."""
+    engine = EmbeddedEngine(tmp_path / "external").start()
+    port = engine.port
+    with ServerProcess(tmp_path / "data", "--graph-url", f"falkordb://127.0.0.1:{port}") as server:
+        acked, sent, stop = [], [], threading.Event()
+        read_statuses: list[tuple[int, str | None]] = []
+
+        def read_until_stopped() -> None:
+            with httpx.Client(base_url=server.url, timeout=10) as client:
+                while not stop.is_set():
+                    response = client.get("/api/v1/lineage", params={"nodeId": "dataset:faults:source", "depth": 2})
+                    read_statuses.append((response.status_code, response.headers.get("Retry-After")))
+
+        sender = threading.Thread(target=send_until_stopped, args=(server.url, "x", acked, sent, stop))
+        reader = threading.Thread(target=read_until_stopped)
+        sender.start()
+        while len(acked) < 30:
+            time.sleep(0.01)
+        reader.start()
+        time.sleep(0.3)
+        engine.stop()  # the graph goes away while requests are in flight
+        acked_before = len(acked)
+        time.sleep(1.5)
+        health = httpx.get(server.url + "/health")
+        assert health.status_code == 503 and health.headers["Retry-After"]
+        acked_while_down = len(acked) - acked_before
+
+        engine = EmbeddedEngine(tmp_path / "external", port=port).start()  # it comes back, same address
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                health = httpx.get(server.url + "/health").json()
+                if health["status"] == "ok" and health["projection"]["lag"] == 0:
+                    break
+                time.sleep(0.2)
+            time.sleep(0.5)
+            stop.set()
+            sender.join()
+            reader.join()
+            deadline = time.monotonic() + 30
+            while httpx.get(server.url + "/health").json()["projection"]["lag"] and time.monotonic() < deadline:
+                time.sleep(0.2)
+            missing = [i for i in acked if not present(server.url, "x", i)]
+            statuses = sorted({code for code, _ in read_statuses})
+            print(f"sent {len(sent)}, acknowledged {len(acked)} ({acked_while_down} while the graph was away), "
+                  f"found {len(acked) - len(missing)}; reads by status "
+                  f"{ {code: sum(1 for c, _ in read_statuses if c == code) for code in statuses} }")
+            assert missing == []
+            assert acked_while_down > 0  # ingestion did not stop with the graph
+            assert set(statuses) <= {200, 503} and 503 in statuses and statuses[0] == 200
+            assert all(retry for code, retry in read_statuses if code == 503)
+            assert read_statuses[-1][0] == 200  # recovered, same server process
+        finally:
+            engine.stop()
