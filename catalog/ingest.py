@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ from catalog.eventlog import EventLog, LoggedEvent
 from catalog.govlog import GovernanceLog
 from catalog.store.base import GraphStore, GraphUnavailable
 from policies.propagate import Propagator
-from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event
+from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event, unindexable_keys, \
+    written_namespaces
 from ingestors.validate import FieldError, InvalidEvent, parse_event_time, validate_event
 
 log = logging.getLogger("catalog.ingest")
@@ -37,6 +39,7 @@ class PreparedEvent:
     digest: str
     kind: str
     time: int
+    namespaces: frozenset[str]  # every namespace it writes into
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,38 @@ def prepare_event(event) -> PreparedEvent:
         body = canonical_json(event)
     except TypeError as exc:  # e.g. an integer beyond 64 bits
         raise InvalidEvent([FieldError("", f"event cannot be stored: {exc}")]) from exc
-    return PreparedEvent(event, body, event_hash(body), kind, parse_event_time(event["eventTime"]))
+    if _ESCAPED_NUL.search(body):
+        raise InvalidEvent([FieldError(_pointer_to(event, lambda text: "\x00" in text),
+                                       "text must not contain the NUL character (\\u0000)")])
+    writes = map_event(event, "")
+    unindexable = unindexable_keys(writes)
+    if unindexable:
+        def source_of(key: str) -> str:
+            return _pointer_to(event, lambda text: (not text or text != text.strip()) and key.endswith(text))
+
+        raise InvalidEvent([FieldError(source_of(key), "names (namespaces, datasets, jobs, fields, owners, tags) "
+                                                       "must not be empty or start or end with whitespace")
+                            for key in unindexable])
+    return PreparedEvent(event, body, event_hash(body), kind, parse_event_time(event["eventTime"]),
+                         frozenset(written_namespaces(writes)))
+
+
+# "\u0000" in the canonical JSON, not preceded by an escaped backslash: a NUL in some string or key. The graph
+# engine's query parser stops at a NUL, so such an event could never be written.
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _pointer_to(value, matches: Callable[[str], bool], pointer: str = "") -> str:
+    """JSON pointer to the first string value, or object member by its name, that ``matches``; "" if none."""
+    if isinstance(value, str):
+        return pointer if matches(value) else ""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for name, child in items:
+        here = f"{pointer}/{str(name).replace('~', '~0').replace('/', '~1')}"
+        found = here if isinstance(name, str) and matches(name) else _pointer_to(child, matches, here)
+        if found:
+            return found
+    return ""
 
 
 class Projector:
@@ -66,6 +100,7 @@ class Projector:
         self.propagator = propagator
         self.chunk = chunk
         self.applied = 0  # highest seq known to be in the graph
+        self.refused = 0  # logged events the engine refused (see _apply_or_isolate)
         self._lock = threading.Lock()
 
     def load_checkpoint(self) -> int:
@@ -81,15 +116,30 @@ class Projector:
             if new != list(range(self.applied + 1, self.applied + 1 + len(new))):
                 self._catch_up_locked(None)
                 return
-            writes = GraphWrites()
-            for seq, event, digest in events:
-                if seq > self.applied:
-                    map_event(event, digest, writes)
-            self.store.apply(writes)
+            self._apply_or_isolate([(seq, event, digest) for seq, event, digest in events if seq > self.applied])
             if self.store.advance_checkpoint(self.applied, new[-1]):
                 self.applied = new[-1]
             else:
                 self._resync_locked()
+
+    def _apply_or_isolate(self, events: list[tuple[int, dict, str]]) -> None:
+        """Apply events together; if the engine refuses them (not merely unavailable), one by one, skipping
+        and logging each it refuses, so that one event the engine cannot take never blocks the others."""
+        writes = GraphWrites()
+        for _seq, event, digest in events:
+            map_event(event, digest, writes)
+        try:
+            self.store.apply(writes)
+        except GraphUnavailable:
+            raise
+        except Exception as exc:
+            if len(events) > 1:
+                for one in events:
+                    self._apply_or_isolate([one])
+                return
+            self.refused += 1
+            log.error("the graph engine refused a logged event; skipped (it stays in the event log)",
+                      extra={"seq": events[0][0], "error": str(exc)[:500]})
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply everything logged after the checkpoint; returns the number of events applied."""
@@ -106,10 +156,7 @@ class Projector:
         return applied
 
     def _apply_logged(self, batch: list[LoggedEvent]) -> None:
-        writes = GraphWrites()
-        for item in batch:
-            map_event(json.loads(item.body), item.digest, writes)
-        self.store.apply(writes)
+        self._apply_or_isolate([(item.seq, json.loads(item.body), item.digest) for item in batch])
         if not self.store.advance_checkpoint(self.applied, batch[-1].seq):
             raise GraphUnavailable("the graph's checkpoint moved during replay (engine restarted?)")
         self.applied = batch[-1].seq

@@ -310,7 +310,22 @@ def map_event(event: dict, digest: str, writes: GraphWrites | None = None) -> Gr
     return writes
 
 
-def written_namespaces(event: dict) -> set[str]:
-    """Every namespace a validated event writes into: its job's, its datasets' (inputs, outputs and column
+# Row fields that hold node keys (the rows' own and those of the nodes they link).
+_KEY_FIELDS = ("key", "src", "dst", "target", "owner", "tag", "dataset", "run", "job")
+
+
+def written_namespaces(writes: GraphWrites) -> set[str]:
+    """Every namespace an event writes into: its job's, its datasets' (inputs, outputs, symlinks and column
     lineage sources) and its parent job's. Producer keys restricted to namespaces are checked against these."""
-    return {row["key"] for row in map_event(event, "").rows["namespaces"]}
+    return {row["key"] for row in writes.rows["namespaces"]}
+
+
+def unindexable_keys(writes: GraphWrites) -> list[str]:
+    """Node keys that are empty or start or end with whitespace.
+
+    FalkorDB (1.4 wheel) crashes enforcing a unique constraint on such a string, and would
+    crash again replaying it after every restart, so events that make one are refused.
+    """
+    keys = {row[name] for rows in writes.rows.values() for row in rows for name in _KEY_FIELDS
+            if isinstance(row.get(name), str)}
+    return sorted(key for key in keys if not key or key != key.strip())

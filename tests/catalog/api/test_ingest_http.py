@@ -130,3 +130,44 @@ def test_health_and_metrics(client, valid_events):
     metrics = client.get("/metrics").text
     assert 'catalog_events_total{outcome="accepted",type="RunEvent"} 1.0' in metrics
     assert 'catalog_http_request_seconds_count{method="POST",route="/api/v1/lineage",status="201"} 1.0' in metrics
+
+
+def test_names_with_outer_whitespace_are_refused_before_they_reach_the_graph_engine(client):
+    """FalkorDB crashes indexing such a key (and again on every replay); the event is refused instead."""
+    engine = client.get("/health").json()["graph"]
+    base = {"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "producer": "https://example.com/t",
+            "run": {"runId": "01908a5e-0000-7000-8000-0000000000aa"}, "job": {"namespace": "ws", "name": "job"}}
+    cases = [
+        ({**base, "inputs": [{"namespace": "ws", "name": " "}]}, "/inputs/0/name"),
+        ({**base, "outputs": [{"namespace": "ws", "name": "orders "}]}, "/outputs/0/name"),
+        ({**base, "job": {"namespace": " ws", "name": "job"}}, "/job/namespace"),
+        ({**base, "outputs": [{"namespace": "ws", "name": "o", "facets": {"schema": {
+            "_producer": "https://example.com/t", "_schemaURL": "https://example.com/s",
+            "fields": [{"name": "amount\t"}]}}}]}, "/outputs/0/facets/schema/fields/0/name"),
+        ({**base, "job": {"namespace": "ws", "name": "job", "facets": {"ownership": {
+            "_producer": "https://example.com/t", "_schemaURL": "https://example.com/s",
+            "owners": [{"name": "team "}]}}}}, "/job/facets/ownership/owners/0/name"),
+    ]
+    for event, pointer in cases:
+        response = client.post("/api/v1/lineage", json=event)
+        assert response.status_code == 422, response.text
+        assert [d["field"] for d in response.json()["details"]] == [pointer]
+        assert "must not be empty or start or end with whitespace" in response.json()["details"][0]["message"]
+    after = client.get("/health").json()
+    assert after["graph"]["pid"] == engine["pid"] and after["graph"]["restarts"] == 0
+    assert after["eventLog"]["events"] == 0
+
+
+def test_a_nul_character_anywhere_is_refused_with_its_location(client):
+    event = {"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "producer": "https://example.com/t",
+             "run": {"runId": "01908a5e-0000-7000-8000-0000000000ab"}, "job": {"namespace": "nul", "name": "job"},
+             "outputs": [{"namespace": "nul", "name": "out", "facets": {"documentation": {
+                 "_producer": "https://example.com/t", "_schemaURL": "https://example.com/s",
+                 "description": "before\x00after"}}}]}
+    response = client.post("/api/v1/lineage", json=event)
+    assert response.status_code == 422
+    assert response.json()["details"] == [{"field": "/outputs/0/facets/documentation/description",
+                                           "message": "text must not contain the NUL character (\\u0000)"}]
+    literal = {**event, "outputs": [{"namespace": "nul", "name": "backslash-u-0000 \\u0000 is fine"}]}
+    assert client.post("/api/v1/lineage", json=literal).status_code == 201
+    assert client.get("/health").json()["eventLog"]["events"] == 1
