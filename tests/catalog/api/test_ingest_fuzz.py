@@ -7,7 +7,6 @@ item duplicated). Whatever comes in: never a 5xx; an accepted event is in the gr
 """
 
 import copy
-import hashlib
 import json
 import os
 
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 from catalog.store.falkor_backend import FalkorStore
 from ingestors.openlineage import dataset_id, job_id, run_id
 from tests.conftest import VALID_DIR, ServerProcess, load_events
+from tests.graphs import counts, engine_of, snapshot
 
 EXAMPLES = int(os.environ.get("CATALOG_FUZZ_EXAMPLES", "2000"))
 CORPUS = [event for _, event in load_events(VALID_DIR)]
@@ -77,21 +77,6 @@ def mutated_events(draw):
     return event
 
 
-def counts(graph: FalkorStore) -> tuple[int, int]:
-    nodes = graph.query("MATCH (n) RETURN count(n) AS c", read_only=True)[0]["c"]
-    edges = graph.query("MATCH ()-[r]->() RETURN count(r) AS c", read_only=True)[0]["c"]
-    return nodes, edges
-
-
-def snapshot(graph: FalkorStore) -> str:
-    """A digest of every node and edge with all properties."""
-    nodes = graph.query("MATCH (n) RETURN labels(n) AS l, properties(n) AS p", read_only=True)
-    edges = graph.query("MATCH (a)-[r]->(b) RETURN a.key AS a, type(r) AS t, properties(r) AS p, b.key AS b",
-                        read_only=True)
-    rows = sorted(json.dumps(row, sort_keys=True, default=str) for row in nodes + edges)
-    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
-
-
 def written_whole(graph: FalkorStore, event: dict) -> list[str]:
     """Keys the accepted event should have put in the graph that are not there."""
     expected = []
@@ -112,8 +97,7 @@ def written_whole(graph: FalkorStore, event: dict) -> list[str]:
 def live(tmp_path_factory):
     with ServerProcess(tmp_path_factory.mktemp("fuzz") / "data") as server, \
             httpx.Client(base_url=server.url, timeout=30) as http:
-        port = http.get("/health").json()["graph"]["port"]
-        graph = FalkorStore("127.0.0.1", port)
+        graph = engine_of(server.url)
         yield server, http, graph
         graph.close()
 
