@@ -26,6 +26,7 @@ from catalog import browse, stewardship
 from catalog import lineage as lineage_service
 from catalog.api.auth import Principal
 from catalog.api.graphql_auth import Forbidden, requires
+from catalog.api.graphql_cost import QueryCostLimiter
 from catalog.api.audit_types import AuditRun, ErasureImpact, Finding, FindingStatus, Severity
 from catalog.api.policy_types import AnonymizationPlan, AppliedRule, Policy, PolicyLoad
 from catalog.api.times import datetime_of
@@ -789,7 +790,8 @@ schema = CatalogSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    extensions=[lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+    extensions=[QueryCostLimiter,
+                lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
                 lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
                 lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS)],
 )

@@ -175,6 +175,23 @@ def test_query_depth_limit(gql_server):
     assert "exceeds maximum operation depth" in error(gql_server, nested)
 
 
+def test_query_cost_limit_counts_objects_through_pages_and_fragments(gql_server):
+    costly = ("fragment versions on Dataset { versions(first: 500) { id version } } "
+              "query($n: Int!) { datasets(first: $n) { nodes { ...versions } } }")
+    body = gql(gql_server, costly, n=500)
+    assert body["data"] is None
+    [problem] = body["errors"]
+    assert problem["extensions"] == {"code": "QUERY_TOO_COSTLY", "cost": 501001, "limit": 200000}
+    assert "ask for smaller pages" in problem["message"]
+    # The same shape with small pages runs.
+    assert data(gql_server, costly, n=5)["datasets"]["nodes"]
+
+
+def test_alias_limit(gql_server):
+    many = "{ " + " ".join(f'a{i}: policies {{ name }}' for i in range(40)) + " }"
+    assert "aliases" in error(gql_server, many).lower()
+
+
 def test_stewardship_mutations_are_recorded_in_history(gql_server):
     node = "dataset:food_delivery:public.customers"
     data(gql_server, """mutation($id: String!) {
