@@ -37,6 +37,6 @@ class Settings(BaseSettings):
     )
     no_auth: bool = Field(False, description="local development only: no API keys, everyone is an admin "
                           "(refused unless the server binds a loopback address)")
-    rate_limit_per_second: float = Field(100.0, description="requests per second per API key; 0 = no limit")
-    rate_limit_burst: int = Field(400, description="requests a key may send at once before the rate applies")
+    rate_limit_per_second: float = Field(500.0, description="requests per second per API key; 0 = no limit")
+    rate_limit_burst: int = Field(1000, description="requests a key may send at once before the rate applies")
     request_timeout_seconds: float = Field(60.0, description="longest a request may take before a 504; 0 = none")
