@@ -12,7 +12,7 @@ import pytest
 from websockets.sync.client import connect
 
 from catalog.api.graphql import schema
-from tests.conftest import ServerProcess, load_events, VALID_DIR
+from tests.conftest import ServerProcess
 
 REPO = Path(__file__).resolve().parents[3]
 
