@@ -27,7 +27,7 @@ from catalog.store.base import GraphStore, GraphUnavailable
 from policies.propagate import Propagator
 from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event, unindexable_keys, \
     written_namespaces
-from ingestors.validate import FieldError, InvalidEvent, parse_event_time, validate_event
+from ingestors.validate import FieldError, InvalidEvent, locate, parse_event_time, validate_event
 
 log = logging.getLogger("catalog.ingest")
 
@@ -56,13 +56,13 @@ def prepare_event(event) -> PreparedEvent:
     except TypeError as exc:  # e.g. an integer beyond 64 bits
         raise InvalidEvent([FieldError("", f"event cannot be stored: {exc}")]) from exc
     if _ESCAPED_NUL.search(body):
-        raise InvalidEvent([FieldError(_pointer_to(event, lambda text: "\x00" in text),
+        raise InvalidEvent([FieldError(locate(event, lambda text: "\x00" in text),
                                        "text must not contain the NUL character (\\u0000)")])
     writes = map_event(event, "")
     unindexable = unindexable_keys(writes)
     if unindexable:
         def source_of(key: str) -> str:
-            return _pointer_to(event, lambda text: (not text or text != text.strip()) and key.endswith(text))
+            return locate(event, lambda text: (not text or text != text.strip()) and key.endswith(text))
 
         raise InvalidEvent([FieldError(source_of(key), "names (namespaces, datasets, jobs, fields, owners, tags) "
                                                        "must not be empty or start or end with whitespace")
@@ -74,19 +74,6 @@ def prepare_event(event) -> PreparedEvent:
 # "\u0000" in the canonical JSON, not preceded by an escaped backslash: a NUL in some string or key. The graph
 # engine's query parser stops at a NUL, so such an event could never be written.
 _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
-
-
-def _pointer_to(value, matches: Callable[[str], bool], pointer: str = "") -> str:
-    """JSON pointer to the first string value, or object member by its name, that ``matches``; "" if none."""
-    if isinstance(value, str):
-        return pointer if matches(value) else ""
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for name, child in items:
-        here = f"{pointer}/{str(name).replace('~', '~0').replace('/', '~1')}"
-        found = here if isinstance(name, str) and matches(name) else _pointer_to(child, matches, here)
-        if found:
-            return found
-    return ""
 
 
 class Projector:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
@@ -184,8 +185,22 @@ def parse_event_time(value: str) -> int:
     return int(parsed.timestamp() * 1000)
 
 
-def _pointer(path) -> str:
+def json_pointer(path) -> str:
     return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in path)
+
+
+def locate(value, matches: Callable[[str], bool], path: tuple = ()) -> str:
+    """JSON pointer to the first string value, or object member by its name, that ``matches``; "" if none."""
+    if isinstance(value, str):
+        return json_pointer(path) if matches(value) else ""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for name, child in items:
+        if isinstance(name, str) and matches(name):
+            return json_pointer(path + (name,))
+        found = locate(child, matches, path + (name,))
+        if found:
+            return found
+    return ""
 
 
 def _schema_errors(validator: Draft202012Validator, instance, prefix: tuple) -> list[FieldError]:
@@ -200,9 +215,9 @@ def _schema_errors(validator: Draft202012Validator, instance, prefix: tuple) -> 
             if leaf.validator == "required":
                 missing = re.match(r"'(.*)' is a required property", leaf.message)
                 if missing:
-                    found.append(FieldError(_pointer(path + (missing.group(1),)), "is required"))
+                    found.append(FieldError(json_pointer(path + (missing.group(1),)), "is required"))
                     continue
-            found.append(FieldError(_pointer(path), leaf.message))
+            found.append(FieldError(json_pointer(path), leaf.message))
     return found
 
 
@@ -210,17 +225,18 @@ def _facet_errors(facets, location: str, prefix: tuple) -> list[FieldError]:
     if facets is None:
         return []
     if not isinstance(facets, dict):
-        return [FieldError(_pointer(prefix), "facets must be an object")]
+        return [FieldError(json_pointer(prefix), "facets must be an object")]
     _, _, validators = _schemas()
     errors = []
     for key, facet in facets.items():
         if _unstorable_facet_name(key):
-            errors.append(FieldError(_pointer(prefix + (key,)), "a facet name must be non-empty and contain no backtick"))
+            errors.append(FieldError(json_pointer(prefix + (key,)),
+                                     "a facet name must be non-empty and contain no backtick"))
             continue
         validator = validators.get((location, key))
         if validator is None:
             if not isinstance(facet, dict):
-                errors.append(FieldError(_pointer(prefix + (key,)), "a facet must be an object"))
+                errors.append(FieldError(json_pointer(prefix + (key,)), "a facet must be an object"))
             continue
         errors.extend(_schema_errors(validator, facet, prefix + (key,)))
     return errors
