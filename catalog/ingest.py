@@ -39,7 +39,12 @@ class PreparedEvent:
     digest: str
     kind: str
     time: int
-    namespaces: frozenset[str]  # every namespace it writes into
+    writes: GraphWrites  # mapped once here; the projector applies them
+
+    @property
+    def namespaces(self) -> set[str]:
+        """Every namespace the event writes into."""
+        return written_namespaces(self.writes)
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,8 @@ def prepare_event(event) -> PreparedEvent:
     if _ESCAPED_NUL.search(body):
         raise InvalidEvent([FieldError(locate(event, lambda text: "\x00" in text),
                                        "text must not contain the NUL character (\\u0000)")])
-    writes = map_event(event, "")
+    digest = event_hash(body)
+    writes = map_event(event, digest)
     unindexable = unindexable_keys(writes)
     if unindexable:
         def source_of(key: str) -> str:
@@ -67,8 +73,7 @@ def prepare_event(event) -> PreparedEvent:
         raise InvalidEvent([FieldError(source_of(key), "names (namespaces, datasets, jobs, fields, owners, tags) "
                                                        "must not be empty or start or end with whitespace")
                             for key in unindexable])
-    return PreparedEvent(event, body, event_hash(body), kind, parse_event_time(event["eventTime"]),
-                         frozenset(written_namespaces(writes)))
+    return PreparedEvent(event, body, digest, kind, parse_event_time(event["eventTime"]), writes)
 
 
 # "\u0000" in the canonical JSON, not preceded by an escaped backslash: a NUL in some string or key. The graph
@@ -94,27 +99,27 @@ class Projector:
         self.applied = self.store.checkpoint()
         return self.applied
 
-    def apply(self, events: list[tuple[int, dict, str]]) -> None:
-        """Apply (seq, event, digest) that directly follow the checkpoint; else catch up."""
+    def apply(self, events: list[tuple[int, GraphWrites]]) -> None:
+        """Apply (seq, an event's writes) that directly follow the checkpoint; else catch up."""
         with self._lock:
-            new = sorted(seq for seq, _, _ in events if seq > self.applied)
+            new = sorted(seq for seq, _ in events if seq > self.applied)
             if not new:
                 return
             if new != list(range(self.applied + 1, self.applied + 1 + len(new))):
                 self._catch_up_locked(None)
                 return
-            self._apply_or_isolate([(seq, event, digest) for seq, event, digest in events if seq > self.applied])
+            self._apply_or_isolate([(seq, writes) for seq, writes in events if seq > self.applied])
             if self.store.advance_checkpoint(self.applied, new[-1]):
                 self.applied = new[-1]
             else:
                 self._resync_locked()
 
-    def _apply_or_isolate(self, events: list[tuple[int, dict, str]]) -> None:
-        """Apply events together; if the engine refuses them (not merely unavailable), one by one, skipping
-        and logging each it refuses, so that one event the engine cannot take never blocks the others."""
+    def _apply_or_isolate(self, events: list[tuple[int, GraphWrites]]) -> None:
+        """Apply events' writes together; if the store refuses them (not merely unavailable), one by one,
+        skipping and logging each it refuses, so that one event it cannot take never blocks the others."""
         writes = GraphWrites()
-        for _seq, event, digest in events:
-            map_event(event, digest, writes)
+        for _seq, event_writes in events:
+            writes.extend(event_writes)
         try:
             self.store.apply(writes)
         except GraphUnavailable:
@@ -143,7 +148,7 @@ class Projector:
         return applied
 
     def _apply_logged(self, batch: list[LoggedEvent]) -> None:
-        self._apply_or_isolate([(item.seq, json.loads(item.body), item.digest) for item in batch])
+        self._apply_or_isolate([(item.seq, map_event(json.loads(item.body), item.digest)) for item in batch])
         if not self.store.advance_checkpoint(self.applied, batch[-1].seq):
             raise GraphUnavailable("the graph's checkpoint moved during replay (engine restarted?)")
         self.applied = batch[-1].seq
@@ -252,7 +257,7 @@ class IngestPipeline:
         accepted = [Accepted(seq, new) for seq, new in rows]
         if not self.lagging:
             try:
-                self.projector.apply([(a.seq, e.event, e.digest) for a, e in zip(accepted, events) if a.new])
+                self.projector.apply([(a.seq, e.writes) for a, e in zip(accepted, events) if a.new])
             except GraphUnavailable as exc:
                 # Durable in the log already: acknowledge, and let the retry loop catch up.
                 self.lagging = True

@@ -11,7 +11,7 @@ import json
 from abc import ABC, abstractmethod
 
 from catalog.store.writes import write_plan
-from ingestors.openlineage import GraphWrites
+from ingestors.openlineage import GraphWrites, unindexable_keys
 
 # Labels with a unique ``key`` property; every node the catalog writes has one.
 KEYED_LABELS = ("Namespace", "Dataset", "Field", "Job", "Run", "DatasetVersion", "RunInput", "Owner", "Tag",
@@ -59,7 +59,14 @@ class GraphStore(ABC):
 
     # writes -------------------------------------------------------------------------
     def apply(self, writes: GraphWrites) -> int:
-        """Apply compacted writes in dependency order; returns the number of rows sent."""
+        """Apply compacted writes in dependency order; returns the number of rows sent.
+
+        Writes with an empty key or one with outer whitespace are refused whole (ValueError): FalkorDB
+        crashes indexing such a key. Ingestion refuses them before logging; this also covers old logs.
+        """
+        unindexable = unindexable_keys(writes)
+        if unindexable:
+            raise ValueError(f"keys must not be empty or start or end with whitespace: {unindexable[:5]!r}")
         plan = write_plan(writes)
         self.execute_writes([(cypher, {"rows": rows}) for _kind, cypher, rows in plan])
         return sum(len(rows) for _, _, rows in plan)

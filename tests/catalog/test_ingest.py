@@ -2,7 +2,7 @@
 
 from catalog.eventlog import EventLog
 from catalog.ingest import Projector
-from ingestors.openlineage import canonical_json, event_hash
+from ingestors.openlineage import canonical_json, event_hash, map_event
 
 
 def event(name: str, description: str = "fine") -> dict:
@@ -20,7 +20,7 @@ def test_a_refused_event_is_skipped_and_the_rest_of_its_group_is_written(falkor_
     bodies = [canonical_json(e) for e in events]
     rows = log.append([(event_hash(b), b, "RunEvent", 0) for b in bodies])
     projector = Projector(log, falkor_store)
-    projector.apply([(seq, e, event_hash(b)) for (seq, _), e, b in zip(rows, events, bodies)])
+    projector.apply([(seq, map_event(e, event_hash(b))) for (seq, _), e, b in zip(rows, events, bodies)])
     found = {r["k"]: r["d"] for r in falkor_store.query(
         "MATCH (d:Dataset) RETURN d.name AS k, d.description AS d", read_only=True)}
     # The writes are not one transaction: statements before the refused one stay (its dataset node, not its facet).
@@ -33,4 +33,17 @@ def test_a_refused_event_is_skipped_and_the_rest_of_its_group_is_written(falkor_
     assert again.catch_up() == 3 and again.refused == 1
     assert {r["k"] for r in falkor_store.query("MATCH (d:Dataset) WHERE d.description = 'fine' RETURN d.name AS k",
                                                 read_only=True)} == {"a", "c"}
+    log.close()
+
+
+def test_a_logged_name_the_engine_cannot_index_is_skipped_on_replay(falkor_store, engine, tmp_path):
+    """A name with outer whitespace crashes FalkorDB; ingestion refuses it, and a log holding one anyway
+    (written before that check) replays past it with the engine still up."""
+    log = EventLog(tmp_path / "events.sqlite3")
+    bodies = [canonical_json(e) for e in (event("a"), event("trailing "), event("c"))]
+    log.append([(event_hash(b), b, "RunEvent", 0) for b in bodies])
+    projector = Projector(log, falkor_store)
+    assert projector.catch_up() == 3 and projector.refused == 1
+    assert {r["k"] for r in falkor_store.query("MATCH (d:Dataset) RETURN d.name AS k", read_only=True)} == {"a", "c"}
+    assert engine.restarts == 0 and falkor_store.ping()
     log.close()
