@@ -1,9 +1,10 @@
 """Lineage traversal: a frontier-per-hop breadth-first search over derived edges.
 
 Each hop is one ``UNWIND $frontier`` query over the derived Dataset-to-Dataset ``FEEDS``
-edges (out for downstream, in for upstream) or the field-level ``DERIVES_FROM`` edges.
-It runs on both engines, never uses variable-length patterns (which undercount on
-FalkorDB) and gives depth-by-depth results, so limits cut at a clean depth boundary.
+edges (out for downstream, in for upstream) or the field-level ``DERIVES_FROM`` edges,
+on the engine's node ids. It runs on both engines, never uses variable-length patterns
+(which undercount on FalkorDB) and gives depth-by-depth results, so limits cut at a clean
+depth boundary and a page of lineage needs only the hops that reach it.
 """
 
 from __future__ import annotations
@@ -31,41 +32,71 @@ class Traversal:
     is_partial: bool = False
 
 
+class Walk:
+    """A breadth-first search over engine node ids, advanced one hop at a time by :meth:`step`.
+
+    BOTH is the union of an upstream and a downstream search, each with its own visited set
+    (a node seen upstream must still be expanded downstream). Once ``max_nodes`` nodes are
+    found the walk is partial: the hop that would overflow is cut, so every node found is at
+    its true shortest distance.
+    """
+
+    def __init__(self, store: GraphStore, start: list, direction: str, *, max_nodes: int,
+                 as_of: int | None = None, field_level: bool = False):
+        if direction not in DIRECTIONS:
+            raise LineageError(f"direction must be one of {', '.join(DIRECTIONS)}")
+        self.store, self.max_nodes, self.as_of = store, max_nodes, as_of
+        self.prefix = "FIELD_" if field_level else ""
+        self.directions = ("UPSTREAM", "DOWNSTREAM") if direction == "BOTH" else (direction,)
+        self.depth_of: dict = {node: 0 for node in start}  # engine id -> hops from the start
+        self.pairs: dict[tuple, int] = {}  # (from, to) in data-flow order -> the hop that found it
+        self.hops = 0
+        self.is_partial = False
+        self._visited = {d: set(start) for d in self.directions}
+        self._frontiers = {d: list(start) for d in self.directions}
+
+    @property
+    def exhausted(self) -> bool:
+        return self.is_partial or not any(self._frontiers.values())
+
+    def step(self) -> None:
+        hop = self.hops + 1
+        for dirn in self.directions:
+            if not self._frontiers[dirn]:
+                continue
+            visited, new = self._visited[dirn], []
+            for src, dst in self.store.expand(self._frontiers[dirn], self.prefix + dirn, as_of=self.as_of):
+                if dst not in visited:
+                    if dst not in self.depth_of and len(self.depth_of) >= self.max_nodes:
+                        self.is_partial = True
+                        continue
+                    visited.add(dst)
+                    self.depth_of.setdefault(dst, hop)
+                    new.append(dst)
+                self.pairs.setdefault((src, dst) if dirn == "DOWNSTREAM" else (dst, src), hop)
+            self._frontiers[dirn] = new
+        self.hops = hop
+
+    def run(self, depth: int) -> Walk:
+        while self.hops < depth and not self.exhausted:
+            self.step()
+        return self
+
+    @property
+    def depth_reached(self) -> int:
+        return max(self.depth_of.values(), default=0)
+
+
 def traverse(store: GraphStore, start: list[str], direction: str, depth: int, *, as_of: int | None = None,
              max_nodes: int = 5000, field_level: bool = False) -> Traversal:
-    """Nodes within ``depth`` hops of ``start`` following data flow in ``direction``.
-
-    BOTH is the union of the upstream and the downstream traversals. Stops early, with
-    ``is_partial`` set, once ``max_nodes`` nodes are found; the hop that would overflow is
-    cut so every returned node is at its true shortest distance.
-    """
-    if direction not in DIRECTIONS:
-        raise LineageError(f"direction must be one of {', '.join(DIRECTIONS)}")
-    prefix = "FIELD_" if field_level else ""
-    result = Traversal(depth_of={key: 0 for key in start})
-    directions = ("UPSTREAM", "DOWNSTREAM") if direction == "BOTH" else (direction,)
-    # Each direction is its own BFS (a node seen upstream must still be expanded downstream).
-    visited = {d: set(start) for d in directions}
-    frontiers = {d: list(start) for d in directions}
-    for hop in range(1, depth + 1):
-        for dirn in directions:
-            if not frontiers[dirn]:
-                continue
-            new: list[str] = []
-            for src, dst in store.expand(frontiers[dirn], prefix + dirn, as_of=as_of):
-                if dst not in visited[dirn]:
-                    if dst not in result.depth_of and len(result.depth_of) >= max_nodes:
-                        result.is_partial = True
-                        continue
-                    visited[dirn].add(dst)
-                    result.depth_of.setdefault(dst, hop)
-                    new.append(dst)
-                result.edges.add((src, dst) if dirn == "DOWNSTREAM" else (dst, src))
-            frontiers[dirn] = new
-        if result.is_partial or not any(frontiers.values()):
-            break
-    result.depth_reached = max(result.depth_of.values(), default=0)
-    return result
+    """Nodes (by key) within ``depth`` hops of the ``start`` keys, following data flow in ``direction``."""
+    ids = store.node_ids("Field" if field_level else "Dataset", start)
+    walk = Walk(store, list(ids.values()), direction, max_nodes=max_nodes, as_of=as_of,
+                field_level=field_level).run(depth)
+    key = {i: node["key"] for i, node in store.describe(list(walk.depth_of)).items()}
+    return Traversal(depth_of={key[i]: d for i, d in walk.depth_of.items()},
+                     edges={(key[a], key[b]) for a, b in walk.pairs},
+                     depth_reached=walk.depth_reached, is_partial=walk.is_partial)
 
 
 def start_datasets(store: GraphStore, node_id: str, as_of: int | None = None) -> tuple[list[str], dict]:
@@ -99,57 +130,81 @@ def _offset(after: str | None) -> int:
         raise LineageError(f"malformed cursor {after!r}: pass an endCursor from a previous page") from None
 
 
-def _paged(nodes: list[dict], edges: list[dict], found: Traversal, first: int, after: str | None,
-           max_nodes: int) -> dict:
-    """Nodes ordered by (depth, type, id); each edge comes with the page of its later endpoint."""
+def _check_first(first: int, max_nodes: int) -> None:
     if not 1 <= first <= max_nodes:
         raise LineageError(f"first must be between 1 and {max_nodes}, got {first}")
+
+
+def _paged(nodes: list[dict], edges: list[dict], depth_reached: int, is_partial: bool, complete: bool,
+           first: int, after: str | None) -> dict:
+    """Nodes ordered by (depth, type, id); each edge comes with the page of its later endpoint.
+
+    ``complete`` says the nodes are the whole lineage, not only enough of it for this page.
+    """
     start = _offset(after)
     nodes.sort(key=lambda n: (n["depth"], n["type"], n["id"]))
     position = {n["id"]: i for i, n in enumerate(nodes)}
     page = nodes[start:start + first]
     end = start + len(page)
-    page_edges = [e for e in edges
-                  if e["origin"] in position and e["destination"] in position
-                  and start <= max(position[e["origin"]], position[e["destination"]]) < end]
-    has_next = end < len(nodes)
+    page_edges = sorted((e for e in edges
+                         if e["origin"] in position and e["destination"] in position
+                         and start <= max(position[e["origin"]], position[e["destination"]]) < end),
+                        key=lambda e: (e["origin"], e["destination"]))
     return {
-        "nodes": page, "edges": page_edges, "depthReached": found.depth_reached, "isPartial": found.is_partial,
-        "totalReachable": len(nodes), "hasNextPage": has_next,
+        "nodes": page, "edges": page_edges, "depthReached": depth_reached, "isPartial": is_partial,
+        "totalReachable": len(nodes) if complete else None, "hasNextPage": end < len(nodes),
         "endCursor": base64.urlsafe_b64encode(f"o:{end}".encode()).decode() if page else None,
     }
 
 
 def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *, max_depth: int, max_nodes: int,
-                 as_of: int | None = None, first: int = 500, after: str | None = None) -> dict:
-    """Datasets and the jobs between them around a dataset or job, a page at a time."""
+                 as_of: int | None = None, first: int = 500, after: str | None = None,
+                 count_all: bool = True) -> dict:
+    """Datasets and the jobs between them around a dataset or job, a page at a time.
+
+    Nodes are ordered by (depth, type, id), so a page needs only the hops up to its last
+    node: with ``count_all`` false the walk stops there and ``totalReachable`` is None unless
+    the walk reached its end anyway. A job is in the lineage when it consumes and produces the
+    two ends of a traversed edge, at the hop that first found such an edge (0 for the start
+    job); its edges are all its inputs and outputs within the lineage.
+    """
     _check_depth(depth, max_depth)
-    seeds, _ = start_datasets(store, node_id, as_of)
-    found = traverse(store, seeds, direction, depth, as_of=as_of, max_nodes=max_nodes)
-    datasets = reads.nodes(store, "Dataset", sorted(found.depth_of))
-    nodes = [{"id": k, "type": "DATASET", "depth": d, "namespace": datasets[k]["namespace"],
-              "name": datasets[k]["name"]} for k, d in found.depth_of.items() if k in datasets]
-    consumes: dict[str, set[str]] = {}
-    produces: dict[str, set[str]] = {}
-    for job, rel, dataset in reads.job_edges(store, sorted(found.depth_of), as_of):
-        (consumes if rel == "CONSUMES" else produces).setdefault(job, set()).add(dataset)
-    start_job = node_id if node_id.startswith("job:") else None
-    job_props = reads.nodes(store, "Job", sorted(set(consumes) | set(produces) | ({start_job} - {None})))
+    _check_first(first, max_nodes)
+    needed = _offset(after) + first + 1  # one more than the page, to know whether another follows
+    label = reads.node_label(node_id)
+    if label not in ("Dataset", "Job"):
+        raise LineageError(f"nodeId must look like dataset:<namespace>:<name> or job:<namespace>:<name>, got {node_id!r}")
+    found = store.node_ids(label, [node_id])
+    if not found:
+        raise LineageError(f"no {label.lower()} with nodeId {node_id!r}")
+    start_job = found[node_id] if label == "Job" else None
+    if start_job is None:
+        seeds = list(found.values())
+    else:
+        seeds = sorted({d for _, _, d in store.job_io([start_job], as_of)}, key=str)
+    walk = Walk(store, seeds, direction, max_nodes=max_nodes, as_of=as_of)
+    while walk.hops < depth and not walk.exhausted and (count_all or len(walk.depth_of) < needed):
+        walk.step()
+    complete = walk.hops >= depth or walk.exhausted
+
+    job_depth: dict = {}
+    for src, dst, job in store.carriers(list(walk.pairs), as_of):
+        hop = walk.pairs[(src, dst)]
+        job_depth[job] = min(hop, job_depth.get(job, hop))
+    if start_job is not None:
+        job_depth[start_job] = 0
+    described = store.describe(list(walk.depth_of) + list(job_depth))
+    nodes = [{"id": described[i]["key"], "type": "DATASET", "depth": d, "namespace": described[i]["namespace"],
+              "name": described[i]["name"]} for i, d in walk.depth_of.items()]
+    nodes += [{"id": described[j]["key"], "type": "JOB", "depth": d, "namespace": described[j]["namespace"],
+               "name": described[j]["name"]} for j, d in job_depth.items()]
     edges = []
-    for job in sorted(set(consumes) | set(produces) | ({start_job} - {None})):
-        ins, outs = consumes.get(job, set()), produces.get(job, set())
-        # A job belongs to this lineage if it carries one of the traversed dataset edges.
-        if job != start_job and not any((i, o) in found.edges for i in ins for o in outs):
-            continue
-        if job != start_job:
-            ins = {i for i in ins if any((i, o) in found.edges for o in outs)}
-            outs = {o for o in outs if any((i, o) in found.edges for i in ins)}
-        depths = [min(found.depth_of[d] for d in side) for side in (ins, outs) if side]
-        nodes.append({"id": job, "type": "JOB", "depth": 0 if job == start_job else max(depths),
-                      "namespace": job_props[job]["namespace"], "name": job_props[job]["name"]})
-        edges += [{"origin": i, "destination": job} for i in sorted(ins)]
-        edges += [{"origin": job, "destination": o} for o in sorted(outs)]
-    return _paged(nodes, edges, found, first, after, max_nodes)
+    for job, rel, dataset in store.job_io(list(job_depth), as_of):
+        if dataset in walk.depth_of:
+            ends = (described[dataset]["key"], described[job]["key"])
+            origin, destination = ends if rel == "CONSUMES" else ends[::-1]
+            edges.append({"origin": origin, "destination": destination})
+    return _paged(nodes, edges, walk.depth_reached, walk.is_partial, complete, first, after)
 
 
 def column_lineage(store: GraphStore, node_id: str, direction: str, depth: int, *, max_depth: int,
@@ -171,7 +226,7 @@ def column_lineage(store: GraphStore, node_id: str, direction: str, depth: int, 
         "RETURN s.key AS origin, d.key AS destination, e.type AS type, e.subtype AS subtype, e.masking AS masking",
         {"pairs": [list(edge) for edge in sorted(found.edges)]}, read_only=True,
     )
-    return _paged(nodes, [dict(r) for r in rows], found, max_nodes, None, max_nodes)
+    return _paged(nodes, [dict(r) for r in rows], found.depth_reached, found.is_partial, True, max_nodes, None)
 
 
 def marquez_graph(store: GraphStore, node_id: str, depth: int, *, max_depth: int, max_nodes: int,

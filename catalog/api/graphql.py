@@ -450,9 +450,12 @@ class LineageEdge:
 class LineageGraph:
     nodes: list[LineageNode]
     edges: list[LineageEdge]
-    depth_reached: int
-    is_partial: bool
-    total_reachable: int
+    depth_reached: int = strawberry.field(
+        description="The deepest hop explored for this page (the lineage's own depth once the last page is read).")
+    is_partial: bool = strawberry.field(description="The node limit cut the lineage; later pages end there.")
+    total_reachable: int = strawberry.field(
+        description="Nodes in the whole lineage, up to the node limit. Asking for it explores the whole "
+                    "lineage; leave it out and a page explores only the hops that reach it.")
     page_info: PageInfo
 
 
@@ -486,6 +489,11 @@ class LineageEventNotice:
     run_id: str | None
     event_type: str | None
     event_time: datetime
+
+
+def _selects(selections: list, name: str) -> bool:
+    """Whether a field called ``name`` is selected anywhere below, through fragments too."""
+    return any(getattr(s, "name", None) == name or _selects(s.selections, name) for s in selections)
 
 
 def _lineage_graph(result: dict) -> LineageGraph:
@@ -551,7 +559,8 @@ class Query:
         result = await info.context.call(
             lineage_service.lineage_page, info.context.catalog.store, node_id, direction.value, depth,
             max_depth=settings.max_lineage_depth, max_nodes=settings.max_lineage_nodes,
-            as_of=int(as_of.timestamp() * 1000) if as_of else None, first=first, after=after)
+            as_of=int(as_of.timestamp() * 1000) if as_of else None, first=first, after=after,
+            count_all=_selects(info.selected_fields, "totalReachable"))
         return _lineage_graph(result)
 
     @strawberry.field(permission_classes=requires(READ),

@@ -22,10 +22,10 @@ INDEXED_PROPERTIES = (("Field", "dataset"), ("Run", "job"), ("RunInput", "run"),
 
 # Traversals: name -> the one-hop pattern from (a) to (b), in the direction travelled.
 TRAVERSALS = {
-    "DOWNSTREAM": "(a:Dataset {key: k})-[e:FEEDS]->(b:Dataset)",
-    "UPSTREAM": "(a:Dataset {key: k})<-[e:FEEDS]-(b:Dataset)",
-    "FIELD_DOWNSTREAM": "(a:Field {key: k})<-[e:DERIVES_FROM]-(b:Field)",
-    "FIELD_UPSTREAM": "(a:Field {key: k})-[e:DERIVES_FROM]->(b:Field)",
+    "DOWNSTREAM": "(a)-[e:FEEDS]->(b:Dataset)",
+    "UPSTREAM": "(a)<-[e:FEEDS]-(b:Dataset)",
+    "FIELD_DOWNSTREAM": "(a)<-[e:DERIVES_FROM]-(b:Field)",
+    "FIELD_UPSTREAM": "(a)-[e:DERIVES_FROM]->(b:Field)",
 }
 
 
@@ -89,14 +89,55 @@ class GraphStore(ABC):
         return bool(rows)
 
     # traversal ------------------------------------------------------------------------
-    def expand(self, keys: list[str], traversal: str, as_of: int | None = None) -> list[tuple[str, str]]:
-        """One hop from ``keys`` along a traversal: (from, to) pairs, optionally as of a time."""
+    # Traversals walk the engine's own node ids: a seek by id costs a fraction of a lookup
+    # by key through the index. Ids live for one request only; they are never stored or shown.
+    id_function = "id"  # the openCypher function giving a node's engine id (Neo4j 5: elementId)
+
+    def node_ids(self, label: str, keys: list[str]) -> dict[str, object]:
+        """Engine ids of nodes by key (keys not in the graph are left out)."""
+        rows = self.query(f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN k AS key, {self.id_function}(n) AS id",
+                          {"keys": keys}, read_only=True)
+        return {r["key"]: r["id"] for r in rows}
+
+    def expand(self, ids: list, traversal: str, as_of: int | None = None) -> list[tuple]:
+        """One hop from the nodes ``ids`` along a traversal: (from, to) id pairs, optionally as of a time."""
+        fn = self.id_function
         cypher = (
-            f"UNWIND $keys AS k MATCH {TRAVERSALS[traversal]} "
-            "WHERE $asOf IS NULL OR e.firstSeen <= $asOf RETURN a.key AS src, b.key AS dst"
+            f"UNWIND $ids AS i MATCH (a) WHERE {fn}(a) = i MATCH {TRAVERSALS[traversal]} "
+            f"WHERE $asOf IS NULL OR e.firstSeen <= $asOf RETURN i AS src, {fn}(b) AS dst"
         )
-        rows = self.query(cypher, {"keys": keys, "asOf": as_of}, read_only=True)
+        rows = self.query(cypher, {"ids": ids, "asOf": as_of}, read_only=True)
         return [(r["src"], r["dst"]) for r in rows]
+
+    def describe(self, ids: list) -> dict[object, dict]:
+        """Key, namespace and name (and a field's dataset) of nodes by engine id."""
+        rows = self.query(
+            f"UNWIND $ids AS i MATCH (n) WHERE {self.id_function}(n) = i "
+            "RETURN i AS id, n.key AS key, n.namespace AS namespace, n.name AS name, n.dataset AS dataset",
+            {"ids": ids}, read_only=True)
+        return {r["id"]: {k: r[k] for k in ("key", "namespace", "name", "dataset")} for r in rows}
+
+    def carriers(self, pairs: list[tuple], as_of: int | None = None) -> list[tuple]:
+        """(input, output, job) ids: the jobs that consume ``input`` and produce ``output``, per pair."""
+        fn = self.id_function
+        rows = self.query(
+            f"UNWIND $pairs AS p MATCH (o) WHERE {fn}(o) = p[1] MATCH (i) WHERE {fn}(i) = p[0] "
+            "MATCH (i)<-[c:CONSUMES]-(j:Job)-[w:PRODUCES]->(o) "
+            "WHERE $asOf IS NULL OR (c.firstSeen <= $asOf AND w.firstSeen <= $asOf) "
+            f"RETURN p[0] AS src, p[1] AS dst, {fn}(j) AS job",
+            {"pairs": [list(p) for p in pairs], "asOf": as_of}, read_only=True)
+        return [(r["src"], r["dst"], r["job"]) for r in rows]
+
+    def job_io(self, job_ids: list, as_of: int | None = None) -> list[tuple]:
+        """(job, CONSUMES|PRODUCES, dataset) ids for every input and output of the jobs."""
+        fn = self.id_function
+        rows = []
+        for rel in ("CONSUMES", "PRODUCES"):  # one type per query: a typed expansion is faster than CONSUMES|PRODUCES
+            rows += [(r["job"], rel, r["dataset"]) for r in self.query(
+                f"UNWIND $ids AS x MATCH (j) WHERE {fn}(j) = x MATCH (j)-[e:{rel}]->(d:Dataset) "
+                f"WHERE $asOf IS NULL OR e.firstSeen <= $asOf RETURN x AS job, {fn}(d) AS dataset",
+                {"ids": job_ids, "asOf": as_of}, read_only=True)]
+        return rows
 
     # inspection -----------------------------------------------------------------------
     def dump(self) -> dict:

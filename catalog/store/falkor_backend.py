@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import redis
 from falkordb import FalkorDB
+from falkordb.query_result import parse_scalar
 from redis.exceptions import ResponseError
 
 from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, GraphStore, GraphUnavailable
+
+
+# Value types of FalkorDB's compact result format.
+_NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY, _MAP = 1, 2, 3, 4, 5, 6, 10
 
 
 class FalkorStore(GraphStore):
@@ -21,14 +26,36 @@ class FalkorStore(GraphStore):
         self._graph = self._db.select_graph(graph)
 
     def query(self, cypher: str, params: dict | None = None, read_only: bool = False) -> list[dict]:
-        run = self._graph.ro_query if read_only else self._graph.query
+        command = "GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY"
+        text = self._graph._build_params_header(params or {}) + cypher  # the client's parameter encoding
         try:
-            result = run(cypher, params or {})
+            reply = self._db.connection.execute_command(command, self._graph.name, text, "--compact")
         except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
             raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
-        names = [h[1] if isinstance(h, (list, tuple)) else h for h in result.header]
-        names = [n.decode() if isinstance(n, bytes) else n for n in names]
-        return [dict(zip(names, row)) for row in result.result_set]
+        if isinstance(reply[-1], ResponseError):  # run-time errors come inside a successful reply
+            raise reply[-1]
+        if len(reply) == 1:  # statistics only
+            return []
+        names = [column[1] for column in reply[0]]
+        return [dict(zip(names, [self._value(cell) for cell in row])) for row in reply[1]]
+
+    def _value(self, cell: list):
+        """One compact-format cell. Scalars, lists and maps inline: the client's generic parser
+        costs several times more per cell, which large lineage and audit reads pay thousands of times."""
+        kind, value = cell
+        if kind in (_STRING, _INTEGER):
+            return value
+        if kind == _NULL:
+            return None
+        if kind == _ARRAY:
+            return [self._value(c) for c in value]
+        if kind == _MAP:
+            return {value[i]: self._value(value[i + 1]) for i in range(0, len(value), 2)}
+        if kind == _BOOLEAN:
+            return value == "true"
+        if kind == _DOUBLE:
+            return float(value)
+        return parse_scalar(cell, self._graph)  # nodes, edges, paths, points, temporal values
 
     def execute_writes(self, statements: list[tuple[str, dict]]) -> None:
         """All statements pipelined in one round trip; redis runs them in order on one connection.

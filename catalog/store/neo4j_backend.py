@@ -1,7 +1,8 @@
 """Neo4j 5 backend over Bolt with the official driver (production; cannot run on dev machines here).
 
-Dialect notes: unique constraints with ``CREATE CONSTRAINT ... IF NOT EXISTS``; writes go
-through managed transactions so the driver retries transient errors (leader switches).
+Dialect notes: unique constraints with ``CREATE CONSTRAINT ... IF NOT EXISTS``; node ids for
+traversals through ``elementId()``; writes go through managed transactions so the driver
+retries transient errors (leader switches).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, GraphStore, Gra
 
 class Neo4jStore(GraphStore):
     name = "neo4j"
+    id_function = "elementId"  # id() is deprecated in Neo4j 5
 
     def __init__(self, url: str, user: str, password: str | None, database: str | None = None):
         self._driver = neo4j.GraphDatabase.driver(url, auth=(user, password or ""))

@@ -13,6 +13,14 @@ def writes_for(events) -> GraphWrites:
     return writes
 
 
+def expand(store, keys: list[str], traversal: str, as_of=None) -> list[tuple[str, str]]:
+    """store.expand on keys: ids in, keys out."""
+    label = "Field" if traversal.startswith("FIELD_") else "Dataset"
+    pairs = store.expand(list(store.node_ids(label, keys).values()), traversal, as_of=as_of)
+    key = {i: node["key"] for i, node in store.describe([i for pair in pairs for i in pair]).items()}
+    return [(key[a], key[b]) for a, b in pairs]
+
+
 def run_event(run, state, time, inputs=(), outputs=(), job="etl", facets=None, job_facets=None):
     return {
         "eventType": state,
@@ -71,8 +79,8 @@ def test_run_state_terminal_wins_and_earliest_start_is_the_start(store):
 def test_streaming_runs_draw_lineage_from_start_and_running(store):
     store.apply(writes_for([run_event("22222222-2222-2222-2222-222222222222", "START",
                                       "2024-01-01T00:00:00Z", inputs=["kafka.in"], outputs=["lake.out"])]))
-    assert store.expand(["dataset:ns:kafka.in"], "DOWNSTREAM") == [("dataset:ns:kafka.in", "dataset:ns:lake.out")]
-    assert store.expand(["dataset:ns:lake.out"], "UPSTREAM") == [("dataset:ns:lake.out", "dataset:ns:kafka.in")]
+    assert expand(store, ["dataset:ns:kafka.in"], "DOWNSTREAM") == [("dataset:ns:kafka.in", "dataset:ns:lake.out")]
+    assert expand(store, ["dataset:ns:lake.out"], "UPSTREAM") == [("dataset:ns:lake.out", "dataset:ns:kafka.in")]
 
 
 def test_facets_merge_per_facet_latest_wins(store):
@@ -97,9 +105,36 @@ def test_expand_as_of_uses_first_seen(store):
         run_event("44444444-4444-4444-4444-444444444444", "COMPLETE", "2024-01-01T00:00:00Z", ["a"], ["b"]),
         run_event("55555555-5555-5555-5555-555555555555", "COMPLETE", "2024-06-01T00:00:00Z", ["a"], ["c"], job="j2"),
     ]))
-    assert sorted(dst for _, dst in store.expand(["dataset:ns:a"], "DOWNSTREAM")) == ["dataset:ns:b", "dataset:ns:c"]
+    assert sorted(dst for _, dst in expand(store, ["dataset:ns:a"], "DOWNSTREAM")) == ["dataset:ns:b", "dataset:ns:c"]
     march = 1709251200000
-    assert [dst for _, dst in store.expand(["dataset:ns:a"], "DOWNSTREAM", as_of=march)] == ["dataset:ns:b"]
+    assert [dst for _, dst in expand(store, ["dataset:ns:a"], "DOWNSTREAM", as_of=march)] == ["dataset:ns:b"]
+
+
+def test_jobs_carrying_edges_and_their_inputs_and_outputs(store):
+    store.apply(writes_for([
+        run_event("44444444-4444-4444-4444-444444444441", "COMPLETE", "2024-01-01T00:00:00Z", ["a"], ["b"]),
+        # The same job later reads c and writes d: it carries a->b and c->d, not a->d.
+        run_event("44444444-4444-4444-4444-444444444442", "COMPLETE", "2024-06-01T00:00:00Z", ["c"], ["d"]),
+        run_event("44444444-4444-4444-4444-444444444443", "COMPLETE", "2024-01-01T00:00:00Z", ["a"], ["d"], job="j2"),
+    ]))
+    ids = store.node_ids("Dataset", ["dataset:ns:a", "dataset:ns:b", "dataset:ns:c", "dataset:ns:d", "dataset:ns:zz"])
+    jobs = store.node_ids("Job", ["job:ns:etl", "job:ns:j2"])
+    assert set(ids) == {"dataset:ns:a", "dataset:ns:b", "dataset:ns:c", "dataset:ns:d"}  # zz is not in the graph
+    a, b, c, d = (ids[f"dataset:ns:{n}"] for n in "abcd")
+    described = store.describe([a, jobs["job:ns:etl"]])
+    assert described[a] == {"key": "dataset:ns:a", "namespace": "ns", "name": "a", "dataset": None}
+    assert described[jobs["job:ns:etl"]]["name"] == "etl"
+    carried = store.carriers([(a, b), (c, d), (a, d)])
+    assert sorted(carried, key=str) == sorted([(a, b, jobs["job:ns:etl"]), (c, d, jobs["job:ns:etl"]),
+                                               (a, d, jobs["job:ns:j2"]), (a, d, jobs["job:ns:etl"])], key=str)
+    march = 1709251200000
+    assert store.carriers([(c, d)], as_of=march) == []  # etl first read c in June
+    io = store.job_io([jobs["job:ns:etl"]])
+    assert sorted(io, key=str) == sorted([(jobs["job:ns:etl"], "CONSUMES", a), (jobs["job:ns:etl"], "CONSUMES", c),
+                                          (jobs["job:ns:etl"], "PRODUCES", b), (jobs["job:ns:etl"], "PRODUCES", d)],
+                                         key=str)
+    assert sorted(io_as_of := store.job_io([jobs["job:ns:etl"]], as_of=march), key=str) == sorted(
+        [(jobs["job:ns:etl"], "CONSUMES", a), (jobs["job:ns:etl"], "PRODUCES", b)], key=str), io_as_of
 
 
 def test_checkpoint_is_compare_and_set(store):
@@ -130,8 +165,8 @@ def test_column_lineage_from_the_corpus(store, valid_events):
     # Airflow's 1-0-x facet: one transformationType per output field.
     dst, src = "datasetField:bigquery:mock-project.test.upload:a", "datasetField:gs://mock-bucket:copied.csv:a"
     assert pairs[(dst, src)] == "IDENTITY"
-    assert (dst, src) in store.expand([dst], "FIELD_UPSTREAM")
-    assert (src, dst) in store.expand([src], "FIELD_DOWNSTREAM")
+    assert (dst, src) in expand(store, [dst], "FIELD_UPSTREAM")
+    assert (src, dst) in expand(store, [src], "FIELD_DOWNSTREAM")
 
 
 def test_column_lineage_transformation_subtypes_and_masking(store):
