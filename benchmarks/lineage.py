@@ -1,20 +1,31 @@
 """Lineage latency on generated layered graphs, against a PostgreSQL recursive CTE (how Marquez does it).
 
-For each size (datasets), builds a layered DAG (50 layers, each dataset feeding 2 random
-datasets of the next layer), loads it into the embedded FalkorDB through the catalog's
-own write path and into PostgreSQL as an edge table, then times, per depth (1, 3, 10, 25):
+For each size (datasets), builds a layered lineage graph: 50 layers; every dataset after the
+first layer is written by its own job, which reads 2 random datasets of the layer before
+and, with probability ``--skip``, one more from 2 to 4 layers back (a skip-layer edge: a
+job joining an older table, so a dataset is reachable along paths of several lengths).
+One hub dataset (d0) is also read by 5% of all jobs. The graph goes into FalkorDB through
+the catalog's own write path (datasets, jobs, CONSUMES/PRODUCES and the derived FEEDS
+edges) and into PostgreSQL as an indexed dataset-to-dataset edge table. Then, per depth
+(1, 3, 10, 25), for the same start nodes, interleaved so machine noise hits all alike:
 
-* ``resolver``: catalog.lineage.lineage_page, the GraphQL lineage resolver's whole work
-  (traversal, node reads, job lookup, paging), downstream, first page of up to 5,000 nodes;
-* ``traverse``: the frontier-per-hop traversal alone, same bound;
-* ``cte``: a recursive CTE over an indexed edge table in PostgreSQL computing the same
-  reachable set with minimal depths, without a bound (Marquez's approach has none).
+* ``page``: ``catalog.lineage.lineage_page``, the GraphQL lineage resolver's whole work for
+  a first page (the default ``first: 500``, no ``totalReachable``): traversal, jobs between
+  the datasets, names, ordering, paging, edges of the page;
+* ``http``: the same query as a GraphQL request to a live ``catalog serve`` on that graph
+  (HTTP, strawberry, JSON), asking for nodes, edges, depthReached, isPartial and pageInfo;
+* ``whole``: the resolver for the whole lineage up to the node limit (5,000 datasets) with
+  ``totalReachable``, as the REST and impact views need it;
+* ``cte``: a recursive CTE over the edge table computing the reachable set with minimal
+  depths (``UNION`` de-duplicates (node, depth) pairs), without a bound, as Marquez has none;
+  cut by a 60 s statement timeout.
 
-Start nodes are drawn from the first layers so deep traversals have somewhere to go.
-PostgreSQL comes from Debian (``apt-get install postgresql``); the script runs its own
-server in a temporary directory on a free port.
+Start nodes are drawn from the first layers so deep traversals have somewhere to go; the
+hub is measured on its own. PostgreSQL comes from Debian (``apt-get install postgresql``);
+the script runs its own server in a temporary directory on a free port.
 
-    python benchmarks/lineage.py [--sizes 10000 100000] [--queries 40]
+    pip install 'psycopg[binary]'      # or: pip install -e '.[bench]'
+    python benchmarks/lineage.py [--sizes 10000 100000 1000000] [--queries 15] [--skip 0.5]
 """
 
 from __future__ import annotations
@@ -28,47 +39,61 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
+
+import httpx
+import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import psycopg  # noqa: E402
-
 from catalog.engine import EmbeddedEngine  # noqa: E402
-from catalog.lineage import lineage_page, traverse  # noqa: E402
+from catalog.lineage import lineage_page  # noqa: E402
 from catalog.store.falkor_backend import FalkorStore  # noqa: E402
 from ingestors.openlineage import GraphWrites  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.conftest import ServerProcess, free_port  # noqa: E402
 
 LAYERS = 50
-FANOUT = 2
 DEPTHS = (1, 3, 10, 25)
 MAX_NODES = 5000
+PAGE = 500
+HUB = 0
+QUERY = """query($id: String!, $depth: Int!) { lineage(nodeId: $id, direction: DOWNSTREAM, depth: $depth) {
+  nodes { id type depth } edges { origin destination } depthReached isPartial pageInfo { hasNextPage endCursor } } }"""
 
 
-def layered_edges(size: int, seed: int = 7) -> list[tuple[int, int]]:
+def generate(size: int, skip: float, seed: int = 7) -> list[tuple[int, list[int]]]:
+    """(output dataset, its job's inputs) for every dataset after the first layer."""
     rng = random.Random(seed)
     width = size // LAYERS
-    edges = []
-    for node in range(size - width):
+    jobs = []
+    for node in range(width, size):
         layer = node // width
-        for _ in range(FANOUT):
-            edges.append((node, (layer + 1) * width + rng.randrange(width)))
-    return edges
+        inputs = {(layer - 1) * width + rng.randrange(width) for _ in range(2)}
+        if layer >= 2 and rng.random() < skip:
+            back = rng.randint(2, min(4, layer))
+            inputs.add((layer - back) * width + rng.randrange(width))
+        if rng.random() < 0.05:
+            inputs.add(HUB)
+        jobs.append((node, sorted(inputs)))
+    return jobs
 
 
-def load_falkor(store: FalkorStore, size: int, edges: list[tuple[int, int]]) -> None:
+def load_falkor(store: FalkorStore, size: int, jobs: list[tuple[int, list[int]]]) -> None:
     for start in range(0, size, 50_000):
         writes = GraphWrites()
         for node in range(start, min(size, start + 50_000)):
             writes.add("datasets", key=f"dataset:gen:d{node}", namespace="gen", name=f"d{node}", seen=1)
         store.apply(writes)
-    for start in range(0, len(edges), 50_000):
+    for start in range(0, len(jobs), 10_000):
         writes = GraphWrites()
-        for src, dst in edges[start:start + 50_000]:
-            writes.add("feeds", src=f"dataset:gen:d{src}", dst=f"dataset:gen:d{dst}", seen=1)
+        for out, inputs in jobs[start:start + 10_000]:
+            job = f"job:gen:j{out}"
+            writes.add("jobs", key=job, namespace="gen", name=f"j{out}", seen=1)
+            writes.add("produces", src=job, dst=f"dataset:gen:d{out}", seen=1)
+            for i in inputs:
+                writes.add("consumes", src=job, dst=f"dataset:gen:d{i}", seen=1)
+                writes.add("feeds", src=f"dataset:gen:d{i}", dst=f"dataset:gen:d{out}", seen=1)
         store.apply(writes)
 
 
@@ -76,8 +101,7 @@ class Postgres:
     """A throwaway PostgreSQL server (Debian's binaries) in a temporary directory."""
 
     def __init__(self, workdir: Path):
-        bindir = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
-        self.bin = bindir
+        self.bin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
         self.dir = workdir / "pg"
         self.port = free_port()
         self.dir.mkdir()
@@ -99,14 +123,16 @@ class Postgres:
                        capture_output=True)
 
 
-def load_postgres(conn, edges) -> None:
+def load_postgres(conn, jobs) -> None:
     conn.execute("DROP TABLE IF EXISTS edges")
     conn.execute("CREATE TABLE edges (src integer NOT NULL, dst integer NOT NULL)")
     with conn.cursor().copy("COPY edges (src, dst) FROM STDIN") as copy:
-        for edge in edges:
-            copy.write_row(edge)
+        for out, inputs in jobs:
+            for i in inputs:
+                copy.write_row((i, out))
     conn.execute("CREATE INDEX edges_src ON edges (src)")
     conn.execute("ANALYZE edges")
+    conn.execute("SET statement_timeout = '60s'")
 
 
 CTE = """
@@ -130,53 +156,86 @@ def timed(fn) -> tuple[float, object]:
     return (time.perf_counter() - start) * 1000, result
 
 
+def cte(pg, start: int, depth: int) -> tuple[float, int | None]:
+    try:
+        ms, rows = timed(lambda: pg.execute(CTE, {"start": start, "depth": depth}).fetchall())
+        return ms, len(rows)
+    except psycopg.errors.QueryCanceled:
+        return float("inf"), None
+
+
+def measure(store, server, http, pg, starts: list[int], depth: int) -> dict:
+    page, over_http, whole, sql, reach, pages_partial = [], [], [], [], [], 0
+    for start in starts:
+        key = f"dataset:gen:d{start}"
+        ms, result = timed(lambda: lineage_page(store, key, "DOWNSTREAM", depth, max_depth=25, max_nodes=MAX_NODES,
+                                                first=PAGE, count_all=False))
+        page.append(ms)
+        ms, response = timed(lambda: http.post(server.url + "/graphql", json={
+            "query": QUERY, "variables": {"id": key, "depth": depth}}))
+        assert response.status_code == 200 and "errors" not in response.json(), response.text[:500]
+        assert len(response.json()["data"]["lineage"]["nodes"]) == len(result["nodes"])
+        over_http.append(ms)
+        ms, result = timed(lambda: lineage_page(store, key, "DOWNSTREAM", depth, max_depth=25, max_nodes=MAX_NODES,
+                                                first=MAX_NODES, count_all=True))
+        whole.append(ms)
+        pages_partial += result["isPartial"]
+        ms, reached = cte(pg, start, depth)
+        sql.append(ms)
+        reach.append(reached if reached is not None else float("nan"))
+    return {"page": page, "http": over_http, "whole": whole, "cte": sql, "reach": reach, "partial": pages_partial}
+
+
+def fmt(values: list[float]) -> str:
+    p50, p95 = statistics.median(values), percentile(values, 0.95)
+    return " / ".join("timeout" if v == float("inf") else f"{v:,.1f}" for v in (p50, p95))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--queries", type=int, default=40, help="start nodes per depth")
+    parser.add_argument("--queries", type=int, default=15, help="start nodes per depth")
+    parser.add_argument("--skip", type=float, default=0.5, help="probability of a skip-layer input per job")
     args = parser.parse_args()
 
     rows = []
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, EmbeddedEngine(Path(tmp) / "engine") as engine, \
-            Postgres(Path(tmp)) as pg:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, \
+            EmbeddedEngine(Path(tmp) / "engine") as engine, Postgres(Path(tmp)) as pg, httpx.Client(timeout=300) as http:
         for size in args.sizes:
-            edges = layered_edges(size)
-            store = FalkorStore("127.0.0.1", engine.port, graph=f"bench-{uuid.uuid4().hex[:6]}", timeout=600)
-            store.ensure_schema()
-            load_seconds, _ = timed(lambda: load_falkor(store, size, edges))
-            load_postgres(pg, edges)
-            width = size // LAYERS
-            rng = random.Random(size)
-            for depth in DEPTHS:
-                starts = [rng.randrange(width * 3) for _ in range(args.queries)]
-                resolver, raw, cte, reached, partial = [], [], [], [], 0
-                for start in starts:  # interleaved so machine noise hits all three alike
-                    key = f"dataset:gen:d{start}"
-                    ms, page = timed(lambda: lineage_page(store, key, "DOWNSTREAM", depth, max_depth=25,
-                                                          max_nodes=MAX_NODES, first=MAX_NODES))
-                    resolver.append(ms)
-                    partial += page["isPartial"]
-                    ms, found = timed(lambda: traverse(store, [key], "DOWNSTREAM", depth, max_nodes=MAX_NODES))
-                    raw.append(ms)
-                    ms, result = timed(lambda: pg.execute(CTE, {"start": start, "depth": depth}).fetchall())
-                    cte.append(ms)
-                    reached.append(len(result))
-                rows.append((size, depth, statistics.median(resolver), percentile(resolver, 0.95),
-                             statistics.median(raw), percentile(raw, 0.95), statistics.median(cte),
-                             percentile(cte, 0.95), statistics.median(reached), partial, len(starts)))
-                print(f"size {size:>9,} depth {depth:>2}: resolver p50 {rows[-1][2]:8.1f} ms p95 {rows[-1][3]:8.1f} | "
-                      f"traverse p50 {rows[-1][4]:8.1f} | cte p50 {rows[-1][6]:9.1f} p95 {rows[-1][7]:9.1f} | "
-                      f"reachable {rows[-1][8]:,.0f} | partial {partial}/{len(starts)}", flush=True)
-            print(f"size {size:,}: FalkorDB load {load_seconds / 1000:.1f} s", flush=True)
+            jobs = generate(size, args.skip)
+            store = FalkorStore("127.0.0.1", engine.port, graph="catalog", timeout=600)
+            store.clear()
+            load_seconds, _ = timed(lambda: load_falkor(store, size, jobs))
+            load_postgres(pg, jobs)
+            print(f"size {size:,}: {len(jobs):,} jobs, {sum(len(i) for _, i in jobs):,} edges, "
+                  f"FalkorDB load {load_seconds / 1000:.1f} s", flush=True)
+            server = ServerProcess(Path(tmp) / f"server-{size}", "--graph-url", f"falkordb://127.0.0.1:{engine.port}")
+            server.start(timeout=120)
+            try:
+                width = size // LAYERS
+                rng = random.Random(size)
+                cases = [(depth, [rng.randrange(1, width * 3) for _ in range(args.queries)]) for depth in DEPTHS]
+                cases += [(f"hub {depth}", [HUB] * max(3, args.queries // 3)) for depth in (1, 25)]
+                for label, starts in cases:
+                    depth = int(str(label).split()[-1])
+                    m = measure(store, server, http, pg, starts, depth)
+                    rows.append((size, label, m))
+                    print(f"size {size:>9,} depth {label:>6}: page {fmt(m['page'])} ms | http {fmt(m['http'])} | "
+                          f"whole {fmt(m['whole'])} | cte {fmt(m['cte'])} | reachable {statistics.median(m['reach']):,.0f}"
+                          f" | whole cut at {MAX_NODES:,}: {m['partial']}/{len(starts)}", flush=True)
+            finally:
+                server.stop()
             store.clear()
             store.close()
 
-    print("\n| datasets | depth | resolver p50 / p95 ms | traverse p50 / p95 ms | CTE p50 / p95 ms | "
-          "CTE p50 / resolver p50 | reachable (CTE, median) | pages cut at 5,000 |")
-    print("|---|---|---|---|---|---|---|---|")
-    for size, depth, rp50, rp95, tp50, tp95, cp50, cp95, reach, partial, n in rows:
-        print(f"| {size:,} | {depth} | {rp50:.1f} / {rp95:.1f} | {tp50:.1f} / {tp95:.1f} | {cp50:.1f} / {cp95:.1f} | "
-              f"{cp50 / rp50:.1f}x | {reach:,.0f} | {partial}/{n} |")
+    print("\n| datasets | depth | page p50 / p95 ms | GraphQL over HTTP p50 / p95 ms | whole lineage p50 / p95 ms | "
+          "CTE p50 / p95 ms | CTE p50 / page p50 | CTE p50 / HTTP p50 | reachable (median) | whole cut at 5,000 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for size, label, m in rows:
+        cte_p50 = statistics.median(m["cte"])
+        ratio = lambda key: "timeout" if cte_p50 == float("inf") else f"{cte_p50 / statistics.median(m[key]):.1f}x"  # noqa: E731
+        print(f"| {size:,} | {label} | {fmt(m['page'])} | {fmt(m['http'])} | {fmt(m['whole'])} | {fmt(m['cte'])} | "
+              f"{ratio('page')} | {ratio('http')} | {statistics.median(m['reach']):,.0f} | {m['partial']}/{len(m['page'])} |")
 
 
 if __name__ == "__main__":

@@ -187,24 +187,40 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
         walk.step()
     complete = walk.hops >= depth or walk.exhausted
 
-    job_depth: dict = {}
-    for src, dst, job in store.carriers(list(walk.pairs), as_of):
-        hop = walk.pairs[(src, dst)]
-        job_depth[job] = min(hop, job_depth.get(job, hop))
+    described = store.describe(list(walk.depth_of) + ([start_job] if start_job is not None else []))
+    jobs: dict = {}  # job id -> node
     if start_job is not None:
-        job_depth[start_job] = 0
-    described = store.describe(list(walk.depth_of) + list(job_depth))
-    nodes = [{"id": described[i]["key"], "type": "DATASET", "depth": d, "namespace": described[i]["namespace"],
-              "name": described[i]["name"]} for i, d in walk.depth_of.items()]
-    nodes += [{"id": described[j]["key"], "type": "JOB", "depth": d, "namespace": described[j]["namespace"],
-               "name": described[j]["name"]} for j, d in job_depth.items()]
+        jobs[start_job] = _node(described[start_job], "JOB", 0)
+
+    def add_jobs(pairs: list[tuple]) -> None:
+        for row in store.carriers(pairs, as_of) if pairs else []:
+            hop = walk.pairs[(row["src"], row["dst"])]
+            if row["job"] not in jobs or hop < jobs[row["job"]]["depth"]:
+                jobs[row["job"]] = _node(row, "JOB", 0 if row["job"] == start_job else hop)
+
+    # Jobs found by the last hop come after all of that hop's datasets: when the walk stopped
+    # early and those datasets fill the page, the last hop's pairs (the most numerous) can wait.
+    last = walk.hops if not complete else walk.hops + 1
+    add_jobs([pair for pair, hop in walk.pairs.items() if hop < last])
+    before_last = sum(d < last for d in walk.depth_of.values()) + len(jobs)
+    if before_last + sum(d == last for d in walk.depth_of.values()) < needed:
+        add_jobs([pair for pair, hop in walk.pairs.items() if hop == last])
+    datasets = {i: _node(described[i], "DATASET", d) for i, d in walk.depth_of.items()}
+    nodes = sorted([*datasets.values(), *jobs.values()], key=lambda n: (n["depth"], n["type"], n["id"]))
+    end = min(_offset(after) + first, len(nodes))
+    position = {n["id"]: i for i, n in enumerate(nodes)}
     edges = []
-    for job, rel, dataset in store.job_io(list(job_depth), as_of):
-        if dataset in walk.depth_of:
-            ends = (described[dataset]["key"], described[job]["key"])
+    # Edges come with the page of their later end, so only jobs up to this page's end have any here.
+    for job, rel, dataset in store.job_io([j for j, n in jobs.items() if position[n["id"]] < end], as_of):
+        if dataset in datasets:
+            ends = (datasets[dataset]["id"], jobs[job]["id"])
             origin, destination = ends if rel == "CONSUMES" else ends[::-1]
             edges.append({"origin": origin, "destination": destination})
     return _paged(nodes, edges, walk.depth_reached, walk.is_partial, complete, first, after)
+
+
+def _node(row: dict, kind: str, depth: int) -> dict:
+    return {"id": row["key"], "type": kind, "depth": depth, "namespace": row["namespace"], "name": row["name"]}
 
 
 def column_lineage(store: GraphStore, node_id: str, direction: str, depth: int, *, max_depth: int,

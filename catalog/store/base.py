@@ -117,16 +117,17 @@ class GraphStore(ABC):
             {"ids": ids}, read_only=True)
         return {r["id"]: {k: r[k] for k in ("key", "namespace", "name", "dataset")} for r in rows}
 
-    def carriers(self, pairs: list[tuple], as_of: int | None = None) -> list[tuple]:
-        """(input, output, job) ids: the jobs that consume ``input`` and produce ``output``, per pair."""
+    def carriers(self, pairs: list[tuple], as_of: int | None = None) -> list[dict]:
+        """The jobs that consume the input and produce the output of each (input, output) id pair:
+        rows of ``src``, ``dst``, ``job`` (id) and the job's ``key``, ``namespace`` and ``name``."""
         fn = self.id_function
-        rows = self.query(
-            f"UNWIND $pairs AS p MATCH (o) WHERE {fn}(o) = p[1] MATCH (i) WHERE {fn}(i) = p[0] "
-            "MATCH (i)<-[c:CONSUMES]-(j:Job)-[w:PRODUCES]->(o) "
-            "WHERE $asOf IS NULL OR (c.firstSeen <= $asOf AND w.firstSeen <= $asOf) "
-            f"RETURN p[0] AS src, p[1] AS dst, {fn}(j) AS job",
+        return self.query(
+            # Named first: FalkorDB seeks by id only on a variable, and scans every node for `id(o) = p[1]`.
+            f"UNWIND $pairs AS p WITH p[0] AS src, p[1] AS dst MATCH (o) WHERE {fn}(o) = dst "
+            f"MATCH (o)<-[w:PRODUCES]-(j:Job)-[c:CONSUMES]->(i) WHERE {fn}(i) = src "
+            "AND ($asOf IS NULL OR (c.firstSeen <= $asOf AND w.firstSeen <= $asOf)) "
+            f"RETURN src, dst, {fn}(j) AS job, j.key AS key, j.namespace AS namespace, j.name AS name",
             {"pairs": [list(p) for p in pairs], "asOf": as_of}, read_only=True)
-        return [(r["src"], r["dst"], r["job"]) for r in rows]
 
     def job_io(self, job_ids: list, as_of: int | None = None) -> list[tuple]:
         """(job, CONSUMES|PRODUCES, dataset) ids for every input and output of the jobs."""

@@ -124,7 +124,9 @@ def test_jobs_carrying_edges_and_their_inputs_and_outputs(store):
     described = store.describe([a, jobs["job:ns:etl"]])
     assert described[a] == {"key": "dataset:ns:a", "namespace": "ns", "name": "a", "dataset": None}
     assert described[jobs["job:ns:etl"]]["name"] == "etl"
-    carried = store.carriers([(a, b), (c, d), (a, d)])
+    carried = [(r["src"], r["dst"], r["job"]) for r in store.carriers([(a, b), (c, d), (a, d)])]
+    assert {r["key"]: (r["namespace"], r["name"]) for r in store.carriers([(a, d)])} == {
+        "job:ns:etl": ("ns", "etl"), "job:ns:j2": ("ns", "j2")}
     assert sorted(carried, key=str) == sorted([(a, b, jobs["job:ns:etl"]), (c, d, jobs["job:ns:etl"]),
                                                (a, d, jobs["job:ns:j2"]), (a, d, jobs["job:ns:etl"])], key=str)
     march = 1709251200000
