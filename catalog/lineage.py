@@ -135,26 +135,18 @@ def _check_first(first: int, max_nodes: int) -> None:
         raise LineageError(f"first must be between 1 and {max_nodes}, got {first}")
 
 
-def _paged(nodes: list[dict], edges: list[dict], depth_reached: int, is_partial: bool, complete: bool,
-           first: int, after: str | None) -> dict:
-    """Nodes ordered by (depth, type, id); each edge comes with the page of its later endpoint.
-
-    ``complete`` says the nodes are the whole lineage, not only enough of it for this page.
-    """
-    start = _offset(after)
+def _whole(nodes: list[dict], edges: list[dict], found: Traversal) -> dict:
+    """A lineage answered in one page, nodes ordered by (depth, type, id)."""
     nodes.sort(key=lambda n: (n["depth"], n["type"], n["id"]))
-    position = {n["id"]: i for i, n in enumerate(nodes)}
-    page = nodes[start:start + first]
-    end = start + len(page)
-    page_edges = sorted((e for e in edges
-                         if e["origin"] in position and e["destination"] in position
-                         and start <= max(position[e["origin"]], position[e["destination"]]) < end),
-                        key=lambda e: (e["origin"], e["destination"]))
     return {
-        "nodes": page, "edges": page_edges, "depthReached": depth_reached, "isPartial": is_partial,
-        "totalReachable": len(nodes) if complete else None, "hasNextPage": end < len(nodes),
-        "endCursor": base64.urlsafe_b64encode(f"o:{end}".encode()).decode() if page else None,
+        "nodes": nodes, "edges": sorted(edges, key=lambda e: (e["origin"], e["destination"])),
+        "depthReached": found.depth_reached, "isPartial": found.is_partial, "totalReachable": len(nodes),
+        "hasNextPage": False, "endCursor": _cursor(len(nodes)) if nodes else None,
     }
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
 
 
 def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *, max_depth: int, max_nodes: int,
@@ -162,9 +154,9 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
                  count_all: bool = True) -> dict:
     """Datasets and the jobs between them around a dataset or job, a page at a time.
 
-    Nodes are ordered by (depth, type, id), so a page needs only the hops up to its last
-    node: with ``count_all`` false the walk stops there and ``totalReachable`` is None unless
-    the walk reached its end anyway. A job is in the lineage when it consumes and produces the
+    Nodes are ordered by depth, datasets before jobs, so a page needs only the hops up to its
+    last node: with ``count_all`` false the walk stops there and ``totalReachable`` is None
+    unless the walk reached its end anyway. A job is in the lineage when it consumes and produces the
     two ends of a traversed edge, at the hop that first found such an edge (0 for the start
     job); its edges are all its inputs and outputs within the lineage.
     """
@@ -183,40 +175,55 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
     else:
         seeds = sorted({d for _, _, d in store.job_io([start_job], as_of)}, key=str)
     walk = Walk(store, seeds, direction, max_nodes=max_nodes, as_of=as_of)
-    while walk.hops < depth and not walk.exhausted and (count_all or len(walk.depth_of) < needed):
-        walk.step()
-    complete = walk.hops >= depth or walk.exhausted
-
-    described = store.describe(list(walk.depth_of) + ([start_job] if start_job is not None else []))
     jobs: dict = {}  # job id -> node
     if start_job is not None:
-        jobs[start_job] = _node(described[start_job], "JOB", 0)
+        jobs[start_job] = _node(store.describe([start_job])[start_job], "JOB", 0)
 
-    def add_jobs(pairs: list[tuple]) -> None:
+    def add_jobs(hop: int) -> None:
+        """The jobs carrying the edges found at ``hop``, at that depth unless they have a smaller one."""
+        pairs = [pair for pair, at in walk.pairs.items() if at == hop]
         for row in store.carriers(pairs, as_of) if pairs else []:
-            hop = walk.pairs[(row["src"], row["dst"])]
-            if row["job"] not in jobs or hop < jobs[row["job"]]["depth"]:
-                jobs[row["job"]] = _node(row, "JOB", 0 if row["job"] == start_job else hop)
+            if row["job"] not in jobs:
+                jobs[row["job"]] = _node(row, "JOB", hop)
 
-    # Jobs found by the last hop come after all of that hop's datasets: when the walk stopped
-    # early and those datasets fill the page, the last hop's pairs (the most numerous) can wait.
-    last = walk.hops if not complete else walk.hops + 1
-    add_jobs([pair for pair, hop in walk.pairs.items() if hop < last])
-    before_last = sum(d < last for d in walk.depth_of.values()) + len(jobs)
-    if before_last + sum(d == last for d in walk.depth_of.values()) < needed:
-        add_jobs([pair for pair, hop in walk.pairs.items() if hop == last])
-    datasets = {i: _node(described[i], "DATASET", d) for i, d in walk.depth_of.items()}
-    nodes = sorted([*datasets.values(), *jobs.values()], key=lambda n: (n["depth"], n["type"], n["id"]))
-    end = min(_offset(after) + first, len(nodes))
-    position = {n["id"]: i for i, n in enumerate(nodes)}
+    def fills_page(hop: int) -> bool:
+        """Whether the nodes shallower than ``hop`` and ``hop``'s datasets reach past this page."""
+        shallower = sum(d < hop for d in walk.depth_of.values()) + len(jobs)
+        return shallower + sum(d == hop for d in walk.depth_of.values()) >= needed
+
+    # After hop h the nodes up to depth h-1 are known, then come hop h's datasets and then its
+    # jobs: a page that those datasets fill needs neither the jobs nor any further hop.
+    while walk.hops < depth and not walk.exhausted and not (walk.hops and not count_all and fills_page(walk.hops)):
+        walk.step()
+        add_jobs(walk.hops - 1)
+    complete = count_all or not fills_page(walk.hops)
+    if complete:
+        add_jobs(walk.hops)
+    complete = complete and (walk.hops >= depth or walk.exhausted)
+
+    # Within a depth, datasets come before jobs, each in engine-id order (stable while the graph
+    # is not rebuilt): then only the datasets up to this page need describing, not all the last hop found.
+    order = sorted([(d, "DATASET", i) for i, d in walk.depth_of.items()] +
+                   [(n["depth"], "JOB", j) for j, n in jobs.items()])
+    start = _offset(after)
+    end = min(start + first, len(order))
+    described = store.describe([i for _, kind, i in order[:end] if kind == "DATASET"])
+    nodes = {i: jobs[i] if kind == "JOB" else _node(described[i], kind, d) for d, kind, i in order[:end]}
+    position = {i: p for p, (_, _, i) in enumerate(order[:end])}
     edges = []
-    # Edges come with the page of their later end, so only jobs up to this page's end have any here.
-    for job, rel, dataset in store.job_io([j for j, n in jobs.items() if position[n["id"]] < end], as_of):
-        if dataset in datasets:
-            ends = (datasets[dataset]["id"], jobs[job]["id"])
+    # Each edge comes with the page of its later end, so only jobs up to this page's end have edges on it.
+    for job, rel, dataset in store.job_io([i for _, kind, i in order[:end] if kind == "JOB"], as_of):
+        if dataset in position and max(position[job], position[dataset]) >= start:
+            ends = (nodes[dataset]["id"], nodes[job]["id"])
             origin, destination = ends if rel == "CONSUMES" else ends[::-1]
             edges.append({"origin": origin, "destination": destination})
-    return _paged(nodes, edges, walk.depth_reached, walk.is_partial, complete, first, after)
+    return {
+        "nodes": [nodes[i] for _, _, i in order[start:end]],
+        "edges": sorted(edges, key=lambda e: (e["origin"], e["destination"])),
+        "depthReached": walk.depth_reached, "isPartial": walk.is_partial,
+        "totalReachable": len(order) if complete else None, "hasNextPage": end < len(order),
+        "endCursor": _cursor(end) if end > start else None,
+    }
 
 
 def _node(row: dict, kind: str, depth: int) -> dict:
@@ -242,7 +249,7 @@ def column_lineage(store: GraphStore, node_id: str, direction: str, depth: int, 
         "RETURN s.key AS origin, d.key AS destination, e.type AS type, e.subtype AS subtype, e.masking AS masking",
         {"pairs": [list(edge) for edge in sorted(found.edges)]}, read_only=True,
     )
-    return _paged(nodes, [dict(r) for r in rows], found.depth_reached, found.is_partial, True, max_nodes, None)
+    return _whole(nodes, [dict(r) for r in rows], found)
 
 
 def marquez_graph(store: GraphStore, node_id: str, depth: int, *, max_depth: int, max_nodes: int,

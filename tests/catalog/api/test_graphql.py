@@ -79,6 +79,7 @@ def test_lineage_matches_a_reference_on_the_seed(gql_server, valid_events, direc
 def test_lineage_from_a_job_and_pagination(gql_server):
     full = data(gql_server, LINEAGE, id="job:food_delivery:etl_orders_7_days", dir="BOTH", depth=3)["lineage"]
     assert {"id": "job:food_delivery:etl_orders_7_days", "type": "JOB", "depth": 0} in full["nodes"]
+    assert full["totalReachable"] == len(full["nodes"])  # asked for: the whole lineage is explored
     query = """query($after: String) { lineage(nodeId: "job:food_delivery:etl_orders_7_days", depth: 3, first: 4,
       after: $after) { nodes { id } edges { origin destination } pageInfo { hasNextPage endCursor } } }"""
     seen, edges, after = [], [], None
