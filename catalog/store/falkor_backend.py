@@ -8,10 +8,28 @@ from __future__ import annotations
 
 import redis
 from falkordb import FalkorDB
+from falkordb.helpers import stringify_param_value
 from falkordb.query_result import parse_scalar
 from redis.exceptions import ResponseError
 
 from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, GraphStore, GraphUnavailable
+
+
+def _params_header(params: dict | None) -> str:
+    """The ``CYPHER name=value ...`` prefix that carries parameters (names are the code's own)."""
+    if not params:
+        return ""
+    return "CYPHER " + "".join(f"`{name}`={_param(value)} " for name, value in params.items())
+
+
+def _param(value) -> str:
+    # Engine ids, and lists and pairs of them, fill a traversal's parameters: encoded here without
+    # the client's per-value dispatch. Every other value (strings above all) goes to the client's encoder.
+    if type(value) is int:
+        return str(value)
+    if type(value) is list:
+        return "[" + ",".join(map(_param, value)) + "]"
+    return stringify_param_value(value)
 
 
 # Value types of FalkorDB's compact result format.
@@ -26,18 +44,30 @@ class FalkorStore(GraphStore):
         self._graph = self._db.select_graph(graph)
 
     def query(self, cypher: str, params: dict | None = None, read_only: bool = False) -> list[dict]:
-        command = "GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY"
-        text = self._graph._build_params_header(params or {}) + cypher  # the client's parameter encoding
+        reply = self._run("GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY", cypher, params)
+        if len(reply) == 1:  # statistics only
+            return []
+        names = [column[1] for column in reply[0]]
+        return [dict(zip(names, self._cells(row))) for row in reply[1]]
+
+    def rows(self, cypher: str, params: dict | None = None) -> list[tuple]:
+        reply = self._run("GRAPH.RO_QUERY", cypher, params)
+        return [tuple(self._cells(row)) for row in reply[1]] if len(reply) > 1 else []
+
+    def _run(self, command: str, cypher: str, params: dict | None) -> list:
         try:
-            reply = self._db.connection.execute_command(command, self._graph.name, text, "--compact")
+            reply = self._db.connection.execute_command(command, self._graph.name, _params_header(params) + cypher,
+                                                        "--compact")
         except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
             raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
         if isinstance(reply[-1], ResponseError):  # run-time errors come inside a successful reply
             raise reply[-1]
-        if len(reply) == 1:  # statistics only
-            return []
-        names = [column[1] for column in reply[0]]
-        return [dict(zip(names, [self._value(cell) for cell in row])) for row in reply[1]]
+        return reply
+
+    def _cells(self, row: list) -> list:
+        value = self._value
+        # Nulls, strings and integers come as they are (most cells of a traversal): no call for them.
+        return [c[1] if 0 < c[0] < 4 else value(c) for c in row]
 
     def _value(self, cell: list):
         """One compact-format cell. Scalars, lists and maps inline: the client's generic parser
@@ -65,9 +95,7 @@ class FalkorStore(GraphStore):
         """
         pipe = self._db.connection.pipeline(transaction=False)
         for cypher, params in statements:
-            # The client's own parameter encoding (CYPHER k=v ... prefix).
-            pipe.execute_command("GRAPH.QUERY", self._graph.name,
-                                 self._graph._build_params_header(params) + cypher, "--compact")
+            pipe.execute_command("GRAPH.QUERY", self._graph.name, _params_header(params) + cypher, "--compact")
         try:
             results = pipe.execute(raise_on_error=False)
         except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
