@@ -34,6 +34,7 @@ import argparse
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -197,6 +198,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=15, help="start nodes per depth")
     parser.add_argument("--skip", type=float, default=0.5, help="probability of a skip-layer input per job")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # unwind: stop PostgreSQL, the engine and the server
 
     rows = []
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, \
