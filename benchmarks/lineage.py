@@ -18,7 +18,7 @@ edges) and into PostgreSQL as an indexed dataset-to-dataset edge table. Then, pe
   ``totalReachable``, as the REST and impact views need it;
 * ``cte``: a recursive CTE over the edge table computing the reachable set with minimal
   depths (``UNION`` de-duplicates (node, depth) pairs), without a bound, as Marquez has none;
-  cut by a 60 s statement timeout.
+  cut by a 30 s statement timeout.
 
 Start nodes are drawn from the first layers so deep traversals have somewhere to go; the
 hub is measured on its own. PostgreSQL comes from Debian (``apt-get install postgresql``);
@@ -133,7 +133,7 @@ def load_postgres(conn, jobs) -> None:
                 copy.write_row((i, out))
     conn.execute("CREATE INDEX edges_src ON edges (src)")
     conn.execute("ANALYZE edges")
-    conn.execute("SET statement_timeout = '60s'")
+    conn.execute("SET statement_timeout = '30s'")
 
 
 CTE = """

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from catalog.store import reads
-from catalog.store.base import GraphStore
+from catalog.store.base import GraphStore, Read
 
 DIRECTIONS = ("UPSTREAM", "DOWNSTREAM", "BOTH")
 
@@ -59,13 +59,17 @@ class Walk:
     def exhausted(self) -> bool:
         return self.is_partial or not any(self._frontiers.values())
 
-    def step(self) -> None:
+    def reads(self) -> list[Read]:
+        """The expansions the next hop needs, one per direction with a frontier."""
+        return [self.store.expansion(self._frontiers[d], self.prefix + d, as_of=self.as_of)
+                for d in self.directions if self._frontiers[d]]
+
+    def advance(self, expanded: list[list[tuple]]) -> None:
+        """Take the next hop from the results of :meth:`reads`."""
         hop = self.hops + 1
-        for dirn in self.directions:
-            if not self._frontiers[dirn]:
-                continue
+        for dirn, pairs in zip([d for d in self.directions if self._frontiers[d]], expanded):
             visited, new = self._visited[dirn], []
-            for src, dst in self.store.expand(self._frontiers[dirn], self.prefix + dirn, as_of=self.as_of):
+            for src, dst in pairs:
                 if dst not in visited:
                     if dst not in self.depth_of and len(self.depth_of) >= self.max_nodes:
                         self.is_partial = True
@@ -76,6 +80,9 @@ class Walk:
                 self.pairs.setdefault((src, dst) if dirn == "DOWNSTREAM" else (dst, src), hop)
             self._frontiers[dirn] = new
         self.hops = hop
+
+    def step(self) -> None:
+        self.advance(self.store.read(*self.reads()))
 
     def run(self, depth: int) -> Walk:
         while self.hops < depth and not self.exhausted:
@@ -99,14 +106,24 @@ def traverse(store: GraphStore, start: list[str], direction: str, depth: int, *,
                      depth_reached=walk.depth_reached, is_partial=walk.is_partial)
 
 
-def start_datasets(store: GraphStore, node_id: str, as_of: int | None = None) -> tuple[list[str], dict]:
-    """Dataset keys to start from, and the start node's properties; raises LineageError."""
+def _start_label(node_id: str) -> str:
+    """Dataset or Job, for a node id lineage can start from; raises LineageError."""
     label = reads.node_label(node_id)
     if label not in ("Dataset", "Job"):
         raise LineageError(f"nodeId must look like dataset:<namespace>:<name> or job:<namespace>:<name>, got {node_id!r}")
+    return label
+
+
+def _unknown(label: str, node_id: str) -> LineageError:
+    return LineageError(f"no {label.lower()} with nodeId {node_id!r}")
+
+
+def start_datasets(store: GraphStore, node_id: str, as_of: int | None = None) -> tuple[list[str], dict]:
+    """Dataset keys to start from, and the start node's properties; raises LineageError."""
+    label = _start_label(node_id)
     found = reads.nodes(store, label, [node_id])
     if not found:
-        raise LineageError(f"no {label.lower()} with nodeId {node_id!r}")
+        raise _unknown(label, node_id)
     if label == "Dataset":
         return [node_id], found[node_id]
     inputs, outputs = reads.job_datasets(store, node_id, as_of)
@@ -163,12 +180,10 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
     _check_depth(depth, max_depth)
     _check_first(first, max_nodes)
     needed = _offset(after) + first + 1  # one more than the page, to know whether another follows
-    label = reads.node_label(node_id)
-    if label not in ("Dataset", "Job"):
-        raise LineageError(f"nodeId must look like dataset:<namespace>:<name> or job:<namespace>:<name>, got {node_id!r}")
+    label = _start_label(node_id)
     found = store.node_ids(label, [node_id])
     if not found:
-        raise LineageError(f"no {label.lower()} with nodeId {node_id!r}")
+        raise _unknown(label, node_id)
     start_job = found[node_id] if label == "Job" else None
     if start_job is None:
         seeds = list(found.values())
@@ -179,12 +194,15 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
     if start_job is not None:
         jobs[start_job] = _node(store.describe([start_job])[start_job], "JOB", 0)
 
-    def add_jobs(hop: int) -> None:
-        """The jobs carrying the edges found at ``hop``, at that depth unless they have a smaller one."""
+    def carriage(hop: int) -> list[Read]:
+        """The read for the jobs carrying the edges found at ``hop`` (none when there are none)."""
         pairs = [pair for pair, at in walk.pairs.items() if at == hop]
-        for row in store.carriers(pairs, as_of) if pairs else []:
-            if row["job"] not in jobs:
-                jobs[row["job"]] = _node(row, "JOB", hop)
+        return [store.carriage(pairs, as_of)] if pairs else []
+
+    def add_jobs(hop: int, carried: list[tuple]) -> None:
+        for _, _, job, key, namespace, name in carried:
+            if job not in jobs:  # hops come in order: the first is the job's depth
+                jobs[job] = {"id": key, "type": "JOB", "depth": hop, "namespace": namespace, "name": name}
 
     def fills_page(hop: int) -> bool:
         """Whether the nodes shallower than ``hop`` and ``hop``'s datasets reach past this page."""
@@ -192,13 +210,18 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
         return shallower + sum(d == hop for d in walk.depth_of.values()) >= needed
 
     # After hop h the nodes up to depth h-1 are known, then come hop h's datasets and then its
-    # jobs: a page that those datasets fill needs neither the jobs nor any further hop.
+    # jobs: a page that those datasets fill needs neither the jobs nor any further hop. Each hop's
+    # expansion goes to the engine together with the previous hop's jobs, in one round trip.
     while walk.hops < depth and not walk.exhausted and not (walk.hops and not count_all and fills_page(walk.hops)):
-        walk.step()
-        add_jobs(walk.hops - 1)
+        expansions, jobs_read = walk.reads(), carriage(walk.hops)
+        results = store.read(*expansions, *jobs_read)
+        walk.advance(results[:len(expansions)])
+        if jobs_read:
+            add_jobs(walk.hops - 1, results[-1])
     complete = count_all or not fills_page(walk.hops)
     if complete:
-        add_jobs(walk.hops)
+        for carried in store.read(*carriage(walk.hops)):
+            add_jobs(walk.hops, carried)
     complete = complete and (walk.hops >= depth or walk.exhausted)
 
     # Within a depth, datasets come before jobs, each in engine-id order (stable while the graph
@@ -207,16 +230,17 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
                    [(n["depth"], "JOB", j) for j, n in jobs.items()])
     start = _offset(after)
     end = min(start + first, len(order))
-    described = store.describe([i for _, kind, i in order[:end] if kind == "DATASET"])
+    page_jobs = [i for _, kind, i in order[:end] if kind == "JOB"]
+    described, consumes, produces = store.read(
+        store.description([i for _, kind, i in order[:end] if kind == "DATASET"]),
+        store.job_edges(page_jobs, "CONSUMES", as_of), store.job_edges(page_jobs, "PRODUCES", as_of))
     nodes = {i: jobs[i] if kind == "JOB" else _node(described[i], kind, d) for d, kind, i in order[:end]}
     position = {i: p for p, (_, _, i) in enumerate(order[:end])}
-    edges = []
     # Each edge comes with the page of its later end, so only jobs up to this page's end have edges on it.
-    for job, rel, dataset in store.job_io([i for _, kind, i in order[:end] if kind == "JOB"], as_of):
-        if dataset in position and max(position[job], position[dataset]) >= start:
-            ends = (nodes[dataset]["id"], nodes[job]["id"])
-            origin, destination = ends if rel == "CONSUMES" else ends[::-1]
-            edges.append({"origin": origin, "destination": destination})
+    edges = [{"origin": nodes[d]["id"], "destination": nodes[j]["id"]} for j, d in consumes
+             if d in position and max(position[j], position[d]) >= start]
+    edges += [{"origin": nodes[j]["id"], "destination": nodes[d]["id"]} for j, d in produces
+              if d in position and max(position[j], position[d]) >= start]
     return {
         "nodes": [nodes[i] for _, _, i in order[start:end]],
         "edges": sorted(edges, key=lambda e: (e["origin"], e["destination"])),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from catalog.store.writes import write_plan
 from ingestors.openlineage import GraphWrites, unindexable_keys
@@ -27,6 +29,13 @@ TRAVERSALS = {
     "FIELD_DOWNSTREAM": "(a)<-[e:DERIVES_FROM]-(b:Field)",
     "FIELD_UPSTREAM": "(a)-[e:DERIVES_FROM]->(b:Field)",
 }
+
+
+class Read(NamedTuple):
+    """A read-only statement and how to turn its rows (tuples) into the caller's result."""
+    cypher: str
+    params: dict
+    shape: Callable[[list[tuple]], Any] = list
 
 
 class GraphUnavailable(RuntimeError):
@@ -52,6 +61,10 @@ class GraphStore(ABC):
     def rows(self, cypher: str, params: dict | None = None) -> list[tuple]:
         """A read-only statement's rows as tuples in RETURN order, for reads too large for a dict per row."""
         return [tuple(r.values()) for r in self.query(cypher, params, read_only=True)]
+
+    def read(self, *reads: Read) -> list:
+        """Several reads' results, in order; backends may send them in one round trip."""
+        return [r.shape(self.rows(r.cypher, r.params)) for r in reads]
 
     def close(self) -> None:
         pass
@@ -102,43 +115,51 @@ class GraphStore(ABC):
         return dict(self.rows(f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN k, {self.id_function}(n)",
                               {"keys": keys}))
 
-    def expand(self, ids: list, traversal: str, as_of: int | None = None) -> list[tuple]:
+    # Each traversal read comes as a Read (``store.read(...)`` runs several in one round trip)
+    # and as a method that runs it alone.
+    def expansion(self, ids: list, traversal: str, as_of: int | None = None) -> Read:
         """One hop from the nodes ``ids`` along a traversal: (from, to) id pairs, optionally as of a time."""
         fn = self.id_function
-        cypher = (
-            f"UNWIND $ids AS i MATCH (a) WHERE {fn}(a) = i MATCH {TRAVERSALS[traversal]} "
-            f"WHERE $asOf IS NULL OR e.firstSeen <= $asOf RETURN i, {fn}(b)"
-        )
-        return self.rows(cypher, {"ids": ids, "asOf": as_of})
+        return Read(f"UNWIND $ids AS i MATCH (a) WHERE {fn}(a) = i MATCH {TRAVERSALS[traversal]} "
+                    f"WHERE $asOf IS NULL OR e.firstSeen <= $asOf RETURN i, {fn}(b)", {"ids": ids, "asOf": as_of})
 
-    def describe(self, ids: list) -> dict[object, dict]:
+    def description(self, ids: list) -> Read:
         """Key, namespace and name (and a field's dataset) of nodes by engine id."""
-        rows = self.rows(f"UNWIND $ids AS i MATCH (n) WHERE {self.id_function}(n) = i "
-                         "RETURN i, n.key, n.namespace, n.name, n.dataset", {"ids": ids})
-        return {i: {"key": key, "namespace": namespace, "name": name, "dataset": dataset}
-                for i, key, namespace, name, dataset in rows}
+        return Read(f"UNWIND $ids AS i MATCH (n) WHERE {self.id_function}(n) = i "
+                    "RETURN i, n.key, n.namespace, n.name, n.dataset", {"ids": ids},
+                    lambda rows: {i: {"key": key, "namespace": namespace, "name": name, "dataset": dataset}
+                                  for i, key, namespace, name, dataset in rows})
 
-    def carriers(self, pairs: list[tuple], as_of: int | None = None) -> list[dict]:
-        """The jobs that consume the input and produce the output of each (input, output) id pair:
-        rows of ``src``, ``dst``, ``job`` (id) and the job's ``key``, ``namespace`` and ``name``."""
+    def carriage(self, pairs: list[tuple], as_of: int | None = None) -> Read:
+        """The jobs that consume the input and produce the output of (input, output) id pairs:
+        rows of (input, output, job id, job key, namespace, name)."""
         fn = self.id_function
-        return self.query(
+        return Read(
             # Named first: FalkorDB seeks by id only on a variable, and scans every node for `id(o) = p[1]`.
             f"UNWIND $pairs AS p WITH p[0] AS src, p[1] AS dst MATCH (o) WHERE {fn}(o) = dst "
             f"MATCH (o)<-[w:PRODUCES]-(j:Job)-[c:CONSUMES]->(i) WHERE {fn}(i) = src "
             "AND ($asOf IS NULL OR (c.firstSeen <= $asOf AND w.firstSeen <= $asOf)) "
-            f"RETURN src, dst, {fn}(j) AS job, j.key AS key, j.namespace AS namespace, j.name AS name",
-            {"pairs": [list(p) for p in pairs], "asOf": as_of}, read_only=True)
+            f"RETURN src, dst, {fn}(j), j.key, j.namespace, j.name",
+            {"pairs": [list(p) for p in pairs], "asOf": as_of})
+
+    def job_edges(self, job_ids: list, rel: str, as_of: int | None = None) -> Read:
+        """(job, dataset) id pairs of the jobs' CONSUMES or PRODUCES edges (one type per read:
+        measured 2x faster than CONSUMES|PRODUCES)."""
+        fn = self.id_function
+        return Read(f"UNWIND $ids AS x MATCH (j) WHERE {fn}(j) = x MATCH (j)-[e:{rel}]->(d:Dataset) "
+                    f"WHERE $asOf IS NULL OR e.firstSeen <= $asOf RETURN x, {fn}(d)", {"ids": job_ids, "asOf": as_of})
+
+    def expand(self, ids: list, traversal: str, as_of: int | None = None) -> list[tuple]:
+        return self.read(self.expansion(ids, traversal, as_of))[0]
+
+    def describe(self, ids: list) -> dict[object, dict]:
+        return self.read(self.description(ids))[0]
 
     def job_io(self, job_ids: list, as_of: int | None = None) -> list[tuple]:
         """(job, CONSUMES|PRODUCES, dataset) ids for every input and output of the jobs."""
-        fn = self.id_function
-        rows = []
-        for rel in ("CONSUMES", "PRODUCES"):  # one type per query: measured 2x faster than CONSUMES|PRODUCES
-            rows += [(job, rel, dataset) for job, dataset in self.rows(
-                f"UNWIND $ids AS x MATCH (j) WHERE {fn}(j) = x MATCH (j)-[e:{rel}]->(d:Dataset) "
-                f"WHERE $asOf IS NULL OR e.firstSeen <= $asOf RETURN x, {fn}(d)", {"ids": job_ids, "asOf": as_of})]
-        return rows
+        consumes, produces = self.read(self.job_edges(job_ids, "CONSUMES", as_of),
+                                       self.job_edges(job_ids, "PRODUCES", as_of))
+        return [(j, "CONSUMES", d) for j, d in consumes] + [(j, "PRODUCES", d) for j, d in produces]
 
     # inspection -----------------------------------------------------------------------
     def dump(self) -> dict:

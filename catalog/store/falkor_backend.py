@@ -12,7 +12,7 @@ from falkordb.helpers import stringify_param_value
 from falkordb.query_result import parse_scalar
 from redis.exceptions import ResponseError
 
-from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, GraphStore, GraphUnavailable
+from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, GraphStore, GraphUnavailable, Read
 
 
 def _params_header(params: dict | None) -> str:
@@ -93,9 +93,19 @@ class FalkorStore(GraphStore):
         Not a transaction: a failure part-way leaves earlier statements applied, which is
         fine because every write is idempotent and the checkpoint moves only afterwards.
         """
+        self._pipelined("GRAPH.QUERY", statements)
+
+    def read(self, *reads: Read) -> list:
+        if len(reads) == 1:
+            return [reads[0].shape(self.rows(reads[0].cypher, reads[0].params))]
+        replies = self._pipelined("GRAPH.RO_QUERY", [(r.cypher, r.params) for r in reads])
+        return [r.shape([tuple(self._cells(row)) for row in reply[1]] if len(reply) > 1 else [])
+                for r, reply in zip(reads, replies)]
+
+    def _pipelined(self, command: str, statements: list[tuple[str, dict]]) -> list:
         pipe = self._db.connection.pipeline(transaction=False)
         for cypher, params in statements:
-            pipe.execute_command("GRAPH.QUERY", self._graph.name, _params_header(params) + cypher, "--compact")
+            pipe.execute_command(command, self._graph.name, _params_header(params) + cypher, "--compact")
         try:
             results = pipe.execute(raise_on_error=False)
         except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
@@ -108,6 +118,7 @@ class FalkorStore(GraphStore):
             # FalkorDB reports query errors inside a successful reply.
             if isinstance(result, list) and result and isinstance(result[-1], ResponseError):
                 raise result[-1]
+        return results
 
     def ensure_schema(self) -> None:
         for label in KEYED_LABELS:

@@ -94,6 +94,16 @@ def test_lineage_from_a_job_and_pagination(gql_server):
     assert sorted(edges) == sorted((e["origin"], e["destination"]) for e in full["edges"])
 
 
+def test_total_reachable_is_counted_when_asked_for_through_fragments_too(gql_server):
+    start = "dataset:food_delivery:public.orders"
+    whole = data(gql_server, LINEAGE, id=start, dir="BOTH", depth=3)["lineage"]
+    head = f'lineage(nodeId: "{start}", depth: 3, first: 1)'
+    for query in (f"{{ {head} {{ nodes {{ id }} ... on LineageGraph {{ totalReachable }} }} }}",
+                  f"{{ {head} {{ nodes {{ id }} ...counts }} }} fragment counts on LineageGraph {{ totalReachable }}"):
+        page = data(gql_server, query)["lineage"]
+        assert len(page["nodes"]) == 1 and page["totalReachable"] == len(whole["nodes"]) > 1
+
+
 def test_as_of_shows_lineage_as_it_was(gql_server):
     def event(run, time, output):
         return {"eventType": "COMPLETE", "eventTime": time, "producer": "https://example.com/t",
