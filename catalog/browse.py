@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from catalog.store import reads
 from catalog.store.base import GraphStore
+from catalog.store.writes import search_words
 
 MAX_PAGE = 500
 SEARCH_TYPES = {"DATASET": "Dataset", "JOB": "Job", "FIELD": "Field"}
@@ -99,9 +100,13 @@ def runs_of_job(store: GraphStore, job_key: str, first: int = 20) -> list[dict]:
 
 
 def search(store: GraphStore, query: str, types: list[str] | None = None, first: int = 20) -> list[dict]:
-    """Datasets, jobs and fields whose name (or description) contains ``query``, case-insensitively.
+    """Datasets, jobs and fields with words in their name or description starting with each word of ``query``.
 
-    Exact-name matches first, then shorter names. A scan over the label, bounded by ``first``.
+    Names are split at punctuation, underscores and camelCase (``etl_orders_7_days`` is found by
+    ``orders`` or ``7 days``), case does not matter, and the engine's full-text index answers.
+    Exact names first (also of the last path segment), then prefixes, then shorter names. A query
+    without letters or digits, or an engine without a full-text index, falls back to a scan for
+    names and descriptions containing it.
     """
     check_page_size(first)
     if not query or not query.strip():
@@ -111,9 +116,15 @@ def search(store: GraphStore, query: str, types: list[str] | None = None, first:
     if unknown:
         raise BrowseError(f"unknown search types {unknown}; use {sorted(SEARCH_TYPES)}")
     q = query.strip().lower()
+    words = search_words(query)
     hits = []
     for kind in wanted:
         label = SEARCH_TYPES[kind]
+        # More candidates than asked for: the index ranks by its own score, the answer by names.
+        rows = store.text_search(label, words, max(10 * first, 200)) if words else None
+        if rows is not None:
+            hits += [{"type": kind, **r} for r in rows]
+            continue
         rows = store.query(
             f"MATCH (n:{label}) WHERE toLower(n.name) CONTAINS $q OR toLower(coalesce(n.description, '')) CONTAINS $q "
             "RETURN n.key AS key, n.name AS name, n.namespace AS namespace, n.dataset AS dataset, "

@@ -62,6 +62,7 @@ class Catalog:
                 engine = EmbeddedEngine(settings.data_dir).start()
             store = open_store(settings, engine)
             store.ensure_schema()
+            store.backfill_search_text()
             event_log = EventLog(settings.data_dir / "events.sqlite3")
             governance = GovernanceLog(settings.data_dir / GOVERNANCE_FILE)
             propagator = Propagator(store, tuple(settings.anonymizing_jobs))

@@ -12,12 +12,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from catalog.store.writes import write_plan
+from catalog.store.writes import search_words, write_plan
 from ingestors.openlineage import GraphWrites, unindexable_keys
 
 # Labels with a unique ``key`` property; every node the catalog writes has one.
 KEYED_LABELS = ("Namespace", "Dataset", "Field", "Job", "Run", "DatasetVersion", "RunInput", "Owner", "Tag",
                 "Classification", "Policy", "PolicyVersion", "AuditRun", "Finding", "CatalogMeta")
+# Full-text search: labels and the properties their index covers (searchText: see writes.search_words).
+SEARCH_INDEXED = {label: ("searchText", "description", "stewardDescription") for label in ("Dataset", "Job", "Field")}
 # Non-unique lookup properties: (label, property).
 INDEXED_PROPERTIES = (("Field", "dataset"), ("Run", "job"), ("RunInput", "run"), ("RunInput", "dataset"),
                       ("Classification", "dataset"), ("Classification", "origin"), ("Finding", "run"))
@@ -57,6 +59,28 @@ class GraphStore(ABC):
     @abstractmethod
     def clear(self) -> None:
         """Remove every node and edge."""
+
+    def text_search(self, label: str, words: list[str], limit: int) -> list[dict] | None:
+        """Nodes of ``label`` (key, name, namespace, dataset, description) with words starting with each
+        of ``words``, best first, through the engine's full-text index; None if it has none."""
+        return None
+
+    def backfill_search_text(self, batch: int = 10_000) -> int:
+        """Give searchText to nodes written before it existed; returns how many were updated."""
+        if self.rows("MATCH (m:CatalogMeta {key: 'searchText'}) RETURN m.key"):
+            return 0
+        updated = 0
+        for label in SEARCH_INDEXED:
+            while True:
+                rows = self.rows(f"MATCH (n:{label}) WHERE n.searchText IS NULL AND n.name IS NOT NULL "
+                                 f"RETURN n.key, n.name LIMIT {int(batch)}")
+                if not rows:
+                    break
+                self.query(f"UNWIND $rows AS r MATCH (n:{label} {{key: r[0]}}) SET n.searchText = r[1]",
+                           {"rows": [[key, " ".join(search_words(name))] for key, name in rows]})
+                updated += len(rows)
+        self.query("MERGE (:CatalogMeta {key: 'searchText'})")
+        return updated
 
     def rows(self, cypher: str, params: dict | None = None) -> list[tuple]:
         """A read-only statement's rows as tuples in RETURN order, for reads too large for a dict per row."""

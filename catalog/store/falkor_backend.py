@@ -12,7 +12,7 @@ from falkordb.helpers import stringify_param_value
 from falkordb.query_result import parse_scalar
 from redis.exceptions import ResponseError
 
-from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, GraphStore, GraphUnavailable, Read
+from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, SEARCH_INDEXED, GraphStore, GraphUnavailable, Read
 
 
 def _params_header(params: dict | None) -> str:
@@ -135,6 +135,24 @@ class FalkorStore(GraphStore):
             except ResponseError as exc:
                 if "already" not in str(exc).lower():
                     raise
+        for label, props in SEARCH_INDEXED.items():
+            # No stemming and no stop words: a prefix query must find "orders" as typed, and "of" too.
+            fields = ", ".join(f"{{field: '{prop}', nostem: true}}" for prop in props)
+            try:
+                self.query(f"CALL db.idx.fulltext.createNodeIndex({{label: '{label}', stopwords: []}}, {fields})")
+            except ResponseError as exc:
+                if "already indexed" not in str(exc).lower():
+                    raise
+
+    def text_search(self, label: str, words: list[str], limit: int) -> list[dict]:
+        # Words are letters and digits only (writes.search_words), so nothing reaches RediSearch's
+        # query syntax; one-letter words match whole words (RediSearch needs 2 for a prefix).
+        text = " ".join(word + "*" if len(word) > 1 else word for word in words)
+        return self.query(
+            "CALL db.idx.fulltext.queryNodes($label, $text) YIELD node "
+            "RETURN node.key AS key, node.name AS name, node.namespace AS namespace, node.dataset AS dataset, "
+            "node.description AS description LIMIT $limit",
+            {"label": label, "text": text, "limit": limit}, read_only=True)
 
     def clear(self) -> None:
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import neo4j
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
-from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, GraphStore, GraphUnavailable
+from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, SEARCH_INDEXED, GraphStore, GraphUnavailable
 
 
 class Neo4jStore(GraphStore):
@@ -37,6 +37,19 @@ class Neo4jStore(GraphStore):
             self.query(f"CREATE CONSTRAINT {label.lower()}_key IF NOT EXISTS FOR (n:{label}) REQUIRE n.key IS UNIQUE")
         for label, prop in INDEXED_PROPERTIES:
             self.query(f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})")
+        for label, props in SEARCH_INDEXED.items():
+            self.query(f"CREATE FULLTEXT INDEX {label.lower()}_search IF NOT EXISTS FOR (n:{label}) "
+                       f"ON EACH [{', '.join('n.' + p for p in props)}] "
+                       "OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}}")
+
+    def text_search(self, label: str, words: list[str], limit: int) -> list[dict]:
+        # Words are letters and digits only (writes.search_words): nothing reaches Lucene's query syntax.
+        return self.query(
+            "CALL db.index.fulltext.queryNodes($index, $text) YIELD node "
+            "RETURN node.key AS key, node.name AS name, node.namespace AS namespace, node.dataset AS dataset, "
+            "node.description AS description LIMIT $limit",
+            {"index": f"{label.lower()}_search", "text": " AND ".join(w + "*" for w in words), "limit": limit},
+            read_only=True)
 
     def clear(self) -> None:
         # CALL {} IN TRANSACTIONS needs an auto-commit transaction, not a managed one.

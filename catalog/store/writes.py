@@ -12,7 +12,17 @@ query text come from this module.
 
 from __future__ import annotations
 
+import re
+
 from ingestors.openlineage import GraphWrites
+
+SEARCHABLE = ("datasets", "jobs", "fields")  # write kinds whose nodes get a searchText
+
+
+def search_words(text: str) -> list[str]:
+    """Lower-case words of a name for the full-text index: split at punctuation, underscores and
+    camelCase, so ``etl_orders7Days`` gives etl, orders7, days (full-text engines keep ``a_b`` whole)."""
+    return re.findall(r"[^\W_]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text).lower())
 
 
 def _seen(var: str) -> str:
@@ -27,7 +37,7 @@ def _seen(var: str) -> str:
 def _named_node(label: str) -> str:
     return (
         f"UNWIND $rows AS r MERGE (n:{label} {{key: r.key}}) "
-        f"SET n.namespace = r.namespace, n.name = r.name, {_seen('n')}"
+        f"SET n.namespace = r.namespace, n.name = r.name, n.searchText = r.searchText, {_seen('n')}"
     )
 
 
@@ -84,7 +94,7 @@ QUERIES: dict[str, str] = {
     ),
     "fields": (
         "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) MERGE (n:Field {key: r.key}) "
-        "ON CREATE SET n.dataset = r.dataset, n.name = r.name "
+        "ON CREATE SET n.dataset = r.dataset, n.name = r.name, n.searchText = r.searchText "
         "MERGE (d)-[:HAS_FIELD]->(n) "
         "WITH n, r WHERE r.v <> '' AND (n.v IS NULL OR n.v < r.v) SET n += r.attrs, n.v = r.v"
     ),
@@ -193,6 +203,8 @@ def compact(writes: GraphWrites) -> dict[str, list[dict]]:
             merged[ident] = current
         for row in merged.values():
             row.pop("seen", None)
+            if kind in SEARCHABLE:
+                row["searchText"] = " ".join(search_words(row["name"]))
             if "vprop" in row:
                 row["vmap"] = {row["vprop"]: row["v"]}
         compacted[kind] = list(merged.values())
