@@ -184,8 +184,13 @@ def measure(store, server, http, pg, starts: list[int], depth: int) -> dict:
         pages_partial += result["isPartial"]
         ms, reached = cte(pg, start, depth)
         sql.append(ms)
-        reach.append(reached if reached is not None else float("nan"))
+        if reached is not None:
+            reach.append(reached)
     return {"page": page, "http": over_http, "whole": whole, "cte": sql, "reach": reach, "partial": pages_partial}
+
+
+def reachable(m: dict) -> str:
+    return f"{statistics.median(m['reach']):,.0f}" if m["reach"] else "n/a (CTE timed out)"
 
 
 def fmt(values: list[float]) -> str:
@@ -227,7 +232,7 @@ def main() -> None:
                     m = measure(store, server, http, pg, starts, depth)
                     rows.append((size, label, m))
                     print(f"size {size:>9,} depth {label:>6}: page {fmt(m['page'])} ms | http {fmt(m['http'])} | "
-                          f"whole {fmt(m['whole'])} | cte {fmt(m['cte'])} | reachable {statistics.median(m['reach']):,.0f}"
+                          f"whole {fmt(m['whole'])} | cte {fmt(m['cte'])} | reachable {reachable(m)}"
                           f" | whole cut at {MAX_NODES:,}: {m['partial']}/{len(starts)}", flush=True)
             finally:
                 server.stop()
@@ -241,7 +246,7 @@ def main() -> None:
         cte_p50 = statistics.median(m["cte"])
         ratio = lambda key: "timeout" if cte_p50 == float("inf") else f"{cte_p50 / statistics.median(m[key]):.1f}x"  # noqa: E731
         print(f"| {size:,} | {label} | {fmt(m['page'])} | {fmt(m['http'])} | {fmt(m['whole'])} | {fmt(m['cte'])} | "
-              f"{ratio('page')} | {ratio('http')} | {statistics.median(m['reach']):,.0f} | {m['partial']}/{len(m['page'])} |")
+              f"{ratio('page')} | {ratio('http')} | {reachable(m)} | {m['partial']}/{len(m['page'])} |")
 
 
 if __name__ == "__main__":
