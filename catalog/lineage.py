@@ -49,6 +49,7 @@ class Walk:
         self.prefix = "FIELD_" if field_level else ""
         self.directions = ("UPSTREAM", "DOWNSTREAM") if direction == "BOTH" else (direction,)
         self.depth_of: dict = {node: 0 for node in start}  # engine id -> hops from the start
+        self.found = [len(self.depth_of)]  # nodes first found at each hop
         self.pairs: dict[tuple, int] = {}  # (from, to) in data-flow order -> the hop that found it
         self.hops = 0
         self.is_partial = False
@@ -67,6 +68,7 @@ class Walk:
     def advance(self, expanded: list[list[tuple]]) -> None:
         """Take the next hop from the results of :meth:`reads`."""
         hop = self.hops + 1
+        known = len(self.depth_of)
         for dirn, pairs in zip([d for d in self.directions if self._frontiers[d]], expanded):
             visited, new = self._visited[dirn], []
             for src, dst in pairs:
@@ -79,6 +81,7 @@ class Walk:
                     new.append(dst)
                 self.pairs.setdefault((src, dst) if dirn == "DOWNSTREAM" else (dst, src), hop)
             self._frontiers[dirn] = new
+        self.found.append(len(self.depth_of) - known)
         self.hops = hop
 
     def step(self) -> None:
@@ -206,8 +209,7 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
 
     def fills_page(hop: int) -> bool:
         """Whether the nodes shallower than ``hop`` and ``hop``'s datasets reach past this page."""
-        shallower = sum(d < hop for d in walk.depth_of.values()) + len(jobs)
-        return shallower + sum(d == hop for d in walk.depth_of.values()) >= needed
+        return sum(walk.found[:hop + 1]) + len(jobs) >= needed  # jobs found so far are all shallower
 
     # After hop h the nodes up to depth h-1 are known, then come hop h's datasets and then its
     # jobs: a page that those datasets fill needs neither the jobs nor any further hop. Each hop's

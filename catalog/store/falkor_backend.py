@@ -28,6 +28,8 @@ def _param(value) -> str:
     if type(value) is int:
         return str(value)
     if type(value) is list:
+        if all(type(v) is int for v in value):
+            return "[" + ",".join(map(str, value)) + "]"
         return "[" + ",".join(map(_param, value)) + "]"
     return stringify_param_value(value)
 
@@ -51,8 +53,7 @@ class FalkorStore(GraphStore):
         return [dict(zip(names, self._cells(row))) for row in reply[1]]
 
     def rows(self, cypher: str, params: dict | None = None) -> list[tuple]:
-        reply = self._run("GRAPH.RO_QUERY", cypher, params)
-        return [tuple(self._cells(row)) for row in reply[1]] if len(reply) > 1 else []
+        return self._tuples(self._run("GRAPH.RO_QUERY", cypher, params))
 
     def _run(self, command: str, cypher: str, params: dict | None) -> list:
         try:
@@ -68,6 +69,12 @@ class FalkorStore(GraphStore):
         value = self._value
         # Nulls, strings and integers come as they are (most cells of a traversal): no call for them.
         return [c[1] if 0 < c[0] < 4 else value(c) for c in row]
+
+    def _tuples(self, reply: list) -> list[tuple]:
+        if len(reply) == 1:  # statistics only
+            return []
+        value = self._value  # _cells inlined: this runs once per row of every traversal read
+        return [tuple([c[1] if 0 < c[0] < 4 else value(c) for c in row]) for row in reply[1]]
 
     def _value(self, cell: list):
         """One compact-format cell. Scalars, lists and maps inline: the client's generic parser
@@ -99,8 +106,7 @@ class FalkorStore(GraphStore):
         if len(reads) == 1:
             return [reads[0].shape(self.rows(reads[0].cypher, reads[0].params))]
         replies = self._pipelined("GRAPH.RO_QUERY", [(r.cypher, r.params) for r in reads])
-        return [r.shape([tuple(self._cells(row)) for row in reply[1]] if len(reply) > 1 else [])
-                for r, reply in zip(reads, replies)]
+        return [r.shape(self._tuples(reply)) for r, reply in zip(reads, replies)]
 
     def _pipelined(self, command: str, statements: list[tuple[str, dict]]) -> list:
         pipe = self._db.connection.pipeline(transaction=False)
