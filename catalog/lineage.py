@@ -184,12 +184,12 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
     _check_first(first, max_nodes)
     needed = _offset(after) + first + 1  # one more than the page, to know whether another follows
     label = _start_label(node_id)
-    found = store.node_ids(label, [node_id])
-    if not found:
+    start_ids = store.node_ids(label, [node_id])
+    if not start_ids:
         raise _unknown(label, node_id)
-    start_job = found[node_id] if label == "Job" else None
+    start_job = start_ids[node_id] if label == "Job" else None
     if start_job is None:
-        seeds = list(found.values())
+        seeds = list(start_ids.values())
     else:
         seeds = sorted({d for _, _, d in store.job_io([start_job], as_of)}, key=str)
     walk = Walk(store, seeds, direction, max_nodes=max_nodes, as_of=as_of)

@@ -68,13 +68,13 @@ class FalkorStore(GraphStore):
     def _cells(self, row: list) -> list:
         value = self._value
         # Nulls, strings and integers come as they are (most cells of a traversal): no call for them.
-        return [c[1] if 0 < c[0] < 4 else value(c) for c in row]
+        return [c[1] if _NULL <= c[0] <= _INTEGER else value(c) for c in row]
 
     def _tuples(self, reply: list) -> list[tuple]:
         if len(reply) == 1:  # statistics only
             return []
         value = self._value  # _cells inlined: this runs once per row of every traversal read
-        return [tuple([c[1] if 0 < c[0] < 4 else value(c) for c in row]) for row in reply[1]]
+        return [tuple([c[1] if _NULL <= c[0] <= _INTEGER else value(c) for c in row]) for row in reply[1]]
 
     def _value(self, cell: list):
         """One compact-format cell. Scalars, lists and maps inline: the client's generic parser
