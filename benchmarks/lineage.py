@@ -198,6 +198,15 @@ def fmt(values: list[float]) -> str:
     return " / ".join("timeout" if v == float("inf") else f"{v:,.1f}" for v in (p50, p95))
 
 
+def build(store: FalkorStore, pg, size: int, skip: float) -> None:
+    """Generate a graph of ``size`` datasets and load it into FalkorDB and PostgreSQL."""
+    jobs = generate(size, skip)
+    load_ms, _ = timed(lambda: load_falkor(store, size, jobs))
+    load_postgres(pg, jobs)
+    print(f"size {size:,}: {len(jobs):,} jobs, {sum(len(i) for _, i in jobs):,} edges, "
+          f"FalkorDB load {load_ms / 1000:.1f} s", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -210,15 +219,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, \
             EmbeddedEngine(Path(tmp) / "engine") as engine, Postgres(Path(tmp)) as pg, httpx.Client(timeout=300) as http:
         for size in args.sizes:
-            jobs = generate(size, args.skip)
             store = FalkorStore("127.0.0.1", engine.port, graph="catalog", timeout=600)
             store.clear()
-            load_seconds, _ = timed(lambda: load_falkor(store, size, jobs))
-            load_postgres(pg, jobs)
-            print(f"size {size:,}: {len(jobs):,} jobs, {sum(len(i) for _, i in jobs):,} edges, "
-                  f"FalkorDB load {load_seconds / 1000:.1f} s", flush=True)
-            del jobs  # the generator's millions of objects: measured requests must not pay their GC passes
-            gc.collect()
+            build(store, pg, size, args.skip)
+            gc.collect()  # the generator's millions of objects are gone: measured requests must not pay for them
             gc.freeze()
             server = ServerProcess(Path(tmp) / f"server-{size}", "--graph-url", f"falkordb://127.0.0.1:{engine.port}")
             server.start(timeout=120)
