@@ -1,8 +1,10 @@
 """The store interface: what the catalog asks of a graph engine.
 
 A backend supplies ``query`` (run one parameterised openCypher statement and return rows
-as dicts), its index DDL and how to empty the graph. Everything else, every read and write,
-is written once here and in :mod:`catalog.store.writes` / :mod:`catalog.store.reads`.
+as dicts), its index DDL and how to empty the graph, and where the engines differ, the
+function naming a node's id (``id_function``) and full-text search (``text_search``); it may
+send several reads in one round trip (``read``). Everything else, every read and write, is
+written once here and in :mod:`catalog.store.writes` / :mod:`catalog.store.reads`.
 """
 
 from __future__ import annotations
