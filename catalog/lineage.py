@@ -182,7 +182,8 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
     """
     _check_depth(depth, max_depth)
     _check_first(first, max_nodes)
-    needed = _offset(after) + first + 1  # one more than the page, to know whether another follows
+    start = _offset(after)
+    needed = start + first + 1  # one more than the page, to know whether another follows
     label = _start_label(node_id)
     start_ids = store.node_ids(label, [node_id])
     if not start_ids:
@@ -230,7 +231,6 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
     # is not rebuilt): then only the datasets up to this page need describing, not all the last hop found.
     order = sorted([(d, "DATASET", i) for i, d in walk.depth_of.items()] +
                    [(n["depth"], "JOB", j) for j, n in jobs.items()])
-    start = _offset(after)
     end = min(start + first, len(order))
     page_jobs = [i for _, kind, i in order[:end] if kind == "JOB"]
     described, consumes, produces = store.read(

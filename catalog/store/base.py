@@ -151,8 +151,7 @@ class GraphStore(ABC):
         return dict(self.rows(f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN k, {self.id_function}(n)",
                               {"keys": keys}))
 
-    # Each traversal read comes as a Read (``store.read(...)`` runs several in one round trip)
-    # and as a method that runs it alone.
+    # Each traversal read comes as a Read: ``store.read(...)`` runs several in one round trip.
     def expansion(self, ids: list, traversal: str, as_of: int | None = None) -> Read:
         """One hop from the nodes ``ids`` along a traversal: (from, to) id pairs, optionally as of a time."""
         fn = self.id_function
@@ -183,9 +182,6 @@ class GraphStore(ABC):
         fn = self.id_function
         return Read(f"UNWIND $ids AS x MATCH (j) WHERE {fn}(j) = x MATCH (j)-[e:{rel}]->(d) "
                     f"{_seen_by('WHERE', as_of, 'e')} RETURN x, {fn}(d)", {"ids": job_ids, "asOf": as_of})
-
-    def expand(self, ids: list, traversal: str, as_of: int | None = None) -> list[tuple]:
-        return self.read(self.expansion(ids, traversal, as_of))[0]
 
     def describe(self, ids: list) -> dict[object, dict]:
         return self.read(self.description(ids))[0]

@@ -47,10 +47,8 @@ class FalkorStore(GraphStore):
 
     def query(self, cypher: str, params: dict | None = None, read_only: bool = False) -> list[dict]:
         reply = self._run("GRAPH.RO_QUERY" if read_only else "GRAPH.QUERY", cypher, params)
-        if len(reply) == 1:  # statistics only
-            return []
-        names = [column[1] for column in reply[0]]
-        return [dict(zip(names, self._cells(row))) for row in reply[1]]
+        names = [column[1] for column in reply[0]] if len(reply) > 1 else []
+        return [dict(zip(names, row)) for row in self._tuples(reply)]
 
     def rows(self, cypher: str, params: dict | None = None) -> list[tuple]:
         return self._tuples(self._run("GRAPH.RO_QUERY", cypher, params))
@@ -65,15 +63,11 @@ class FalkorStore(GraphStore):
             raise reply[-1]
         return reply
 
-    def _cells(self, row: list) -> list:
-        value = self._value
-        # Nulls, strings and integers come as they are (most cells of a traversal): no call for them.
-        return [c[1] if _NULL <= c[0] <= _INTEGER else value(c) for c in row]
-
     def _tuples(self, reply: list) -> list[tuple]:
         if len(reply) == 1:  # statistics only
             return []
-        value = self._value  # _cells inlined: this runs once per row of every traversal read
+        value = self._value
+        # Nulls, strings and integers come as they are (most cells of a traversal): no call for them.
         return [tuple([c[1] if _NULL <= c[0] <= _INTEGER else value(c) for c in row]) for row in reply[1]]
 
     def _value(self, cell: list):

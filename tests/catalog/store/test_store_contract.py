@@ -16,7 +16,7 @@ def writes_for(events) -> GraphWrites:
 def expand(store, keys: list[str], traversal: str, as_of=None) -> list[tuple[str, str]]:
     """store.expand on keys: ids in, keys out."""
     label = "Field" if traversal.startswith("FIELD_") else "Dataset"
-    pairs = store.expand(list(store.node_ids(label, keys).values()), traversal, as_of=as_of)
+    pairs = store.read(store.expansion(list(store.node_ids(label, keys).values()), traversal, as_of=as_of))[0]
     key = {i: node["key"] for i, node in store.describe([i for pair in pairs for i in pair]).items()}
     return [(key[a], key[b]) for a, b in pairs]
 
@@ -133,7 +133,7 @@ def test_jobs_carrying_edges_and_their_inputs_and_outputs(store):
     assert store.read(store.carriage([(c, d)], as_of=march)) == [[]]  # etl first read c in June
     # Several reads in one call (one round trip on FalkorDB) give what each gives alone.
     assert store.read(store.expansion([a], "DOWNSTREAM"), store.description([b])) == [
-        store.expand([a], "DOWNSTREAM"), store.describe([b])]
+        store.read(store.expansion([a], "DOWNSTREAM"))[0], store.describe([b])]
     io = store.job_io([jobs["job:ns:etl"]])
     assert sorted(io, key=str) == sorted([(jobs["job:ns:etl"], "CONSUMES", a), (jobs["job:ns:etl"], "CONSUMES", c),
                                           (jobs["job:ns:etl"], "PRODUCES", b), (jobs["job:ns:etl"], "PRODUCES", d)],
