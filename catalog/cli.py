@@ -59,14 +59,15 @@ def main() -> None:
 @click.option("--port", type=int, help="TCP port  [default: 5000]")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="event log and embedded graph  [default: ./catalog-data]")
 @click.option("--graph-url", help="use an external graph: neo4j://host:7687, bolt://..., falkordb://host:6379 "
-              "(Neo4j credentials from CATALOG_GRAPH_USER / CATALOG_GRAPH_PASSWORD)")
+              "(Neo4j credentials from CATALOG_NEO4J_USER / CATALOG_NEO4J_PASSWORD)")
+@click.option("--graph-database", help="the Neo4j database to use  [default: the server's default database]")
 @click.option("--demo", is_flag=True, help="load the bundled sample lineage (food delivery) if the catalog is empty, "
               "and the sample GDPR policy")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--no-auth", is_flag=True, default=None,
               help="local development only: accept requests without an API key, everyone an admin; refused "
                    "unless --host is a loopback address")
-def serve(host, port, data_dir, graph_url, demo, log_level, no_auth) -> None:
+def serve(host, port, data_dir, graph_url, graph_database, demo, log_level, no_auth) -> None:
     """Run the HTTP server (REST, GraphQL at /graphql, pages, /health, /metrics).
 
     With no --graph-url the embedded FalkorDB engine is started as a child process on a
@@ -89,8 +90,8 @@ def serve(host, port, data_dir, graph_url, demo, log_level, no_auth) -> None:
     from catalog.engine import DataDirLocked, EngineStartError
     from catalog.runtime import Catalog
 
-    settings = _settings(host=host, port=port, data_dir=data_dir, graph_url=graph_url, log_level=log_level,
-                         no_auth=no_auth)
+    settings = _settings(host=host, port=port, data_dir=data_dir, graph_url=graph_url,
+                         neo4j_database=graph_database, log_level=log_level, no_auth=no_auth)
     if settings.no_auth and not _loopback(settings.host):
         raise click.UsageError(f"--no-auth is for local development: it needs a loopback --host, not {settings.host!r}")
     if demo:

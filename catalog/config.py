@@ -13,9 +13,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("catalog-data"), description="event log and embedded graph data")
     graph_url: str | None = Field(None, description="neo4j://, bolt:// or falkordb://host:port; none = embedded")
-    graph_user: str = "neo4j"
-    graph_password: str | None = None
-    graph_database: str | None = None
+    neo4j_user: str = Field("neo4j", description="Neo4j user (with a password; none = a server without auth)")
+    neo4j_password: str | None = None
+    neo4j_database: str | None = Field(None, description="Neo4j database name; none = the server's default")
+    neo4j_retry_seconds: float = Field(5.0, description="how long a Neo4j transaction is retried on transient "
+                                       "errors (deadlocks, leader switches) before the request gets a 503")
     host: str = "127.0.0.1"
     port: int = 5000
     max_body_bytes: int = Field(8 * 1024 * 1024, description="largest request body, after gunzip")

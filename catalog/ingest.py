@@ -108,30 +108,34 @@ class Projector:
             if new != list(range(self.applied + 1, self.applied + 1 + len(new))):
                 self._catch_up_locked(None)
                 return
-            self._apply_or_isolate([(seq, writes) for seq, writes in events if seq > self.applied])
-            if self.store.advance_checkpoint(self.applied, new[-1]):
-                self.applied = new[-1]
-            else:
+            if not self._project([(seq, writes) for seq, writes in events if seq > self.applied]):
                 self._resync_locked()
 
-    def _apply_or_isolate(self, events: list[tuple[int, GraphWrites]]) -> None:
-        """Apply events' writes together; if the store refuses them (not merely unavailable), one by one,
-        skipping and logging each it refuses, so that one event it cannot take never blocks the others."""
+    def _project(self, events: list[tuple[int, GraphWrites]]) -> bool:
+        """Write events (seq, writes) that follow the checkpoint, and move it to the last one, in one
+        transaction where the engine has them; False if the graph held another checkpoint.
+
+        If the store refuses the group (not merely unavailable), the events go one by one, each with
+        its checkpoint, and one it refuses is skipped and logged: it never blocks the others.
+        """
         writes = GraphWrites()
         for _seq, event_writes in events:
             writes.extend(event_writes)
+        seq = events[-1][0]
         try:
-            self.store.apply(writes)
+            moved = self.store.commit(writes, self.applied, seq)
         except GraphUnavailable:
             raise
         except Exception as exc:
             if len(events) > 1:
-                for one in events:
-                    self._apply_or_isolate([one])
-                return
+                return all(self._project([one]) for one in events)
             self.refused += 1
             log.error("the graph engine refused a logged event; skipped (it stays in the event log)",
-                      extra={"seq": events[0][0], "error": str(exc)[:500]})
+                      extra={"seq": seq, "error": str(exc)[:500]})
+            moved = self.store.advance_checkpoint(self.applied, seq)
+        if moved:
+            self.applied = seq
+        return moved
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply everything logged after the checkpoint; returns the number of events applied."""
@@ -148,10 +152,8 @@ class Projector:
         return applied
 
     def _apply_logged(self, batch: list[LoggedEvent]) -> None:
-        self._apply_or_isolate([(item.seq, map_event(json.loads(item.body), item.digest)) for item in batch])
-        if not self.store.advance_checkpoint(self.applied, batch[-1].seq):
+        if not self._project([(item.seq, map_event(json.loads(item.body), item.digest)) for item in batch]):
             raise GraphUnavailable("the graph's checkpoint moved during replay (engine restarted?)")
-        self.applied = batch[-1].seq
 
     def reconcile(self) -> int:
         """Catch up, first rewinding to the graph's own checkpoint if the graph lost writes.

@@ -25,7 +25,8 @@ def open_store(settings: Settings, engine: EmbeddedEngine | None) -> GraphStore:
     if url and urlparse(url).scheme.split("+")[0] in ("neo4j", "bolt"):
         from catalog.store.neo4j_backend import Neo4jStore
 
-        return Neo4jStore(url, settings.graph_user, settings.graph_password, settings.graph_database)
+        return Neo4jStore(url, settings.neo4j_user, settings.neo4j_password, settings.neo4j_database,
+                          retry_seconds=settings.neo4j_retry_seconds)
     from catalog.store.falkor_backend import FalkorStore
 
     if url:

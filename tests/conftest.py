@@ -18,6 +18,7 @@ import pytest
 
 from catalog.engine import EmbeddedEngine
 from catalog.store.falkor_backend import FalkorStore
+from tests.engines import BACKENDS, Neo4jProcess, SharedNeo4j, neo4j_store
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CATALOG_SHARED_DIR", REPO.parent / "shared")) / "openlineage"
@@ -54,27 +55,50 @@ def engine(tmp_path_factory):
         yield running
 
 
-def _neo4j_store():
-    from catalog.store.neo4j_backend import Neo4jStore
+@pytest.fixture(scope="session")
+def neo4j(tmp_path_factory):
+    """The session's Neo4j: CATALOG_NEO4J_URI if set, else a real server started by scripts/neo4j.sh."""
+    if os.environ.get("CATALOG_NEO4J_URI"):
+        yield SharedNeo4j(os.environ["CATALOG_NEO4J_URI"])
+        return
+    with Neo4jProcess(tmp_path_factory.mktemp("neo4j")) as running:
+        yield SharedNeo4j(running.url)
 
-    return Neo4jStore(os.environ["CATALOG_NEO4J_URI"], os.environ.get("CATALOG_NEO4J_USER", "neo4j"),
-                      os.environ.get("CATALOG_NEO4J_PASSWORD", ""))
+
+def _graph_args(request):
+    """Arguments of `catalog serve` for the engine the test runs on, holding Neo4j while it runs."""
+    if request.param == "falkordb":
+        yield ()
+        return
+    with request.getfixturevalue("neo4j").lease(request.node.nodeid) as url:
+        yield ("--graph-url", url)
 
 
-@pytest.fixture(params=["falkordb", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+@pytest.fixture(params=BACKENDS)
+def graph_args(request):
+    yield from _graph_args(request)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_graph_args(request):
+    """graph_args for a server that lives as long as its module."""
+    yield from _graph_args(request)
+
+
+@pytest.fixture(params=BACKENDS)
 def store(request, engine):
-    """The store contract runs on every backend; Neo4j only when CATALOG_NEO4J_URI is set."""
+    """A store on each engine: a fresh graph in the embedded FalkorDB, an emptied Neo4j."""
     if request.param == "neo4j":
-        if not os.environ.get("CATALOG_NEO4J_URI"):
-            pytest.skip("Neo4j is not available on this machine: set CATALOG_NEO4J_URI to run the Neo4j backend")
-        backend = _neo4j_store()
-        backend.clear()
-    else:
-        backend = FalkorStore("127.0.0.1", engine.port, graph=f"test-{uuid.uuid4().hex[:12]}")
+        with request.getfixturevalue("neo4j").lease(request.node.nodeid) as url:
+            backend = neo4j_store(url)
+            backend.ensure_schema()
+            yield backend
+            backend.close()
+        return
+    backend = FalkorStore("127.0.0.1", engine.port, graph=f"test-{uuid.uuid4().hex[:12]}")
     backend.ensure_schema()
     yield backend
-    if request.param == "falkordb":
-        backend.clear()
+    backend.clear()
     backend.close()
 
 
@@ -128,6 +152,12 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
+    def graph(self):
+        """A store on the server's own graph: its Neo4j, or the catalog graph in its embedded engine."""
+        if "--graph-url" in self.extra:
+            return neo4j_store(self.extra[self.extra.index("--graph-url") + 1])
+        return FalkorStore("127.0.0.1", httpx.get(self.url + "/health").json()["graph"]["port"])
+
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -147,8 +177,8 @@ class ServerProcess:
 
 
 @pytest.fixture
-def server(tmp_path):
-    with ServerProcess(tmp_path / "data") as running:
+def server(tmp_path, graph_args):
+    with ServerProcess(tmp_path / "data", *graph_args) as running:
         yield running
 
 

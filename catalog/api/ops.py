@@ -6,12 +6,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from catalog.store.base import GraphUnavailable
+
 
 def health_report(catalog, pipeline) -> tuple[bool, dict]:
     graph_up = catalog.store.ping()
     report = {
         "status": "ok" if graph_up else "degraded",
-        "graph": {"backend": catalog.store.name, "reachable": graph_up},
+        "graph": {"backend": catalog.store.name, "reachable": graph_up, "version": _version(catalog.store, graph_up)},
         "eventLog": {"events": catalog.log.count(), "lastSeq": catalog.log.last_seq()},
         "projection": {"checkpoint": catalog.projector.applied, "lag": catalog.projector.lag(),
                        "lagging": bool(pipeline and pipeline.lagging)},
@@ -19,6 +21,15 @@ def health_report(catalog, pipeline) -> tuple[bool, dict]:
     if catalog.engine:
         report["graph"].update(pid=catalog.engine.pid, port=catalog.engine.port, restarts=catalog.engine.restarts)
     return graph_up, report
+
+
+def _version(store, reachable: bool) -> str | None:
+    if not reachable:
+        return None
+    try:
+        return store.version()
+    except GraphUnavailable:  # gone between the ping and this
+        return None
 
 
 async def health(request: Request) -> JSONResponse:

@@ -45,6 +45,11 @@ def _seen_by(keyword: str, as_of: int | None, *edges: str) -> str:
     return f"{keyword} " + " AND ".join(f"{e}.firstSeen <= $asOf" for e in edges)
 
 
+# Compare-and-set of the projection's checkpoint: a row when it moved, none when the graph held another value.
+CHECKPOINT_MOVE = ("MERGE (m:CatalogMeta {key: 'checkpoint'}) WITH m WHERE coalesce(m.seq, 0) = $expected "
+                   "SET m.seq = $seq RETURN m.seq AS seq")
+
+
 class Read(NamedTuple):
     """A read-only statement and how to turn its rows (tuples) into the caller's result."""
     cypher: str
@@ -71,6 +76,14 @@ class GraphStore(ABC):
     @abstractmethod
     def clear(self) -> None:
         """Remove every node and edge."""
+
+    @abstractmethod
+    def ping(self) -> bool:
+        """Whether the engine answers, quickly and without raising."""
+
+    @abstractmethod
+    def version(self) -> str:
+        """The engine's name and version, e.g. ``Neo4j Kernel 5.26.30 (community)``."""
 
     def text_search(self, label: str, words: list[str], limit: int) -> list[dict] | None:
         """Nodes of ``label`` (key, name, namespace, dataset, description) with words starting with each
@@ -117,29 +130,35 @@ class GraphStore(ABC):
         Writes with an empty key or one with outer whitespace are refused whole (ValueError): FalkorDB
         crashes indexing such a key. Ingestion refuses them before logging; this also covers old logs.
         """
+        statements = self._statements(writes)
+        self.execute_writes(statements)
+        return sum(len(params["rows"]) for _, params in statements)
+
+    def commit(self, writes: GraphWrites, expected: int, seq: int) -> bool:
+        """Apply writes and move the checkpoint from ``expected`` to ``seq``; False if the graph
+        holds another checkpoint. Engines with transactions do both in one (see write_and_checkpoint)."""
+        return self.write_and_checkpoint(self._statements(writes), expected, seq)
+
+    def write_and_checkpoint(self, statements: list[tuple[str, dict]], expected: int, seq: int) -> bool:
+        """Here the writes first, then the checkpoint: an engine that loses its last writes loses the
+        checkpoint with them, and the compare-and-set sends the projector back to replay."""
+        self.execute_writes(statements)
+        return self.advance_checkpoint(expected, seq)
+
+    @staticmethod
+    def _statements(writes: GraphWrites) -> list[tuple[str, dict]]:
         unindexable = unindexable_keys(writes)
         if unindexable:
             raise ValueError(f"keys must not be empty or start or end with whitespace: {unindexable[:5]!r}")
-        plan = write_plan(writes)
-        self.execute_writes([(cypher, {"rows": rows}) for _kind, cypher, rows in plan])
-        return sum(len(rows) for _, _, rows in plan)
+        return [(cypher, {"rows": rows}) for _kind, cypher, rows in write_plan(writes)]
 
     def checkpoint(self) -> int:
         rows = self.query("MATCH (m:CatalogMeta {key: 'checkpoint'}) RETURN m.seq AS seq", read_only=True)
         return int(rows[0]["seq"]) if rows and rows[0]["seq"] is not None else 0
 
     def advance_checkpoint(self, expected: int, seq: int) -> bool:
-        """Move the checkpoint from ``expected`` to ``seq``; False if the graph holds another value.
-
-        Written after the batch it covers: an engine that loses its last writes loses this
-        too, and the compare-and-set tells the projector to replay from the graph's own value.
-        """
-        rows = self.query(
-            "MERGE (m:CatalogMeta {key: 'checkpoint'}) WITH m WHERE coalesce(m.seq, 0) = $expected "
-            "SET m.seq = $seq RETURN m.seq AS seq",
-            {"expected": expected, "seq": seq},
-        )
-        return bool(rows)
+        """Move the checkpoint from ``expected`` to ``seq``; False if the graph holds another value."""
+        return bool(self.query(CHECKPOINT_MOVE, {"expected": expected, "seq": seq}))
 
     # traversal ------------------------------------------------------------------------
     # Traversals walk the engine's own node ids: a seek by id costs a fraction of a lookup

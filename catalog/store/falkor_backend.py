@@ -168,5 +168,14 @@ class FalkorStore(GraphStore):
         except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
             return False
 
+    def version(self) -> str:
+        try:
+            modules = self._db.connection.execute_command("MODULE", "LIST")
+        except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
+            raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
+        # The module reports its version as one integer: 41603 is 4.16.3.
+        number = next(int(m[b"ver"]) for m in modules if m[b"name"] == b"graph")
+        return f"FalkorDB {number // 10000}.{number // 100 % 100}.{number % 100}"
+
     def close(self) -> None:
         self._db.connection.close()

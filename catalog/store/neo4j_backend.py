@@ -1,36 +1,90 @@
-"""Neo4j 5 backend over Bolt with the official driver (production; cannot run on dev machines here).
+"""Neo4j 5 backend over Bolt with the official driver (production; scripts/neo4j.sh runs one locally).
 
-Dialect notes: unique constraints with ``CREATE CONSTRAINT ... IF NOT EXISTS``; node ids for
-traversals through ``elementId()``; writes go through managed transactions so the driver
-retries transient errors (leader switches).
+Dialect notes: unique constraints, range and full-text indexes with ``IF NOT EXISTS``, and
+the wait for them to come online; node ids for traversals through ``elementId()``; deleting
+everything in batches (``CALL {} IN TRANSACTIONS``, which needs an auto-commit transaction).
+
+Every call runs in a managed transaction, which the driver retries on transient errors
+(deadlocks between concurrent MERGEs on one key, leader switches) for up to
+``retry_seconds``; after that, or when the server cannot be reached, GraphUnavailable. A
+projection commit (the writes of a group of events and the checkpoint) is one transaction.
 """
 
 from __future__ import annotations
 
 import neo4j
-from neo4j.exceptions import ServiceUnavailable, SessionExpired
+from neo4j.exceptions import DatabaseUnavailable, ServiceUnavailable, SessionExpired
 
-from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, SEARCH_INDEXED, GraphStore, GraphUnavailable
+from catalog.store.base import CHECKPOINT_MOVE, INDEXED_PROPERTIES, KEYED_LABELS, SEARCH_INDEXED, GraphStore, \
+    GraphUnavailable, Read
+
+# The server is away (or answers that the database is): the caller may retry later.
+_UNAVAILABLE = (ServiceUnavailable, SessionExpired, DatabaseUnavailable, OSError)
+
+
+class _CheckpointMoved(Exception):
+    """Raised inside a commit to roll it back: the graph's checkpoint is not the expected one."""
 
 
 class Neo4jStore(GraphStore):
     name = "neo4j"
     id_function = "elementId"  # id() is deprecated in Neo4j 5
 
-    def __init__(self, url: str, user: str, password: str | None, database: str | None = None):
-        self._driver = neo4j.GraphDatabase.driver(url, auth=(user, password or ""))
+    def __init__(self, url: str, user: str | None = "neo4j", password: str | None = None,
+                 database: str | None = None, retry_seconds: float = 5.0, connect_timeout: float = 3.0):
+        # No password: a server with authentication off (scripts/neo4j.sh on loopback) takes no credentials.
+        auth = (user or "neo4j", password) if password else None
+        self._driver = neo4j.GraphDatabase.driver(
+            url, auth=auth, max_transaction_retry_time=retry_seconds, connection_timeout=connect_timeout,
+            connection_acquisition_timeout=connect_timeout + retry_seconds, notifications_min_severity="OFF")
         self._database = database
 
+    def _session(self):
+        return self._driver.session(database=self._database)
+
+    def _transaction(self, work, read_only: bool = False):
+        """``work(tx)`` in one managed transaction, retried by the driver on transient errors."""
+        try:
+            with self._session() as session:
+                return (session.execute_read if read_only else session.execute_write)(work)
+        except _UNAVAILABLE as exc:
+            raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
+
     def query(self, cypher: str, params: dict | None = None, read_only: bool = False) -> list[dict]:
+        return self._transaction(lambda tx: [record.data() for record in tx.run(cypher, params or {})], read_only)
+
+    def rows(self, cypher: str, params: dict | None = None) -> list[tuple]:
+        return self._transaction(lambda tx: [tuple(record.values()) for record in tx.run(cypher, params or {})],
+                                 read_only=True)
+
+    def read(self, *reads: Read) -> list:
+        """Several reads in one read transaction: one consistent view of the graph."""
         def work(tx):
-            return [record.data() for record in tx.run(cypher, params or {})]
+            return [r.shape([tuple(record.values()) for record in tx.run(r.cypher, r.params)]) for r in reads]
+
+        return self._transaction(work, read_only=True)
+
+    def execute_writes(self, statements: list[tuple[str, dict]]) -> None:
+        """All statements in one transaction: they are applied together or not at all."""
+        def work(tx):
+            for cypher, params in statements:
+                tx.run(cypher, params).consume()
+
+        self._transaction(work)
+
+    def write_and_checkpoint(self, statements: list[tuple[str, dict]], expected: int, seq: int) -> bool:
+        """The writes and the checkpoint's move in one transaction, rolled back whole if the checkpoint moved."""
+        def work(tx):
+            for cypher, params in statements:
+                tx.run(cypher, params).consume()
+            if not tx.run(CHECKPOINT_MOVE, {"expected": expected, "seq": seq}).peek():
+                raise _CheckpointMoved
 
         try:
-            with self._driver.session(database=self._database) as session:
-                run = session.execute_read if read_only else session.execute_write
-                return run(work)
-        except (ServiceUnavailable, SessionExpired) as exc:
-            raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
+            self._transaction(work)
+        except _CheckpointMoved:
+            return False
+        return True
 
     def ensure_schema(self) -> None:
         for label in KEYED_LABELS:
@@ -41,6 +95,8 @@ class Neo4jStore(GraphStore):
             self.query(f"CREATE FULLTEXT INDEX {label.lower()}_search IF NOT EXISTS FOR (n:{label}) "
                        f"ON EACH [{', '.join('n.' + p for p in props)}] "
                        "OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}}")
+        # A new index populates in the background: queries must not see it half built.
+        self._auto_commit("CALL db.awaitIndexes(300)")
 
     def text_search(self, label: str, words: list[str], limit: int) -> list[dict]:
         # Words are letters and digits only (writes.search_words): nothing reaches Lucene's query syntax.
@@ -52,11 +108,14 @@ class Neo4jStore(GraphStore):
             read_only=True)
 
     def clear(self) -> None:
-        # CALL {} IN TRANSACTIONS needs an auto-commit transaction, not a managed one.
+        self._auto_commit("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+
+    def _auto_commit(self, cypher: str) -> None:
+        # Procedures and batched deletes that refuse to run inside a managed transaction.
         try:
-            with self._driver.session(database=self._database) as session:
-                session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-        except (ServiceUnavailable, SessionExpired) as exc:
+            with self._session() as session:
+                session.run(cypher).consume()
+        except _UNAVAILABLE as exc:
             raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
 
     def ping(self) -> bool:
@@ -65,6 +124,11 @@ class Neo4jStore(GraphStore):
             return True
         except Exception:
             return False
+
+    def version(self) -> str:
+        rows = self.query("CALL dbms.components() YIELD name, versions, edition "
+                          "RETURN name, versions[0] AS version, edition", read_only=True)
+        return " ".join(f"{r['name']} {r['version']} ({r['edition']})" for r in rows)
 
     def close(self) -> None:
         self._driver.close()

@@ -22,8 +22,8 @@ def keys(tmp_path):
 
 
 @pytest.fixture
-def secured_server(tmp_path, keys):
-    with ServerProcess(tmp_path / "data", auth=True) as server:
+def secured_server(tmp_path, keys, graph_args):
+    with ServerProcess(tmp_path / "data", *graph_args, auth=True) as server:
         yield server
 
 

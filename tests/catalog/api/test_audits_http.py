@@ -41,8 +41,8 @@ def wait_for(server, run_id: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with ServerProcess(tmp_path_factory.mktemp("audits") / "data") as server:
+def server(tmp_path_factory, module_graph_args):
+    with ServerProcess(tmp_path_factory.mktemp("audits") / "data", *module_graph_args) as server:
         seed = json.loads(SEED.read_text())
         assert httpx.post(server.url + "/api/v1/lineage/batch", json=seed + dietary_events(seed),
                           timeout=60).status_code == 200

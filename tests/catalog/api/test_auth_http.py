@@ -42,7 +42,7 @@ SCAN = {"namespace": "food_delivery", "name": "public.customers", "source": "aut
 
 
 @pytest.fixture(scope="module")
-def secured(tmp_path_factory):
+def secured(tmp_path_factory, module_graph_args):
     """A server with one key per role, plus a producer limited to food_delivery; keys made before it starts."""
     data = tmp_path_factory.mktemp("auth") / "data"
     store = KeyStore(data)
@@ -51,7 +51,7 @@ def secured(tmp_path_factory):
     revoked, tokens["revoked"] = store.create("gone", "admin")
     store.revoke(revoked.id)
     store.close()
-    with ServerProcess(data, auth=True) as server:
+    with ServerProcess(data, *module_graph_args, auth=True) as server:
         admin = {"Authorization": f"Bearer {tokens['admin']}"}
         assert httpx.post(server.url + "/api/v1/lineage/batch", json=sample_events(), headers=admin,
                           timeout=30).status_code == 200

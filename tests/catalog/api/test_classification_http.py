@@ -24,9 +24,9 @@ CLASSIFICATIONS = """query($ns: String!, $name: String!) { dataset(namespace: $n
 
 
 @pytest.fixture(scope="module")
-def scanned(tmp_path_factory):
+def scanned(tmp_path_factory, module_graph_args):
     root = tmp_path_factory.mktemp("pii")
-    with ServerProcess(root / "data") as server:
+    with ServerProcess(root / "data", *module_graph_args) as server:
         events = httpx.post(server.url + "/api/v1/lineage/batch", content=SEED.read_bytes(),
                             headers={"Content-Type": "application/json"}, timeout=60)
         assert events.status_code == 200

@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def gql_server(tmp_path_factory, valid_events):
-    with ServerProcess(tmp_path_factory.mktemp("gql") / "data") as server:
+def gql_server(tmp_path_factory, valid_events, module_graph_args):
+    with ServerProcess(tmp_path_factory.mktemp("gql") / "data", *module_graph_args) as server:
         response = httpx.post(server.url + "/api/v1/lineage/batch", json=[e for _, e in valid_events], timeout=60)
         assert response.status_code == 200
         yield server

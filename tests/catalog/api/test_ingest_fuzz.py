@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from catalog.store.falkor_backend import FalkorStore
 from ingestors.openlineage import dataset_id, job_id, run_id
 from tests.conftest import VALID_DIR, ServerProcess, load_events
-from tests.graphs import counts, engine_of, snapshot
+from tests.graphs import counts, snapshot
 
 EXAMPLES = int(os.environ.get("CATALOG_FUZZ_EXAMPLES", "2000"))
 CORPUS = [event for _, event in load_events(VALID_DIR)]
@@ -94,10 +94,10 @@ def written_whole(graph: FalkorStore, event: dict) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    with ServerProcess(tmp_path_factory.mktemp("fuzz") / "data") as server, \
+def live(tmp_path_factory, module_graph_args):
+    with ServerProcess(tmp_path_factory.mktemp("fuzz") / "data", *module_graph_args) as server, \
             httpx.Client(base_url=server.url, timeout=30) as http:
-        graph = engine_of(server.url)
+        graph = server.graph()
         yield server, http, graph
         graph.close()
 

@@ -11,7 +11,7 @@ import pytest
 
 from ingestors.files import SAMPLES
 from tests.conftest import ServerProcess
-from tests.graphs import engine_of, snapshot_rows
+from tests.graphs import snapshot_rows
 
 PAYLOADS = [
     "x'}) MATCH (n) DETACH DELETE n //",
@@ -44,12 +44,12 @@ def hostile_event(index: int, payload: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory):
-    with ServerProcess(tmp_path_factory.mktemp("injection") / "data") as server:
+def hostile(tmp_path_factory, module_graph_args):
+    with ServerProcess(tmp_path_factory.mktemp("injection") / "data", *module_graph_args) as server:
         http = httpx.Client(base_url=server.url, timeout=30)
         assert http.post("/api/v1/lineage/batch", json=json.loads((SAMPLES / "food_delivery.json").read_text())
                          ).status_code == 200
-        graph = engine_of(server.url)
+        graph = server.graph()
         before = snapshot_rows(graph)
         for index, payload in enumerate(PAYLOADS):
             response = http.post("/api/v1/lineage", json=hostile_event(index, payload))

@@ -31,8 +31,8 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def page_server(tmp_path_factory):
-    with ServerProcess(tmp_path_factory.mktemp("page") / "data") as server:
+def page_server(tmp_path_factory, module_graph_args):
+    with ServerProcess(tmp_path_factory.mktemp("page") / "data", *module_graph_args) as server:
         seed = [e for _, e in load_events(VALID_DIR / "marquez-seed")]
         airflow = [e for _, e in load_events(VALID_DIR / "compat-airflow")]
         assert httpx.post(server.url + "/api/v1/lineage/batch", json=seed + airflow, timeout=60).status_code == 200

@@ -41,9 +41,9 @@ def cli(*args, cwd=None, env=None, timeout=300) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def catalog(tmp_path_factory):
+def catalog(tmp_path_factory, module_graph_args):
     root = tmp_path_factory.mktemp("policies")
-    with ServerProcess(root / "data", env={"CATALOG_POLICIES": json.dumps([str(SAMPLE_POLICY)])}) as server:
+    with ServerProcess(root / "data", *module_graph_args, env={"CATALOG_POLICIES": json.dumps([str(SAMPLE_POLICY)])}) as server:
         assert httpx.post(server.url + "/api/v1/lineage/batch", content=SEED.read_bytes(),
                           headers={"Content-Type": "application/json"}, timeout=60).status_code == 200
         scanned = cli("scan", str(CUSTOMERS), "--dataset", "food_delivery/public.customers", "--url", server.url)
