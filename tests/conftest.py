@@ -85,9 +85,8 @@ def module_graph_args(request):
     yield from _graph_args(request)
 
 
-@pytest.fixture(params=BACKENDS)
-def store(request, engine):
-    """A store on each engine: a fresh graph in the embedded FalkorDB, an emptied Neo4j."""
+def _store_on(request, engine):
+    """A store on the engine the test runs on: a fresh graph in the embedded FalkorDB, an emptied Neo4j."""
     if request.param == "neo4j":
         with request.getfixturevalue("neo4j").lease(request.node.nodeid) as url:
             backend = neo4j_store(url)
@@ -100,6 +99,17 @@ def store(request, engine):
     yield backend
     backend.clear()
     backend.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, engine):
+    yield from _store_on(request, engine)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_store(request, engine):
+    """A store for a module's tests to share."""
+    yield from _store_on(request, engine)
 
 
 @pytest.fixture

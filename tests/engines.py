@@ -78,7 +78,8 @@ class SharedNeo4j:
     def lease(self, holder: str):
         """The URL of an empty database, for as long as the caller holds it."""
         if self.holder:
-            raise RuntimeError(f"Neo4j is leased to {self.holder}; {holder} must wait for it (test ordering bug)")
+            raise RuntimeError(f"Neo4j is leased to {self.holder}, so {holder} cannot have it: a module's tests "
+                               "must share one module-scoped holder or each hold it themselves, not both")
         self.holder = holder
         try:
             store = neo4j_store(self.url)

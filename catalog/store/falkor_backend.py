@@ -173,8 +173,9 @@ class FalkorStore(GraphStore):
             modules = self._db.connection.execute_command("MODULE", "LIST")
         except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
             raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
-        # The module reports its version as one integer: 41603 is 4.16.3.
-        number = next(int(m[b"ver"]) for m in modules if m[b"name"] == b"graph")
+        # Each module is a flat [name, value, ...] list; the version is one integer: 41603 is 4.16.3.
+        number = next(int(fields["ver"]) for fields in (dict(zip(m[::2], m[1::2])) for m in modules)
+                      if fields["name"] == "graph")
         return f"FalkorDB {number // 10000}.{number // 100 % 100}.{number % 100}"
 
     def close(self) -> None:

@@ -29,9 +29,9 @@ class GatedStore:
 
 
 @pytest.fixture
-def scenario(falkor_store, tmp_path):
-    log, policy = build(falkor_store, tmp_path)
-    yield falkor_store, log, policy
+def scenario(store, tmp_path):
+    log, policy = build(store, tmp_path)
+    yield store, log, policy
     log.close()
 
 

@@ -43,20 +43,20 @@ def test_ingest_against_no_server_is_a_clear_error(tmp_path):
     assert result.returncode == 1 and "cannot reach the catalog" in result.stderr
 
 
-def test_demo_serve_and_rebuild(tmp_path):
+def test_demo_serve_and_rebuild(tmp_path, graph_args):
     data = tmp_path / "data"
-    with ServerProcess(data, "--demo") as server:
+    with ServerProcess(data, *graph_args, "--demo") as server:
         graph = httpx.get(server.url + "/api/v1/lineage",
                           params={"nodeId": "dataset:food_delivery:public.orders", "depth": 3}).json()["graph"]
         assert len(graph) > 5
         # A second server on the same data dir is refused with a clear message.
         second = catalog("serve", "--data-dir", str(data), "--port", "0")
         assert second.returncode != 0 and "in use by another catalog server" in second.stderr
-    rebuilt = catalog("rebuild", "--data-dir", str(data))
+    rebuilt = catalog("rebuild", "--data-dir", str(data), *graph_args)
     assert rebuilt.returncode == 0, rebuilt.stderr
     summary = json.loads(rebuilt.stdout)
     assert summary["replayed"] == 26 and summary["graph"]["Dataset"] > 5
-    with ServerProcess(data) as again:  # the rebuilt graph serves the same lineage
+    with ServerProcess(data, *graph_args) as again:  # the rebuilt graph serves the same lineage
         regraph = httpx.get(again.url + "/api/v1/lineage",
                             params={"nodeId": "dataset:food_delivery:public.orders", "depth": 3}).json()["graph"]
         assert sorted(n["id"] for n in regraph) == sorted(n["id"] for n in graph)

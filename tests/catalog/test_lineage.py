@@ -1,14 +1,11 @@
 """Traversal against a reference BFS (networkx) on generated graphs, property-based."""
 
-import uuid
-
 import networkx as nx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog.lineage import LineageError, marquez_graph, traverse
-from catalog.store.falkor_backend import FalkorStore
 from ingestors.openlineage import GraphWrites
 
 
@@ -43,24 +40,16 @@ graphs = st.integers(min_value=2, max_value=60).flatmap(
 )
 
 
-@pytest.fixture(scope="module")
-def gen_store(engine):
-    store = FalkorStore("127.0.0.1", engine.port, graph=f"lineage-{uuid.uuid4().hex[:8]}")
-    store.ensure_schema()
-    yield store
-    store.clear()
-
-
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spec=graphs, direction=st.sampled_from(["UPSTREAM", "DOWNSTREAM", "BOTH"]), depth=st.integers(0, 12))
-def test_traverse_matches_reference_bfs(gen_store, spec, direction, depth):
+def test_traverse_matches_reference_bfs(module_store, spec, direction, depth):
     n, edges, start = spec
     graph = nx.DiGraph()
     graph.add_nodes_from(range(n))
     graph.add_edges_from(edges)
-    gen_store.clear()
-    load_graph(gen_store, graph)
-    result = traverse(gen_store, [f"d{start}"], direction, depth)
+    module_store.clear()
+    load_graph(module_store, graph)
+    result = traverse(module_store, [f"d{start}"], direction, depth)
     expected = reference(graph, start, direction, depth)
     assert result.depth_of == expected
     assert not result.is_partial
@@ -70,43 +59,43 @@ def test_traverse_matches_reference_bfs(gen_store, spec, direction, depth):
         assert src in result.depth_of and dst in result.depth_of
 
 
-def test_layered_graph_and_node_limit(gen_store):
-    gen_store.clear()
+def test_layered_graph_and_node_limit(module_store):
+    module_store.clear()
     graph = nx.DiGraph()
     layers, width = 30, 40
     for layer in range(layers - 1):
         for i in range(width):
             graph.add_edge(layer * width + i, (layer + 1) * width + (i * 7 + layer) % width)
             graph.add_edge(layer * width + i, (layer + 1) * width + (i * 3 + 1) % width)
-    load_graph(gen_store, graph)
+    load_graph(module_store, graph)
     for depth in (1, 3, 10, 25):
-        assert traverse(gen_store, ["d0"], "DOWNSTREAM", depth).depth_of == reference(graph, 0, "DOWNSTREAM", depth)
-    limited = traverse(gen_store, ["d0"], "DOWNSTREAM", 25, max_nodes=50)
+        assert traverse(module_store, ["d0"], "DOWNSTREAM", depth).depth_of == reference(graph, 0, "DOWNSTREAM", depth)
+    limited = traverse(module_store, ["d0"], "DOWNSTREAM", 25, max_nodes=50)
     assert limited.is_partial and len(limited.depth_of) == 50
     full = reference(graph, 0, "DOWNSTREAM", 25)
     assert all(full[k] == d for k, d in limited.depth_of.items())  # every node at its true depth
 
 
-def test_as_of_hides_edges_first_seen_later(gen_store):
-    gen_store.clear()
+def test_as_of_hides_edges_first_seen_later(module_store):
+    module_store.clear()
     graph = nx.DiGraph([(0, 1), (1, 2), (0, 3)])
-    load_graph(gen_store, graph, seen=lambda u, v: 5000 if (u, v) == (1, 2) else 1000)
-    assert set(traverse(gen_store, ["d0"], "DOWNSTREAM", 5).depth_of) == {"d0", "d1", "d2", "d3"}
-    assert set(traverse(gen_store, ["d0"], "DOWNSTREAM", 5, as_of=2000).depth_of) == {"d0", "d1", "d3"}
+    load_graph(module_store, graph, seen=lambda u, v: 5000 if (u, v) == (1, 2) else 1000)
+    assert set(traverse(module_store, ["d0"], "DOWNSTREAM", 5).depth_of) == {"d0", "d1", "d2", "d3"}
+    assert set(traverse(module_store, ["d0"], "DOWNSTREAM", 5, as_of=2000).depth_of) == {"d0", "d1", "d3"}
 
 
-def test_bad_requests_are_lineage_errors(gen_store):
+def test_bad_requests_are_lineage_errors(module_store):
     with pytest.raises(LineageError, match="direction"):
-        traverse(gen_store, ["d0"], "SIDEWAYS", 1)
+        traverse(module_store, ["d0"], "SIDEWAYS", 1)
     with pytest.raises(LineageError, match="no dataset"):
-        marquez_graph(gen_store, "dataset:nope:nothing", 1, max_depth=10, max_nodes=100)
+        marquez_graph(module_store, "dataset:nope:nothing", 1, max_depth=10, max_nodes=100)
     with pytest.raises(LineageError, match="depth must be between"):
-        marquez_graph(gen_store, "dataset:gen:0", 99, max_depth=10, max_nodes=100)
+        marquez_graph(module_store, "dataset:gen:0", 99, max_depth=10, max_nodes=100)
     with pytest.raises(LineageError, match="nodeId must look like"):
-        marquez_graph(gen_store, "table:x", 1, max_depth=10, max_nodes=100)
+        marquez_graph(module_store, "table:x", 1, max_depth=10, max_nodes=100)
 
 
-def test_lineage_page_with_colons_in_namespaces(falkor_store):
+def test_lineage_page_with_colons_in_namespaces(module_store):
     from catalog.lineage import lineage_page
     from ingestors.openlineage import canonical_json, event_hash, map_event
 
@@ -114,8 +103,8 @@ def test_lineage_page_with_colons_in_namespaces(falkor_store):
              "run": {"runId": "r-1"}, "job": {"namespace": "postgres://db:5432", "name": "copy:users"},
              "inputs": [{"namespace": "postgres://db:5432", "name": "public.users"}],
              "outputs": [{"namespace": "s3://lake", "name": "users"}]}
-    falkor_store.apply(map_event(event, event_hash(canonical_json(event))))
-    page = lineage_page(falkor_store, "job:postgres://db:5432:copy:users", "BOTH", 2, max_depth=5, max_nodes=100, first=100)
+    module_store.apply(map_event(event, event_hash(canonical_json(event))))
+    page = lineage_page(module_store, "job:postgres://db:5432:copy:users", "BOTH", 2, max_depth=5, max_nodes=100, first=100)
     job = next(n for n in page["nodes"] if n["type"] == "JOB")
     assert (job["namespace"], job["name"], job["depth"]) == ("postgres://db:5432", "copy:users", 0)
     assert {n["id"] for n in page["nodes"]} == {"job:postgres://db:5432:copy:users",
@@ -189,17 +178,17 @@ def reference_page(runs, start: str, direction: str, depth: int) -> tuple[dict[s
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spec=runs_spec, direction=st.sampled_from(["UPSTREAM", "DOWNSTREAM", "BOTH"]), depth=st.integers(0, 6),
        start_job=st.booleans(), page_size=st.integers(1, 6), data=st.data())
-def test_lineage_pages_match_the_reference_and_add_up(gen_store, spec, direction, depth, start_job, page_size, data):
+def test_lineage_pages_match_the_reference_and_add_up(module_store, spec, direction, depth, start_job, page_size, data):
     from catalog.lineage import lineage_page
     n, runs = spec
-    gen_store.clear()
-    load_runs(gen_store, n, runs)
+    module_store.clear()
+    load_runs(module_store, n, runs)
     if start_job:
         start = f"j{data.draw(st.sampled_from(sorted({job for job, _, _ in runs})))}"
     else:
         start = f"d{data.draw(st.integers(0, n - 1))}"
     node_id = f"{'job' if start_job else 'dataset'}:gen:{start}"
-    full = lineage_page(gen_store, node_id, direction, depth, max_depth=10, max_nodes=1000, first=1000)
+    full = lineage_page(module_store, node_id, direction, depth, max_depth=10, max_nodes=1000, first=1000)
     nodes, edges = reference_page(runs, start, direction, depth)
     assert {x["id"]: x["depth"] for x in full["nodes"]} == nodes
     assert {(e["origin"], e["destination"]) for e in full["edges"]} == edges
@@ -208,7 +197,7 @@ def test_lineage_pages_match_the_reference_and_add_up(gen_store, spec, direction
     # Pages that explore only the hops they need give the same nodes, in order, and each edge once.
     seen, seen_edges, after = [], [], None
     while True:
-        page = lineage_page(gen_store, node_id, direction, depth, max_depth=10, max_nodes=1000, first=page_size,
+        page = lineage_page(module_store, node_id, direction, depth, max_depth=10, max_nodes=1000, first=page_size,
                             after=after, count_all=False)
         assert page["totalReachable"] in (None, len(nodes))
         seen += page["nodes"]

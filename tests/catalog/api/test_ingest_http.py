@@ -123,10 +123,12 @@ def test_lineage_bad_arguments(client):
     assert too_deep.status_code == 400 and "depth must be between" in too_deep.json()["error"]
 
 
-def test_health_and_metrics(client, valid_events):
+def test_health_and_metrics(client, valid_events, graph_args):
     client.post("/api/v1/lineage", json=valid_events[0][1])
     health = client.get("/health").json()
-    assert health["status"] == "ok" and health["graph"]["backend"] == "falkordb"
+    backend, version = ("neo4j", "Neo4j Kernel 5.26.") if graph_args else ("falkordb", "FalkorDB 4.")
+    assert health["status"] == "ok" and health["graph"]["backend"] == backend
+    assert health["graph"]["version"].startswith(version), health
     metrics = client.get("/metrics").text
     assert 'catalog_events_total{outcome="accepted",type="RunEvent"} 1.0' in metrics
     assert 'catalog_http_request_seconds_count{method="POST",route="/api/v1/lineage",status="201"} 1.0' in metrics
@@ -154,7 +156,7 @@ def test_names_with_outer_whitespace_are_refused_before_they_reach_the_graph_eng
         assert [d["field"] for d in response.json()["details"]] == [pointer]
         assert "must not be empty or start or end with whitespace" in response.json()["details"][0]["message"]
     after = client.get("/health").json()
-    assert after["graph"]["pid"] == engine["pid"] and after["graph"]["restarts"] == 0
+    assert after["graph"].get("pid") == engine.get("pid") and after["graph"].get("restarts") == engine.get("restarts")
     assert after["eventLog"]["events"] == 0
 
 
