@@ -15,6 +15,7 @@ from __future__ import annotations
 from catalog.govlog import GovernanceLog
 from catalog.store import reads
 from catalog.store.base import GraphStore
+from catalog.store.writes import search_words
 from ingestors.openlineage import dataset_id, field_id
 from policies.entities import ENTITIES
 
@@ -80,7 +81,8 @@ def _apply_scan(store: GraphStore, change: dict) -> None:
     fields, rows = [], []
     for column in detail["columns"]:
         key = field_id(ns, name, column["column"])
-        fields.append({"key": key, "name": column["column"], "sampled": column["sampled"], "note": column.get("note"),
+        fields.append({"key": key, "name": column["column"], "searchText": " ".join(search_words(column["column"])),
+                       "sampled": column["sampled"], "note": column.get("note"),
                        "entities": [f["entity"] for f in column["findings"]]})
         for finding in column["findings"]:
             spec = ENTITIES[finding["entity"]]
@@ -92,7 +94,7 @@ def _apply_scan(store: GraphStore, change: dict) -> None:
         ("MATCH (d:Dataset {key: $dataset}) SET d.scannedAt = $at, d.scanSource = $source, d.scanRows = $rows",
          {"dataset": dataset, "at": change["at"], "source": detail.get("source"), "rows": detail.get("rows")}),
         ("UNWIND $fields AS f MATCH (d:Dataset {key: $dataset}) MERGE (n:Field {key: f.key}) "
-         "ON CREATE SET n.dataset = $dataset, n.name = f.name MERGE (d)-[:HAS_FIELD]->(n) "
+         "ON CREATE SET n.dataset = $dataset, n.name = f.name, n.searchText = f.searchText MERGE (d)-[:HAS_FIELD]->(n) "
          "SET n.scannedAt = $at, n.scanSampled = f.sampled, n.scanNote = f.note",
          {"fields": fields, "dataset": dataset, "at": change["at"]}),
         # Suggestions this scan no longer makes go; decisions stay.

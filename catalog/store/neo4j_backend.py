@@ -100,11 +100,13 @@ class Neo4jStore(GraphStore):
 
     def text_search(self, label: str, words: list[str], limit: int) -> list[dict]:
         # Words are letters and digits only (writes.search_words): nothing reaches Lucene's query syntax.
+        # One-letter words match whole words, as on FalkorDB (whose index needs two letters for a prefix).
+        text = " AND ".join(word + "*" if len(word) > 1 else word for word in words)
         return self.query(
             "CALL db.index.fulltext.queryNodes($index, $text) YIELD node "
             "RETURN node.key AS key, node.name AS name, node.namespace AS namespace, node.dataset AS dataset, "
             "node.description AS description LIMIT $limit",
-            {"index": f"{label.lower()}_search", "text": " AND ".join(w + "*" for w in words), "limit": limit},
+            {"index": f"{label.lower()}_search", "text": text, "limit": limit},
             read_only=True)
 
     def clear(self) -> None:

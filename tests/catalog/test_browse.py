@@ -1,9 +1,11 @@
-"""Search through the engine's full-text index, on every backend (Neo4j when CATALOG_NEO4J_URI is set)."""
+"""Search through the engine's full-text index, on every backend."""
 
 import pytest
 
 from catalog.browse import BrowseError, search
+from catalog.govlog import GovernanceLog
 from catalog.store.writes import search_words
+from policies.classifications import record_scan
 from tests.catalog.store.test_store_contract import run_event, writes_for
 
 
@@ -55,3 +57,13 @@ def test_nodes_written_before_search_text_are_backfilled_once(store):
     assert names(search(store, "orders")) == ["legacy_orders"]
     store.query("CREATE (:Dataset {key: 'dataset:old:later', namespace: 'old', name: 'later'})")
     assert store.backfill_search_text() == 0  # done once per graph; new writes carry their searchText
+
+
+def test_columns_known_only_from_a_scan_are_searchable(catalog_store, tmp_path):
+    """A scan names columns no event described; they are found like any other field (found by comparing
+    the engines: they were searchable only after a rebuild backfilled them)."""
+    log = GovernanceLog(tmp_path / "governance.sqlite3")
+    scan = {"columns": [{"column": "loyaltyTier", "sampled": 3, "findings": []}]}
+    record_scan(catalog_store, log, "test", "ns", "public.orders_7_days", scan)
+    log.close()
+    assert names(search(catalog_store, "loyalty tier", ["FIELD"])) == ["loyaltyTier"]
