@@ -291,6 +291,11 @@ def marquez_graph(store: GraphStore, node_id: str, depth: int, *, max_depth: int
     fields = reads.fields_of(store, dataset_keys)
     jobs = reads.nodes(store, "Job", job_keys)
     runs = reads.latest_runs(store, job_keys)
+    # Each read is its own statement, and writes commit between them (Neo4j reads committed data per
+    # statement, even inside one transaction): keep only nodes every read saw, and edges between them.
+    dataset_keys = [key for key in dataset_keys if key in datasets]
+    job_keys = [key for key in job_keys if key in jobs]
+    job_links = [(job, rel, dataset) for job, rel, dataset in job_links if job in jobs and dataset in datasets]
     in_edges: dict[str, list[dict]] = {k: [] for k in dataset_keys + job_keys}
     out_edges: dict[str, list[dict]] = {k: [] for k in dataset_keys + job_keys}
     for job, rel, dataset in sorted(job_links):

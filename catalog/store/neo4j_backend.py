@@ -4,22 +4,26 @@ Dialect notes: unique constraints, range and full-text indexes with ``IF NOT EXI
 the wait for them to come online; node ids for traversals through ``elementId()``; deleting
 everything in batches (``CALL {} IN TRANSACTIONS``, which needs an auto-commit transaction).
 
-Every call runs in a managed transaction, which the driver retries on transient errors
-(deadlocks between concurrent MERGEs on one key, leader switches) for up to
-``retry_seconds``; after that, or when the server cannot be reached, GraphUnavailable. A
-projection commit (the writes of a group of events and the checkpoint) is one transaction.
+Every call runs in one transaction, retried on transient errors (deadlocks between
+concurrent MERGEs on one key) for up to ``retry_seconds``; after that, or at once when the
+server cannot be reached, GraphUnavailable. A projection commit (the writes of a group of
+events and the checkpoint) is one transaction.
 """
 
 from __future__ import annotations
 
+import random
+import time
+
 import neo4j
-from neo4j.exceptions import DatabaseUnavailable, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import DatabaseUnavailable, IncompleteCommit, ServiceUnavailable, SessionExpired, TransientError
 
 from catalog.store.base import CHECKPOINT_MOVE, INDEXED_PROPERTIES, KEYED_LABELS, SEARCH_INDEXED, GraphStore, \
     GraphUnavailable, Read
 
-# The server is away (or answers that the database is): the caller may retry later.
-_UNAVAILABLE = (ServiceUnavailable, SessionExpired, DatabaseUnavailable, OSError)
+# The server is away, or went away during a commit (which may or may not have happened: the projector
+# replays it, idempotently): the caller may retry later. Never "refused", which would skip an event.
+_UNAVAILABLE = (ServiceUnavailable, SessionExpired, DatabaseUnavailable, IncompleteCommit, OSError)
 
 
 class _CheckpointMoved(Exception):
@@ -35,20 +39,36 @@ class Neo4jStore(GraphStore):
         # No password: a server with authentication off (scripts/neo4j.sh on loopback) takes no credentials.
         auth = (user or "neo4j", password) if password else None
         self._driver = neo4j.GraphDatabase.driver(
-            url, auth=auth, max_transaction_retry_time=retry_seconds, connection_timeout=connect_timeout,
-            connection_acquisition_timeout=connect_timeout + retry_seconds, notifications_min_severity="OFF")
+            url, auth=auth, connection_timeout=connect_timeout, connection_acquisition_timeout=connect_timeout,
+            notifications_min_severity="OFF")
         self._database = database
+        self._retry_seconds = retry_seconds
+        self.retries = 0  # transactions retried after a transient error, since start
 
-    def _session(self):
-        return self._driver.session(database=self._database)
+    def _session(self, read_only: bool = False):
+        return self._driver.session(database=self._database,
+                                    default_access_mode=neo4j.READ_ACCESS if read_only else neo4j.WRITE_ACCESS)
 
     def _transaction(self, work, read_only: bool = False):
-        """``work(tx)`` in one managed transaction, retried by the driver on transient errors."""
-        try:
-            with self._session() as session:
-                return (session.execute_read if read_only else session.execute_write)(work)
-        except _UNAVAILABLE as exc:
-            raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
+        """``work(tx)`` in one transaction, retried with backoff on transient errors (deadlocks between
+        concurrent MERGEs on one key) for up to retry_seconds. An unreachable server is not retried
+        here: GraphUnavailable at once, so ingestion acknowledges from the log and catches up later."""
+        deadline = time.monotonic() + self._retry_seconds
+        delay = 0.02
+        while True:
+            try:
+                with self._session(read_only) as session, session.begin_transaction() as tx:
+                    result = work(tx)
+                    tx.commit()
+                    return result
+            except _UNAVAILABLE as exc:
+                raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
+            except TransientError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise GraphUnavailable(f"graph engine still failing after retries: {exc}") from exc
+                self.retries += 1
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, 1.0)
 
     def query(self, cypher: str, params: dict | None = None, read_only: bool = False) -> list[dict]:
         return self._transaction(lambda tx: [record.data() for record in tx.run(cypher, params or {})], read_only)
@@ -58,7 +78,8 @@ class Neo4jStore(GraphStore):
                                  read_only=True)
 
     def read(self, *reads: Read) -> list:
-        """Several reads in one read transaction: one consistent view of the graph."""
+        """Several reads in one read transaction, one round trip each (Neo4j reads committed data per
+        statement, so they are not one snapshot)."""
         def work(tx):
             return [r.shape([tuple(record.values()) for record in tx.run(r.cypher, r.params)]) for r in reads]
 
@@ -113,7 +134,7 @@ class Neo4jStore(GraphStore):
         self._auto_commit("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
 
     def _auto_commit(self, cypher: str) -> None:
-        # Procedures and batched deletes that refuse to run inside a managed transaction.
+        # Procedures and batched deletes that refuse to run inside an explicit transaction.
         try:
             with self._session() as session:
                 session.run(cypher).consume()

@@ -7,9 +7,11 @@ import time
 import uuid
 
 import httpx
+import pytest
 
 from catalog.engine import EmbeddedEngine
 from tests.conftest import ServerProcess
+from tests.engines import BACKENDS, Neo4jProcess
 
 
 def event(i: int, tag: str) -> dict:
@@ -41,9 +43,9 @@ def send_until_stopped(url: str, tag: str, acked: list[int], sent: list[int], st
             i += 1
 
 
-def test_sigkill_during_ingestion_loses_no_acknowledged_event(tmp_path):
+def test_sigkill_during_ingestion_loses_no_acknowledged_event(tmp_path, graph_args):
     data = tmp_path / "data"
-    server = ServerProcess(data).start()
+    server = ServerProcess(data, *graph_args).start()
     acked: dict[str, list[int]] = {f"t{n}": [] for n in range(3)}  # three concurrent clients
     sent, stop = [], threading.Event()
     senders = [threading.Thread(target=send_until_stopped, args=(server.url, tag, acks, sent, stop))
@@ -60,7 +62,7 @@ def test_sigkill_during_ingestion_loses_no_acknowledged_event(tmp_path):
     all_acked = {(tag, i) for tag, acks in acked.items() for i in acks}
     assert len(all_acked) >= 150
 
-    with ServerProcess(data) as restarted:
+    with ServerProcess(data, *graph_args) as restarted:
         missing = [(tag, i) for tag, i in sorted(all_acked) if not present(restarted.url, tag, i)]
         health = httpx.get(restarted.url + "/health").json()
     print(f"sent {len(sent)}, acknowledged {len(all_acked)}, in the log after restart "
@@ -93,18 +95,60 @@ def test_engine_killed_mid_ingestion_is_restarted_and_caught_up(tmp_path):
         assert missing == []
 
 
-def test_graph_engine_going_away_mid_requests_gives_503_and_recovers_without_restart(tmp_path):
-    """An external graph (falkordb://) stopped under load: reads get 503 with Retry-After, never 500;
+class ExternalFalkorDB:
+    """A FalkorDB the catalog reaches by URL; going away stops it, coming back starts it on the same port."""
+
+    def __init__(self, data_dir):
+        self.data_dir = data_dir
+        self.engine = EmbeddedEngine(data_dir).start()
+        self.port = self.engine.port
+        self.url = f"falkordb://127.0.0.1:{self.port}"
+
+    def go_away(self):
+        self.engine.stop()
+
+    def come_back(self):
+        self.engine = EmbeddedEngine(self.data_dir, port=self.port).start()
+
+    def close(self):
+        self.engine.stop()
+
+
+class ExternalNeo4j:
+    """A Neo4j of its own from scripts/neo4j.sh; going away is SIGKILL (a crash), coming back a restart
+    on the same data and port."""
+
+    def __init__(self, data_dir):
+        self.server = Neo4jProcess(data_dir).start()
+        self.url = self.server.url
+
+    def go_away(self):
+        self.server.kill()
+
+    def come_back(self):
+        self.server = Neo4jProcess(self.server.data_dir, self.server.port).start()
+
+    def close(self):
+        self.server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def external_graph(request, tmp_path):
+    graph = (ExternalNeo4j if request.param == "neo4j" else ExternalFalkorDB)(tmp_path / "external")
+    yield graph
+    graph.close()
+
+
+def test_graph_engine_going_away_mid_requests_gives_503_and_recovers_without_restart(tmp_path, external_graph):
+    """An external graph going away under load: reads get 503 with Retry-After, never 500;
     posts are still acknowledged from the event log; when the engine returns the same server serves
     again and every acknowledged event is in the graph."""
-    engine = EmbeddedEngine(tmp_path / "external").start()
-    port = engine.port
-    with ServerProcess(tmp_path / "data", "--graph-url", f"falkordb://127.0.0.1:{port}") as server:
+    with ServerProcess(tmp_path / "data", "--graph-url", external_graph.url) as server:
         acked, sent, stop = [], [], threading.Event()
         read_statuses: list[tuple[int, str | None]] = []
 
         def read_until_stopped() -> None:
-            with httpx.Client(base_url=server.url, timeout=10) as client:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
                 while not stop.is_set():
                     response = client.get("/api/v1/lineage", params={"nodeId": "dataset:faults:source", "depth": 2})
                     read_statuses.append((response.status_code, response.headers.get("Retry-After")))
@@ -116,37 +160,37 @@ def test_graph_engine_going_away_mid_requests_gives_503_and_recovers_without_res
             time.sleep(0.01)
         reader.start()
         time.sleep(0.3)
-        engine.stop()  # the graph goes away while requests are in flight
+        external_graph.go_away()  # while requests are in flight
         acked_before = len(acked)
-        time.sleep(1.5)
-        health = httpx.get(server.url + "/health")
+        deadline = time.monotonic() + 30
+        while (health := httpx.get(server.url + "/health")).status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert health.status_code == 503 and health.headers["Retry-After"]
+        while len(acked) == acked_before and time.monotonic() < deadline:
+            time.sleep(0.1)
         acked_while_down = len(acked) - acked_before
 
-        engine = EmbeddedEngine(tmp_path / "external", port=port).start()  # it comes back, same address
-        try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                health = httpx.get(server.url + "/health").json()
-                if health["status"] == "ok" and health["projection"]["lag"] == 0:
-                    break
-                time.sleep(0.2)
-            time.sleep(0.5)
-            stop.set()
-            sender.join()
-            reader.join()
-            deadline = time.monotonic() + 30
-            while httpx.get(server.url + "/health").json()["projection"]["lag"] and time.monotonic() < deadline:
-                time.sleep(0.2)
-            missing = [i for i in acked if not present(server.url, "x", i)]
-            statuses = sorted({code for code, _ in read_statuses})
-            print(f"sent {len(sent)}, acknowledged {len(acked)} ({acked_while_down} while the graph was away), "
-                  f"found {len(acked) - len(missing)}; reads by status "
-                  f"{ {code: sum(1 for c, _ in read_statuses if c == code) for code in statuses} }")
-            assert missing == []
-            assert acked_while_down > 0  # ingestion did not stop with the graph
-            assert set(statuses) <= {200, 503} and 503 in statuses and statuses[0] == 200
-            assert all(retry for code, retry in read_statuses if code == 503)
-            assert read_statuses[-1][0] == 200  # recovered, same server process
-        finally:
-            engine.stop()
+        external_graph.come_back()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            health = httpx.get(server.url + "/health").json()
+            if health["status"] == "ok" and health["projection"]["lag"] == 0:
+                break
+            time.sleep(0.2)
+        time.sleep(0.5)
+        stop.set()
+        sender.join()
+        reader.join()
+        deadline = time.monotonic() + 30
+        while httpx.get(server.url + "/health").json()["projection"]["lag"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        missing = [i for i in acked if not present(server.url, "x", i)]
+        statuses = sorted({code for code, _ in read_statuses})
+        print(f"{external_graph.url.split(':')[0]}: sent {len(sent)}, acknowledged {len(acked)} "
+              f"({acked_while_down} while the graph was away), found {len(acked) - len(missing)}; reads by status "
+              f"{ {code: sum(1 for c, _ in read_statuses if c == code) for code in statuses} }")
+        assert missing == []
+        assert acked_while_down > 0  # ingestion did not stop with the graph
+        assert set(statuses) <= {200, 503} and 503 in statuses and statuses[0] == 200
+        assert all(retry for code, retry in read_statuses if code == 503)
+        assert read_statuses[-1][0] == 200  # recovered, same server process

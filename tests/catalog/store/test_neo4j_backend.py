@@ -1,0 +1,81 @@
+"""What only the Neo4j backend has: scripts/neo4j.sh, transactions and their retries, credentials."""
+
+import threading
+
+import pytest
+
+from catalog.config import Settings
+from catalog.runtime import open_store
+from tests.engines import Neo4jProcess, neo4j_store
+
+
+@pytest.fixture
+def neo4j_url(neo4j, request):
+    with neo4j.lease(request.node.nodeid) as url:
+        yield url
+
+
+def test_neo4j_script_keeps_its_data_across_restarts_and_stops_cleanly(tmp_path):
+    first = Neo4jProcess(tmp_path / "neo4j").start()
+    assert first.url.startswith("bolt://127.0.0.1:")
+    store = neo4j_store(first.url)
+    store.query("CREATE (:Probe {key: 'kept'})")
+    store.close()
+    assert first.stop() == 0  # SIGTERM: a clean shutdown, exit status 0
+    assert first.proc.stdout.read() == ""  # nothing but the URL on standard output
+
+    again = Neo4jProcess(tmp_path / "neo4j").start()  # a second start on the same DATA_DIR
+    try:
+        store = neo4j_store(again.url)
+        assert store.query("MATCH (n:Probe) RETURN n.key AS key", read_only=True) == [{"key": "kept"}]
+        assert store.version().startswith("Neo4j Kernel 5.26.")
+        store.close()
+    finally:
+        again.stop()
+
+
+def test_a_deadlock_between_two_transactions_is_retried(neo4j_url):
+    """Two transactions lock two nodes in opposite orders: Neo4j aborts one, which is retried and commits."""
+    store = neo4j_store(neo4j_url)
+    store.query("CREATE (:Probe {key: 'a', v: 0}), (:Probe {key: 'b', v: 0})")
+    both_hold_one = threading.Barrier(2)
+    errors: list[Exception] = []
+
+    def lock_in_order(first: str, second: str) -> None:
+        attempts = []
+
+        def work(tx):
+            attempts.append(1)
+            tx.run("MATCH (n:Probe {key: $k}) SET n.v = n.v + 1", k=first).consume()
+            if len(attempts) == 1:
+                both_hold_one.wait(10)
+            tx.run("MATCH (n:Probe {key: $k}) SET n.v = n.v + 1", k=second).consume()
+
+        try:
+            store._transaction(work)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=lock_in_order, args=order) for order in (("a", "b"), ("b", "a"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.retries >= 1
+    assert {r["k"]: r["v"] for r in store.query("MATCH (n:Probe) RETURN n.key AS k, n.v AS v")} == {"a": 2, "b": 2}
+    store.close()
+
+
+def test_serve_settings_reach_the_driver(neo4j_url, monkeypatch):
+    monkeypatch.setenv("CATALOG_NEO4J_USER", "catalog")
+    monkeypatch.setenv("CATALOG_NEO4J_PASSWORD", "secret")
+    settings = Settings(graph_url=neo4j_url.replace("bolt://", "neo4j://"), neo4j_database="neo4j")
+    store = open_store(settings, None)
+    # The server runs without authentication and takes any credentials; the named database answers.
+    assert store.name == "neo4j" and store.ping() and store.version().startswith("Neo4j Kernel")
+    store.close()
+    wrong = open_store(Settings(graph_url=neo4j_url, neo4j_database="nosuchdb"), None)
+    with pytest.raises(Exception, match="(?i)database"):
+        wrong.query("RETURN 1")
+    wrong.close()
