@@ -1,6 +1,7 @@
-"""Ingest throughput of ``catalog serve`` on the embedded engine, against the engine's raw ceiling.
+"""Ingest throughput of ``catalog serve`` on each graph engine, against that engine's raw ceiling.
 
-Starts a real server in a child process on a fresh data directory and measures, in one run:
+For each engine (the embedded FalkorDB, and Neo4j 5.26 started with scripts/neo4j.sh), starts
+a real server in a child process on a fresh data directory and measures, in one run:
 
 * batch ingest: events/s posting batches to /api/v1/lineage/batch;
 * single posts: events/s with concurrent clients posting one event per request;
@@ -10,7 +11,8 @@ Starts a real server in a child process on a fresh data directory and measures, 
 Events have the shape of Marquez's seed (ingestors/samples/food_delivery.json): each
 template is replayed under fresh run ids and dataset/job names, so every event is new.
 
-    python benchmarks/ingest.py [--events 6000] [--repeats 5] [--batch-clients 4] [--concurrency 32]
+    python benchmarks/ingest.py [--engines falkordb neo4j] [--events 6000] [--repeats 5] [--batch-clients 4]
+                                [--concurrency 32]
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from catalog.store.writes import compact  # noqa: E402
 from ingestors.files import SAMPLES  # noqa: E402
 from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event  # noqa: E402
 from tests.conftest import ServerProcess  # noqa: E402
+from tests.engines import Neo4jProcess, neo4j_store  # noqa: E402
 
 TEMPLATES = json.loads((SAMPLES / "food_delivery.json").read_text())
 
@@ -118,25 +121,62 @@ def bench_single_wrk(url: str, seconds: int, connections: int, workdir: Path) ->
     return float(out.split("Requests/sec:")[1].split()[0])
 
 
-def bench_raw_merge(port: int, rows: int, batch: int) -> float:
+RAW_MERGE = ("UNWIND $rows AS r MERGE (n:Bench {key: r.key}) "
+             "SET n.firstSeen = CASE WHEN n.firstSeen IS NULL OR r.first < n.firstSeen THEN r.first ELSE n.firstSeen END, "
+             "n.lastSeen = CASE WHEN n.lastSeen IS NULL OR r.last > n.lastSeen THEN r.last ELSE n.lastSeen END")
+
+
+def raw_merge_falkordb(server: ServerProcess, rows: int, batch: int) -> float:
+    port = httpx.get(server.url + "/health").json()["graph"]["port"]
     graph = FalkorDB(host="127.0.0.1", port=port).select_graph(f"bench-raw-{uuid.uuid4().hex[:6]}")
     graph.query("CREATE INDEX FOR (n:Bench) ON (n.key)")
     data = [{"key": f"k{i}", "first": i, "last": i} for i in range(rows)]
     start = time.perf_counter()
     for i in range(0, rows, batch):
-        graph.query(
-            "UNWIND $rows AS r MERGE (n:Bench {key: r.key}) "
-            "SET n.firstSeen = CASE WHEN n.firstSeen IS NULL OR r.first < n.firstSeen THEN r.first ELSE n.firstSeen END, "
-            "n.lastSeen = CASE WHEN n.lastSeen IS NULL OR r.last > n.lastSeen THEN r.last ELSE n.lastSeen END",
-            {"rows": data[i:i + batch]},
-        )
+        graph.query(RAW_MERGE, {"rows": data[i:i + batch]})
     elapsed = time.perf_counter() - start
     graph.delete()
     return rows / elapsed
 
 
+def raw_merge_neo4j(url: str, rows: int, batch: int) -> float:
+    """The same MERGE through the driver, one auto-commit transaction per batch, as a tuned loader would."""
+    store = neo4j_store(url)
+    store.query("CREATE CONSTRAINT bench_key IF NOT EXISTS FOR (n:Bench) REQUIRE n.key IS UNIQUE")
+    tag = uuid.uuid4().hex[:6]
+    data = [{"key": f"{tag}{i}", "first": i, "last": i} for i in range(rows)]
+    start = time.perf_counter()
+    for i in range(0, rows, batch):
+        store.query(RAW_MERGE, {"rows": data[i:i + batch]})
+    elapsed = time.perf_counter() - start
+    store.query("MATCH (n:Bench) DETACH DELETE n")
+    store.close()
+    return rows / elapsed
+
+
+def bench_engine(engine: str, args, tmp: Path) -> dict:
+    neo4j = Neo4jProcess(tmp / "neo4j").start() if engine == "neo4j" else None
+    graph_args = ("--graph-url", neo4j.url) if neo4j else ()
+    try:
+        with ServerProcess(tmp / f"data-{engine}", *graph_args) as server:
+            batch, single, raw = [], [], []
+            for repeat in range(args.repeats):
+                # Interleaved so that machine noise hits all three alike.
+                raw.append(raw_merge_neo4j(neo4j.url, 20000, 2000) if neo4j else raw_merge_falkordb(server, 20000, 2000))
+                batch.append(asyncio.run(_bench_batch(server.url, make_events(args.events, f"b{repeat}_"),
+                                                      args.batch, args.batch_clients)))
+                driven = bench_single_wrk(server.url, 10, args.concurrency, tmp)
+                single.append(driven if driven is not None else asyncio.run(
+                    _bench_single(server.url, make_events(args.single_events, f"s{repeat}_"), args.concurrency)))
+    finally:
+        if neo4j:
+            neo4j.stop()
+    return {"raw": raw, "batch": batch, "single": single}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engines", nargs="+", choices=["falkordb", "neo4j"], default=["falkordb", "neo4j"])
     parser.add_argument("--events", type=int, default=6000, help="events per batch-ingest repeat")
     parser.add_argument("--single-events", type=int, default=3000, help="events per single-post repeat")
     parser.add_argument("--batch", type=int, default=500, help="events per batch request")
@@ -146,24 +186,24 @@ def main() -> None:
     args = parser.parse_args()
 
     rows_per_event = graph_rows_per_event(make_events(len(TEMPLATES) * 4, "probe"))
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, ServerProcess(Path(tmp) / "data") as server:
-        port = httpx.get(server.url + "/health").json()["graph"]["port"]
-        batch, single, raw = [], [], []
-        for repeat in range(args.repeats):
-            # Interleaved so that machine noise hits all three alike.
-            raw.append(bench_raw_merge(port, 20000, 2000))
-            batch.append(asyncio.run(_bench_batch(server.url, make_events(args.events, f"b{repeat}_"), args.batch,
-                                                  args.batch_clients)))
-            driven = bench_single_wrk(server.url, 10, args.concurrency, Path(tmp))
-            single.append(driven if driven is not None else asyncio.run(
-                _bench_single(server.url, make_events(args.single_events, f"s{repeat}_"), args.concurrency)))
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+        results = {engine: bench_engine(engine, args, Path(tmp)) for engine in args.engines}
     med = statistics.median
-    print(f"graph rows written per event (after compaction): {rows_per_event:.1f}")
-    print(f"raw UNWIND MERGE rows/s (ceiling):    median {med(raw):,.0f}   runs {[round(x) for x in raw]}")
-    print(f"batch ingest events/s ({args.batch_clients} clients, batch {args.batch}):  median {med(batch):,.0f}   runs {[round(x) for x in batch]}")
-    print(f"  = {med(batch) * rows_per_event:,.0f} graph rows/s, {med(batch) * rows_per_event / med(raw):.2f}x the raw ceiling")
     driver = "wrk" if shutil.which("wrk") else "httpx"
-    print(f"single-post events/s ({args.concurrency} connections, {driver}): median {med(single):,.0f}   runs {[round(x) for x in single]}")
+    print(f"graph rows written per event (after compaction): {rows_per_event:.1f}")
+    for engine, m in results.items():
+        print(f"\n{engine}:")
+        print(f"  raw UNWIND MERGE rows/s (ceiling):    median {med(m['raw']):,.0f}   runs {[round(x) for x in m['raw']]}")
+        print(f"  batch ingest events/s ({args.batch_clients} clients, batch {args.batch}):  median {med(m['batch']):,.0f}"
+              f"   runs {[round(x) for x in m['batch']]}")
+        print(f"    = {med(m['batch']) * rows_per_event:,.0f} graph rows/s, "
+              f"{med(m['batch']) * rows_per_event / med(m['raw']):.2f}x the raw ceiling")
+        print(f"  single-post events/s ({args.concurrency} connections, {driver}): median {med(m['single']):,.0f}"
+              f"   runs {[round(x) for x in m['single']]}")
+    if len(results) == 2:
+        f, n = results["falkordb"], results["neo4j"]
+        print(f"\nneo4j / falkordb: batch {med(n['batch']) / med(f['batch']):.2f}x, single "
+              f"{med(n['single']) / med(f['single']):.2f}x, raw ceiling {med(n['raw']) / med(f['raw']):.2f}x")
 
 
 if __name__ == "__main__":

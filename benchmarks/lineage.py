@@ -4,10 +4,11 @@ For each size (datasets), builds a layered lineage graph: 50 layers; every datas
 first layer is written by its own job, which reads 2 random datasets of the layer before
 and, with probability ``--skip``, one more from 2 to 4 layers back (a skip-layer edge: a
 job joining an older table, so a dataset is reachable along paths of several lengths).
-One hub dataset (d0) is also read by 5% of all jobs. The graph goes into FalkorDB through
-the catalog's own write path (datasets, jobs, CONSUMES/PRODUCES and the derived FEEDS
-edges) and into PostgreSQL as an indexed dataset-to-dataset edge table. Then, per depth
-(1, 3, 10, 25), for the same start nodes, interleaved so machine noise hits all alike:
+One hub dataset (d0) is also read by 5% of all jobs. The graph goes into each engine (the
+embedded FalkorDB, and Neo4j 5.26 started with scripts/neo4j.sh) through the catalog's own
+write path (datasets, jobs, CONSUMES/PRODUCES and the derived FEEDS edges) and into
+PostgreSQL as an indexed dataset-to-dataset edge table. Then, per depth (1, 3, 10, 25), for
+the same start nodes, interleaved so machine noise hits all alike, on each engine:
 
 * ``page``: ``catalog.lineage.lineage_page``, the GraphQL lineage resolver's whole work for
   a first page (the default ``first: 500``, no ``totalReachable``): traversal, jobs between
@@ -25,7 +26,7 @@ hub is measured on its own. PostgreSQL comes from Debian (``apt-get install post
 the script runs its own server in a temporary directory on a free port.
 
     pip install 'psycopg[binary]'      # or: pip install -e '.[bench]'
-    python benchmarks/lineage.py [--sizes 10000 100000 1000000] [--queries 15] [--skip 0.5]
+    python benchmarks/lineage.py [--engines falkordb neo4j] [--sizes 10000 100000 1000000] [--queries 15]
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from catalog.lineage import lineage_page  # noqa: E402
 from catalog.store.falkor_backend import FalkorStore  # noqa: E402
 from ingestors.openlineage import GraphWrites  # noqa: E402
 from tests.conftest import ServerProcess, free_port  # noqa: E402
+from tests.engines import Neo4jProcess, neo4j_store  # noqa: E402
 
 LAYERS = 50
 DEPTHS = (1, 3, 10, 25)
@@ -81,7 +83,7 @@ def generate(size: int, skip: float, seed: int = 7) -> list[tuple[int, list[int]
     return jobs
 
 
-def load_falkor(store: FalkorStore, size: int, jobs: list[tuple[int, list[int]]]) -> None:
+def load_graph(store, size: int, jobs: list[tuple[int, list[int]]]) -> None:
     for start in range(0, size, 50_000):
         writes = GraphWrites()
         for node in range(start, min(size, start + 50_000)):
@@ -166,27 +168,34 @@ def cte(pg, start: int, depth: int) -> tuple[float, int | None]:
         return float("inf"), None
 
 
-def measure(store, server, http, pg, starts: list[int], depth: int) -> dict:
-    page, over_http, whole, sql, reach, pages_partial = [], [], [], [], [], 0
+def measure_engine(store, server, http, start: int, depth: int, m: dict) -> None:
+    key = f"dataset:gen:d{start}"
+    ms, result = timed(lambda: lineage_page(store, key, "DOWNSTREAM", depth, max_depth=25, max_nodes=MAX_NODES,
+                                            first=PAGE, count_all=False))
+    m["page"].append(ms)
+    ms, response = timed(lambda: http.post(server.url + "/graphql", json={
+        "query": QUERY, "variables": {"id": key, "depth": depth}}))
+    assert response.status_code == 200 and "errors" not in response.json(), response.text[:500]
+    assert len(response.json()["data"]["lineage"]["nodes"]) == len(result["nodes"])
+    m["http"].append(ms)
+    ms, result = timed(lambda: lineage_page(store, key, "DOWNSTREAM", depth, max_depth=25, max_nodes=MAX_NODES,
+                                            first=MAX_NODES, count_all=True))
+    m["whole"].append(ms)
+    m["partial"] += result["isPartial"]
+
+
+def measure(engines: dict, http, pg, starts: list[int], depth: int) -> dict:
+    """Per engine: page, http and whole times; the CTE's once; per start, all of them in turn."""
+    found = {name: {"page": [], "http": [], "whole": [], "partial": 0} for name in engines}
+    sql, reach = [], []
     for start in starts:
-        key = f"dataset:gen:d{start}"
-        ms, result = timed(lambda: lineage_page(store, key, "DOWNSTREAM", depth, max_depth=25, max_nodes=MAX_NODES,
-                                                first=PAGE, count_all=False))
-        page.append(ms)
-        ms, response = timed(lambda: http.post(server.url + "/graphql", json={
-            "query": QUERY, "variables": {"id": key, "depth": depth}}))
-        assert response.status_code == 200 and "errors" not in response.json(), response.text[:500]
-        assert len(response.json()["data"]["lineage"]["nodes"]) == len(result["nodes"])
-        over_http.append(ms)
-        ms, result = timed(lambda: lineage_page(store, key, "DOWNSTREAM", depth, max_depth=25, max_nodes=MAX_NODES,
-                                                first=MAX_NODES, count_all=True))
-        whole.append(ms)
-        pages_partial += result["isPartial"]
+        for name, (store, server) in engines.items():
+            measure_engine(store, server, http, start, depth, found[name])
         ms, reached = cte(pg, start, depth)
         sql.append(ms)
         if reached is not None:
             reach.append(reached)
-    return {"page": page, "http": over_http, "whole": whole, "cte": sql, "reach": reach, "partial": pages_partial}
+    return {"engines": found, "cte": sql, "reach": reach}
 
 
 def reachable(m: dict) -> str:
@@ -198,59 +207,70 @@ def fmt(values: list[float]) -> str:
     return " / ".join("timeout" if v == float("inf") else f"{v:,.1f}" for v in (p50, p95))
 
 
-def build(store: FalkorStore, pg, size: int, skip: float) -> None:
-    """Generate a graph of ``size`` datasets and load it into FalkorDB and PostgreSQL."""
-    jobs = generate(size, skip)
-    load_ms, _ = timed(lambda: load_falkor(store, size, jobs))
-    load_postgres(pg, jobs)
-    print(f"size {size:,}: {len(jobs):,} jobs, {sum(len(i) for _, i in jobs):,} edges, "
-          f"FalkorDB load {load_ms / 1000:.1f} s", flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engines", nargs="+", choices=["falkordb", "neo4j"], default=["falkordb", "neo4j"])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=15, help="start nodes per depth")
     parser.add_argument("--skip", type=float, default=0.5, help="probability of a skip-layer input per job")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # unwind: stop PostgreSQL, the engine and the server
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # unwind: stop PostgreSQL, the engines and the servers
 
     rows = []
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, \
             EmbeddedEngine(Path(tmp) / "engine") as engine, Postgres(Path(tmp)) as pg, httpx.Client(timeout=300) as http:
-        for size in args.sizes:
-            store = FalkorStore("127.0.0.1", engine.port, graph="catalog", timeout=600)
-            store.clear()
-            build(store, pg, size, args.skip)
-            gc.collect()  # the generator's millions of objects are gone: measured requests must not pay for them
-            gc.freeze()
-            server = ServerProcess(Path(tmp) / f"server-{size}", "--graph-url", f"falkordb://127.0.0.1:{engine.port}")
-            server.start(timeout=120)
-            try:
-                width = size // LAYERS
-                rng = random.Random(size)
-                cases = [(depth, [rng.randrange(1, width * 3) for _ in range(args.queries)]) for depth in DEPTHS]
-                cases += [(f"hub {depth}", [HUB] * max(3, args.queries // 3)) for depth in (1, 25)]
-                for label, starts in cases:
-                    depth = int(str(label).split()[-1])
-                    m = measure(store, server, http, pg, starts, depth)
-                    rows.append((size, label, m))
-                    print(f"size {size:>9,} depth {label:>6}: page {fmt(m['page'])} ms | http {fmt(m['http'])} | "
-                          f"whole {fmt(m['whole'])} | cte {fmt(m['cte'])} | reachable {reachable(m)}"
-                          f" | whole cut at {MAX_NODES:,}: {m['partial']}/{len(starts)}", flush=True)
-            finally:
-                server.stop()
-            store.clear()
-            store.close()
+        neo4j = Neo4jProcess(Path(tmp) / "neo4j").start() if "neo4j" in args.engines else None
+        urls = {"falkordb": f"falkordb://127.0.0.1:{engine.port}", "neo4j": neo4j and neo4j.url}
+        try:
+            for size in args.sizes:
+                jobs = generate(size, args.skip)
+                stores = {"falkordb": lambda: FalkorStore("127.0.0.1", engine.port, graph="catalog", timeout=600),
+                          "neo4j": lambda: neo4j_store(neo4j.url)}
+                engines = {}
+                for name in args.engines:
+                    store = stores[name]()
+                    store.clear()
+                    store.ensure_schema()
+                    load_ms, _ = timed(lambda: load_graph(store, size, jobs))
+                    print(f"size {size:,}: {len(jobs):,} jobs, {sum(len(i) for _, i in jobs):,} edges, "
+                          f"{name} load {load_ms / 1000:.1f} s", flush=True)
+                    server = ServerProcess(Path(tmp) / f"server-{name}-{size}", "--graph-url", urls[name])
+                    engines[name] = (store, server.start(timeout=300))
+                load_postgres(pg, jobs)
+                del jobs
+                gc.collect()  # the generator's millions of objects are gone: measured requests must not pay for them
+                gc.freeze()
+                try:
+                    width = size // LAYERS
+                    rng = random.Random(size)
+                    cases = [(depth, [rng.randrange(1, width * 3) for _ in range(args.queries)]) for depth in DEPTHS]
+                    cases += [(f"hub {depth}", [HUB] * max(3, args.queries // 3)) for depth in (1, 25)]
+                    for label, starts in cases:
+                        m = measure(engines, http, pg, starts, int(str(label).split()[-1]))
+                        rows.append((size, label, m))
+                        for name, e in m["engines"].items():
+                            print(f"size {size:>9,} depth {label:>6} {name:>8}: page {fmt(e['page'])} ms | "
+                                  f"http {fmt(e['http'])} | whole {fmt(e['whole'])} | cte {fmt(m['cte'])} | "
+                                  f"reachable {reachable(m)} | whole cut at {MAX_NODES:,}: {e['partial']}/{len(starts)}",
+                                  flush=True)
+                finally:
+                    for store, server in engines.values():
+                        server.stop()
+                        store.clear()
+                        store.close()
+        finally:
+            if neo4j:
+                neo4j.stop()
 
-    print("\n| datasets | depth | page p50 / p95 ms | GraphQL over HTTP p50 / p95 ms | whole lineage p50 / p95 ms | "
+    print("\n| datasets | depth | engine | page p50 / p95 ms | GraphQL over HTTP p50 / p95 ms | whole lineage p50 / p95 ms | "
           "CTE p50 / p95 ms | CTE p50 / page p50 | CTE p50 / HTTP p50 | reachable (median) | whole cut at 5,000 |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for size, label, m in rows:
         cte_p50 = statistics.median(m["cte"])
-        ratio = lambda key: "timeout" if cte_p50 == float("inf") else f"{cte_p50 / statistics.median(m[key]):.1f}x"  # noqa: E731
-        print(f"| {size:,} | {label} | {fmt(m['page'])} | {fmt(m['http'])} | {fmt(m['whole'])} | {fmt(m['cte'])} | "
-              f"{ratio('page')} | {ratio('http')} | {reachable(m)} | {m['partial']}/{len(m['page'])} |")
+        for name, e in m["engines"].items():
+            ratio = lambda key: "timeout" if cte_p50 == float("inf") else f"{cte_p50 / statistics.median(e[key]):.1f}x"  # noqa: E731
+            print(f"| {size:,} | {label} | {name} | {fmt(e['page'])} | {fmt(e['http'])} | {fmt(e['whole'])} | "
+                  f"{fmt(m['cte'])} | {ratio('page')} | {ratio('http')} | {reachable(m)} | {e['partial']}/{len(e['page'])} |")
 
 
 if __name__ == "__main__":

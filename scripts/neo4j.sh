@@ -3,6 +3,7 @@
 # benchmarks and local use of the Neo4j backend.
 #
 #   bash scripts/neo4j.sh DATA_DIR [PORT]
+#   bash scripts/neo4j.sh --install      # only fetch the jars (setup.sh --test does this)
 #
 # Maven fetches the jars named in scripts/neo4j/pom.xml once (cached in ~/.m2); the server
 # keeps its databases, logs and generated neo4j.conf under DATA_DIR, so a second start on
@@ -16,22 +17,29 @@
 # Environment: NEO4J_HEAP (default 1g), NEO4J_PAGECACHE (default 512m), JAVA_HOME.
 set -euo pipefail
 if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 HERE="$(cd "$(dirname "$0")" && pwd)"
+JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+for tool in "$JAVA" mvn; do
+    command -v "$tool" >/dev/null || { echo "scripts/neo4j.sh needs $tool (Java 17+ and Maven)" >&2; exit 1; }
+done
+
+# The class path, resolved by Maven once per pom change (the jars stay cached in ~/.m2).
+CLASSPATH_FILE="$HERE/neo4j/target/classpath.txt"
+if [ ! -s "$CLASSPATH_FILE" ] || [ "$HERE/neo4j/pom.xml" -nt "$CLASSPATH_FILE" ] \
+        || [ ! -f "$(cut -d: -f1 "$CLASSPATH_FILE")" ]; then
+    mkdir -p "$HERE/neo4j/target"
+    mvn -q -B -Dstyle.color=never -f "$HERE/neo4j/pom.xml" dependency:build-classpath \
+        -Dmdep.outputFile="$CLASSPATH_FILE.tmp" >&2
+    mv "$CLASSPATH_FILE.tmp" "$CLASSPATH_FILE"
+fi
+[ "$1" = "--install" ] && exit 0
+
 mkdir -p "$1"
 DATA_DIR="$(cd "$1" && pwd)"
 PORT="${2:-}"
-JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-
-# The class path, resolved by Maven once per pom change (offline when the jars are cached).
-CLASSPATH_FILE="$HERE/neo4j/target/classpath.txt"
-if [ ! -s "$CLASSPATH_FILE" ] || [ "$HERE/neo4j/pom.xml" -nt "$CLASSPATH_FILE" ]; then
-    mkdir -p "$HERE/neo4j/target"
-    mvn -q -B -f "$HERE/neo4j/pom.xml" dependency:build-classpath -Dmdep.outputFile="$CLASSPATH_FILE.tmp" >&2
-    mv "$CLASSPATH_FILE.tmp" "$CLASSPATH_FILE"
-fi
 
 if [ -z "$PORT" ]; then
     PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
