@@ -110,8 +110,11 @@ def test_mutated_real_events_never_5xx_never_half_written(live):
     server, http, graph = live
     outcomes = {"accepted": 0, "rejected": 0}
     rejected: list[bytes] = []
+    # Validation is the same whatever the engine; Neo4j writes slower, so it takes half the examples
+    # (the suite stays under 20 minutes) and still sees every kind of mutation.
+    examples = EXAMPLES if graph.name == "falkordb" else EXAMPLES // 2
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+    @settings(max_examples=examples, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
     @given(event=mutated_events())
     def post_one(event):
@@ -131,7 +134,7 @@ def test_mutated_real_events_never_5xx_never_half_written(live):
 
     post_one()
     print(f"{sum(outcomes.values())} mutated events: {outcomes}")
-    assert outcomes["accepted"] > 0 and outcomes["rejected"] > EXAMPLES // 4
+    assert outcomes["accepted"] > 0 and outcomes["rejected"] > examples // 4
 
     # All the rejected ones again, against a full digest of the graph's nodes, edges and properties.
     before, logged = snapshot(graph), log_size(http)
