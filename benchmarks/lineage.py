@@ -237,7 +237,7 @@ def main() -> None:
                     server = ServerProcess(Path(tmp) / f"server-{name}-{size}", "--graph-url", urls[name])
                     engines[name] = (store, server.start(timeout=300))
                 load_postgres(pg, jobs)
-                del jobs
+                jobs = None  # the generator's objects go before the GC freeze
                 gc.collect()  # the generator's millions of objects are gone: measured requests must not pay for them
                 gc.freeze()
                 try:

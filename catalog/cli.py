@@ -255,15 +255,25 @@ def scan(source, dataset, table, sample_rows, output, min_ratio, spacy_model, ur
 
 @main.command()
 @click.option("--data-dir", type=click.Path(path_type=Path), help="[default: ./catalog-data]")
-@click.option("--graph-url", help="external graph to rebuild instead of the embedded one")
-def rebuild(data_dir, graph_url) -> None:
-    """Empty the graph and replay the whole event log into it (the server must be stopped)."""
+@click.option("--graph-url", help="external graph to rebuild instead of the embedded one: bolt://, neo4j:// or "
+              "falkordb:// (Neo4j credentials from CATALOG_NEO4J_USER / CATALOG_NEO4J_PASSWORD)")
+@click.option("--graph-database", help="the Neo4j database to rebuild  [default: the server's default database]")
+def rebuild(data_dir, graph_url, graph_database) -> None:
+    """Empty the graph and replay the whole event log, then the governance log, into it.
+
+    The server must be stopped. With --graph-url this also moves a catalog to another
+    engine: rebuild onto Neo4j, then serve the same data directory with that --graph-url.
+
+    \b
+        catalog rebuild --data-dir catalog-data --graph-url bolt://127.0.0.1:7687
+        catalog serve   --data-dir catalog-data --graph-url bolt://127.0.0.1:7687
+    """
     from catalog import logs
     from catalog.engine import DataDirLocked
     from catalog.runtime import Catalog
 
     logs.configure("WARNING")
-    settings = _settings(data_dir=data_dir, graph_url=graph_url)
+    settings = _settings(data_dir=data_dir, graph_url=graph_url, neo4j_database=graph_database)
     try:
         catalog = Catalog.open(settings)
     except DataDirLocked as exc:

@@ -65,6 +65,13 @@ def neo4j(tmp_path_factory):
         yield SharedNeo4j(running.url)
 
 
+@pytest.fixture
+def neo4j_url(neo4j, request):
+    """The session's Neo4j, emptied and held for one test."""
+    with neo4j.lease(request.node.nodeid) as url:
+        yield url
+
+
 def _graph_args(request):
     """Arguments of `catalog serve` for the engine the test runs on, holding Neo4j while it runs."""
     if request.param == "falkordb":

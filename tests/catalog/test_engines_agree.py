@@ -14,7 +14,6 @@ import subprocess
 import sys
 
 import httpx
-import pytest
 
 from tests.catalog.api.test_audits_http import wait_for
 from tests.conftest import ServerProcess
@@ -105,12 +104,6 @@ def answers(http: httpx.Client, corpus: list[dict]) -> dict:
     found["datasets"] = graphql(http, DATASETS)["datasets"]["nodes"]
     found["findings"] = graphql(http, FINDINGS)["findings"]
     return {key: canonical(value) for key, value in found.items()}
-
-
-@pytest.fixture
-def neo4j_url(neo4j, request):
-    with neo4j.lease(request.node.nodeid) as url:
-        yield url
 
 
 def served_answers(server: ServerProcess, corpus: list[dict], fill: bool) -> dict:

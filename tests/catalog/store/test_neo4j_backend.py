@@ -9,12 +9,6 @@ from catalog.runtime import open_store
 from tests.engines import Neo4jProcess, neo4j_store
 
 
-@pytest.fixture
-def neo4j_url(neo4j, request):
-    with neo4j.lease(request.node.nodeid) as url:
-        yield url
-
-
 def test_neo4j_script_keeps_its_data_across_restarts_and_stops_cleanly(tmp_path):
     first = Neo4jProcess(tmp_path / "neo4j").start()
     assert first.url.startswith("bolt://127.0.0.1:")
