@@ -41,7 +41,7 @@ from catalog.store.writes import compact  # noqa: E402
 from ingestors.files import SAMPLES  # noqa: E402
 from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event  # noqa: E402
 from tests.conftest import ServerProcess  # noqa: E402
-from tests.engines import Neo4jProcess, neo4j_store  # noqa: E402
+from tests.engines import Neo4jProcess, store_at  # noqa: E402
 
 TEMPLATES = json.loads((SAMPLES / "food_delivery.json").read_text())
 
@@ -141,7 +141,7 @@ def raw_merge_falkordb(server: ServerProcess, rows: int, batch: int) -> float:
 
 def raw_merge_neo4j(url: str, rows: int, batch: int) -> float:
     """The same MERGE through the driver, one auto-commit transaction per batch, as a tuned loader would."""
-    store = neo4j_store(url)
+    store = store_at(url)
     store.query("CREATE CONSTRAINT bench_key IF NOT EXISTS FOR (n:Bench) REQUIRE n.key IS UNIQUE")
     tag = uuid.uuid4().hex[:6]
     data = [{"key": f"{tag}{i}", "first": i, "last": i} for i in range(rows)]

@@ -55,7 +55,7 @@ from catalog.lineage import lineage_page  # noqa: E402
 from catalog.store.falkor_backend import FalkorStore  # noqa: E402
 from ingestors.openlineage import GraphWrites  # noqa: E402
 from tests.conftest import ServerProcess, free_port  # noqa: E402
-from tests.engines import Neo4jProcess, neo4j_store  # noqa: E402
+from tests.engines import Neo4jProcess, store_at  # noqa: E402
 
 LAYERS = 50
 DEPTHS = (1, 3, 10, 25)
@@ -225,7 +225,7 @@ def main() -> None:
             for size in args.sizes:
                 jobs = generate(size, args.skip)
                 stores = {"falkordb": lambda: FalkorStore("127.0.0.1", engine.port, graph="catalog", timeout=600),
-                          "neo4j": lambda: neo4j_store(neo4j.url)}
+                          "neo4j": lambda: store_at(neo4j.url)}
                 engines = {}
                 for name in args.engines:
                     store = stores[name]()

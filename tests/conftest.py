@@ -18,7 +18,7 @@ import pytest
 
 from catalog.engine import EmbeddedEngine
 from catalog.store.falkor_backend import FalkorStore
-from tests.engines import BACKENDS, Neo4jProcess, SharedNeo4j, neo4j_store
+from tests.engines import BACKENDS, Neo4jProcess, SharedNeo4j, store_at
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CATALOG_SHARED_DIR", REPO.parent / "shared")) / "openlineage"
@@ -96,7 +96,7 @@ def _store_on(request, engine):
     """A store on the engine the test runs on: a fresh graph in the embedded FalkorDB, an emptied Neo4j."""
     if request.param == "neo4j":
         with request.getfixturevalue("neo4j").lease(request.node.nodeid) as url:
-            backend = neo4j_store(url)
+            backend = store_at(url)
             backend.ensure_schema()
             yield backend
             backend.close()
@@ -170,9 +170,9 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")[-4000:]
 
     def graph(self):
-        """A store on the server's own graph: its Neo4j, or the catalog graph in its embedded engine."""
+        """A store on the server's own graph: the one at its --graph-url, or the catalog graph in its embedded engine."""
         if "--graph-url" in self.extra:
-            return neo4j_store(self.extra[self.extra.index("--graph-url") + 1])
+            return store_at(self.extra[self.extra.index("--graph-url") + 1])
         return FalkorStore("127.0.0.1", httpx.get(self.url + "/health").json()["graph"]["port"])
 
     def stop(self, sig: int = signal.SIGTERM) -> int:

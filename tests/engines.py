@@ -82,7 +82,7 @@ class SharedNeo4j:
                                "must share one module-scoped holder or each hold it themselves, not both")
         self.holder = holder
         try:
-            store = neo4j_store(self.url)
+            store = store_at(self.url)
             store.clear()
             store.close()
             yield self.url
@@ -90,7 +90,9 @@ class SharedNeo4j:
             self.holder = None
 
 
-def neo4j_store(url: str):
-    from catalog.store.neo4j_backend import Neo4jStore
+def store_at(url: str):
+    """A store on the graph at ``url``, built as `catalog serve --graph-url` builds it (CATALOG_NEO4J_* included)."""
+    from catalog.config import Settings
+    from catalog.runtime import open_store
 
-    return Neo4jStore(url, os.environ.get("CATALOG_NEO4J_USER", "neo4j"), os.environ.get("CATALOG_NEO4J_PASSWORD"))
+    return open_store(Settings(graph_url=url), None)

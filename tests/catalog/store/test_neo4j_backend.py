@@ -6,13 +6,13 @@ import pytest
 
 from catalog.config import Settings
 from catalog.runtime import open_store
-from tests.engines import Neo4jProcess, neo4j_store
+from tests.engines import Neo4jProcess, store_at
 
 
 def test_neo4j_script_keeps_its_data_across_restarts_and_stops_cleanly(tmp_path):
     first = Neo4jProcess(tmp_path / "neo4j").start()
     assert first.url.startswith("bolt://127.0.0.1:")
-    store = neo4j_store(first.url)
+    store = store_at(first.url)
     store.query("CREATE (:Probe {key: 'kept'})")
     store.close()
     assert first.stop() == 0  # SIGTERM: a clean shutdown, exit status 0
@@ -20,7 +20,7 @@ def test_neo4j_script_keeps_its_data_across_restarts_and_stops_cleanly(tmp_path)
 
     again = Neo4jProcess(tmp_path / "neo4j").start()  # a second start on the same DATA_DIR
     try:
-        store = neo4j_store(again.url)
+        store = store_at(again.url)
         assert store.query("MATCH (n:Probe) RETURN n.key AS key", read_only=True) == [{"key": "kept"}]
         assert store.version().startswith("Neo4j Kernel 5.26.")
         store.close()
@@ -30,7 +30,7 @@ def test_neo4j_script_keeps_its_data_across_restarts_and_stops_cleanly(tmp_path)
 
 def test_a_deadlock_between_two_transactions_is_retried(neo4j_url):
     """Two transactions lock two nodes in opposite orders: Neo4j aborts one, which is retried and commits."""
-    store = neo4j_store(neo4j_url)
+    store = store_at(neo4j_url)
     store.query("CREATE (:Probe {key: 'a', v: 0}), (:Probe {key: 'b', v: 0})")
     both_hold_one = threading.Barrier(2)
     errors: list[Exception] = []
