@@ -15,7 +15,7 @@ from __future__ import annotations
 from catalog.govlog import GovernanceLog
 from catalog.store import reads
 from catalog.store.base import GraphStore
-from catalog.store.writes import search_words
+from catalog.store.writes import search_text
 from ingestors.openlineage import dataset_id, field_id
 from policies.entities import ENTITIES
 
@@ -81,7 +81,7 @@ def _apply_scan(store: GraphStore, change: dict) -> None:
     fields, rows = [], []
     for column in detail["columns"]:
         key = field_id(ns, name, column["column"])
-        fields.append({"key": key, "name": column["column"], "searchText": " ".join(search_words(column["column"])),
+        fields.append({"key": key, "name": column["column"], "searchText": search_text(column["column"]),
                        "sampled": column["sampled"], "note": column.get("note"),
                        "entities": [f["entity"] for f in column["findings"]]})
         for finding in column["findings"]:

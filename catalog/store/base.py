@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from catalog.store.writes import search_words, write_plan
+from catalog.store.writes import search_text, write_plan
 from ingestors.openlineage import GraphWrites, unindexable_keys
 
 # Labels with a unique ``key`` property; every node the catalog writes has one.
@@ -102,7 +102,7 @@ class GraphStore(ABC):
                 if not rows:
                     break
                 self.query(f"UNWIND $rows AS r MATCH (n:{label} {{key: r[0]}}) SET n.searchText = r[1]",
-                           {"rows": [[key, " ".join(search_words(name))] for key, name in rows]})
+                           {"rows": [[key, search_text(name)] for key, name in rows]})
                 updated += len(rows)
         self.query("MERGE (:CatalogMeta {key: 'searchText'})")
         return updated

@@ -25,6 +25,11 @@ def search_words(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text).lower())
 
 
+def search_text(name: str) -> str:
+    """The searchText property of a node named ``name``: its search words, space-separated."""
+    return " ".join(search_words(name))
+
+
 def _seen(var: str) -> str:
     return (
         f"{var}.firstSeen = CASE WHEN {var}.firstSeen IS NULL OR r.first < {var}.firstSeen "
@@ -204,7 +209,7 @@ def compact(writes: GraphWrites) -> dict[str, list[dict]]:
         for row in merged.values():
             row.pop("seen", None)
             if kind in SEARCHABLE:
-                row["searchText"] = " ".join(search_words(row["name"]))
+                row["searchText"] = search_text(row["name"])
             if "vprop" in row:
                 row["vmap"] = {row["vprop"]: row["v"]}
         compacted[kind] = list(merged.values())
