@@ -67,7 +67,12 @@ def main() -> None:
 @click.option("--no-auth", is_flag=True, default=None,
               help="local development only: accept requests without an API key, everyone an admin; refused "
                    "unless --host is a loopback address")
-def serve(host, port, data_dir, graph_url, graph_database, demo, log_level, no_auth) -> None:
+@click.option("--kafka-bootstrap", metavar="HOST:PORT[,...]",
+              help="also consume OpenLineage events from Kafka (what the clients' KafkaTransport sends)")
+@click.option("--kafka-topic", metavar="TOPIC", help="the topic to consume  [default: openlineage]")
+@click.option("--kafka-group", metavar="ID", help="the consumer group  [default: lineage-catalog]")
+def serve(host, port, data_dir, graph_url, graph_database, demo, log_level, no_auth, kafka_bootstrap, kafka_topic,
+          kafka_group) -> None:
     """Run the HTTP server (REST, GraphQL at /graphql, pages, /health, /metrics).
 
     With no --graph-url the embedded FalkorDB engine is started as a child process on a
@@ -82,6 +87,14 @@ def serve(host, port, data_dir, graph_url, graph_database, demo, log_level, no_a
     Limits (CATALOG_* variables): MAX_BODY_BYTES, MAX_BATCH_EVENTS, MAX_LINEAGE_DEPTH,
     MAX_LINEAGE_NODES, RATE_LIMIT_PER_SECOND / RATE_LIMIT_BURST per key,
     REQUEST_TIMEOUT_SECONDS.
+
+    \b
+    Events from Kafka go through the same validation and event log as HTTP:
+        catalog serve --kafka-bootstrap broker1:9092,broker2:9092 --kafka-topic openlineage
+    Offsets are committed once the events are in the event log. Messages that are not
+    valid events go to TOPIC.dead-letter (CATALOG_KAFKA_DEAD_LETTER_TOPIC) with the reason
+    in their headers. TLS/SASL and other client settings: CATALOG_KAFKA_CONFIG='{"security.protocol": ...}'.
+    Consumer lag per partition is in /health and /metrics.
     """
     import uvicorn
 
@@ -91,7 +104,8 @@ def serve(host, port, data_dir, graph_url, graph_database, demo, log_level, no_a
     from catalog.runtime import Catalog
 
     settings = _settings(host=host, port=port, data_dir=data_dir, graph_url=graph_url,
-                         neo4j_database=graph_database, log_level=log_level, no_auth=no_auth)
+                         neo4j_database=graph_database, log_level=log_level, no_auth=no_auth,
+                         kafka_bootstrap=kafka_bootstrap, kafka_topic=kafka_topic, kafka_group=kafka_group)
     if settings.no_auth and not _loopback(settings.host):
         raise click.UsageError(f"--no-auth is for local development: it needs a loopback --host, not {settings.host!r}")
     if demo:

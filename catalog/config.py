@@ -18,6 +18,15 @@ class Settings(BaseSettings):
     neo4j_database: str | None = Field(None, description="Neo4j database name; none = the server's default")
     neo4j_retry_seconds: float = Field(5.0, description="how long a Neo4j transaction is retried on transient "
                                        "errors (deadlocks, leader switches) before the request gets a 503")
+    kafka_bootstrap: str | None = Field(None, description="Kafka brokers (HOST:PORT[,...]) to consume OpenLineage "
+                                        "events from; none = no Kafka ingestion")
+    kafka_topic: str = Field("openlineage", description="the topic the producers' KafkaTransport writes to")
+    kafka_group: str = Field("lineage-catalog", description="consumer group id; replicas in one group share the "
+                             "topic's partitions")
+    kafka_dead_letter_topic: str | None = Field(None, description="where refused messages go, with the reason in "
+                                                "their headers; none = TOPIC.dead-letter")
+    kafka_config: dict[str, str] = Field(default_factory=dict, description="more librdkafka properties for both "
+                                         "clients, e.g. security.protocol, sasl.* (JSON in CATALOG_KAFKA_CONFIG)")
     host: str = "127.0.0.1"
     port: int = 5000
     max_body_bytes: int = Field(8 * 1024 * 1024, description="largest request body, after gunzip")

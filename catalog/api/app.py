@@ -28,6 +28,7 @@ from catalog.api.scans import post_scan
 from catalog.auditing import Auditor
 from catalog.config import Settings
 from catalog.ingest import Accepted, IngestPipeline, PreparedEvent, prepare_event
+from catalog.kafka_ingest import start_kafka
 from catalog.keys import AUDIT, COMPLIANCE, INGEST, POLICY, READ, STEWARD
 from catalog.runtime import Catalog
 from catalog.store.base import GraphUnavailable
@@ -120,11 +121,18 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
         repropagation = asyncio.create_task(_repropagate(app.state.catalog, lineage_changed))
         if load_samples and app.state.catalog.log.count() == 0:
             await _load_samples(app.state.pipeline)
+        app.state.kafka = None
+        if settings.kafka_bootstrap:
+            app.state.kafka = start_kafka(settings, app.state.pipeline,
+                                          on_rejected=metrics.events.labels("rejected", "unknown").inc)
+            metrics.watch_kafka(app.state.kafka)
         log.info("catalog ready", extra={"graph": app.state.catalog.store.name, "data_dir": str(settings.data_dir)})
         try:
             yield
         finally:
             repropagation.cancel()
+            if app.state.kafka:  # it submits to the pipeline, so it stops first (off the loop it waits on)
+                await asyncio.to_thread(app.state.kafka.stop)
             await app.state.pipeline.stop()
             if owned:
                 app.state.catalog.close()

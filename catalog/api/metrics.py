@@ -6,6 +6,7 @@ import logging
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
@@ -47,6 +48,10 @@ class Metrics:
             ["severity"], registry=self.registry,
         )
 
+    def watch_kafka(self, ingestor) -> None:
+        """Export a Kafka consumer's counts, offsets and lag, read at each scrape."""
+        self.registry.register(_KafkaCollector(ingestor))
+
     def audit_finished(self, run: dict, seconds: float) -> None:
         self.audit_seconds.observe(seconds)
         for severity, count in run["summary"]["bySeverity"].items():
@@ -54,6 +59,33 @@ class Metrics:
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+class _KafkaCollector:
+    def __init__(self, ingestor):
+        self.ingestor = ingestor
+
+    def collect(self):
+        status = self.ingestor.status()
+        messages = CounterMetricFamily("catalog_kafka_messages", "Kafka messages consumed, by outcome "
+                                       "(ingested: valid, in the event log; dead_letter: refused or unreadable)",
+                                       labels=["topic", "outcome"])
+        messages.add_metric([status["topic"], "ingested"], status["consumed"] - status["deadLettered"])
+        messages.add_metric([status["topic"], "dead_letter"], status["deadLettered"])
+        yield messages
+        yield GaugeMetricFamily("catalog_kafka_brokers_up", "1 while the consumer reaches a broker",
+                                value=1 if status["brokersUp"] else 0)
+        per_partition = {
+            "lag": ("catalog_kafka_consumer_lag", "Messages in the partition not yet committed by the catalog"),
+            "committed": ("catalog_kafka_committed_offset", "Next offset the catalog reads after a restart"),
+            "high": ("catalog_kafka_high_watermark", "Offset the next message produced to the partition gets"),
+        }
+        for key, (name, documentation) in per_partition.items():
+            family = GaugeMetricFamily(name, documentation, labels=["topic", "partition"])
+            for partition in status["partitions"]:
+                if partition[key] is not None:
+                    family.add_metric([status["topic"], str(partition["partition"])], partition[key])
+            yield family
 
 
 access_log = logging.getLogger("catalog.access")

@@ -9,7 +9,9 @@ from starlette.responses import JSONResponse
 from catalog.store.base import GraphUnavailable
 
 
-def health_report(catalog, pipeline) -> tuple[bool, dict]:
+def health_report(catalog, pipeline, kafka=None) -> tuple[bool, dict]:
+    """The report, and whether the catalog can serve. Kafka being away does not stop HTTP ingestion or
+    reads: it shows as "degraded" but keeps the status code 200."""
     graph_up = catalog.store.ping()
     report = {
         "status": "ok" if graph_up else "degraded",
@@ -18,6 +20,10 @@ def health_report(catalog, pipeline) -> tuple[bool, dict]:
         "projection": {"checkpoint": catalog.projector.applied, "lag": catalog.projector.lag(),
                        "lagging": bool(pipeline and pipeline.lagging)},
     }
+    if kafka:
+        report["kafka"] = kafka.status()
+        if not report["kafka"]["brokersUp"]:
+            report["status"] = "degraded"
     if catalog.engine:
         report["graph"].update(pid=catalog.engine.pid, port=catalog.engine.port, restarts=catalog.engine.restarts)
     return graph_up, report
@@ -34,7 +40,7 @@ def _version(store, reachable: bool) -> str | None:
 
 async def health(request: Request) -> JSONResponse:
     state = request.app.state
-    graph_up, report = await run_in_threadpool(health_report, state.catalog, state.pipeline)
+    graph_up, report = await run_in_threadpool(health_report, state.catalog, state.pipeline, state.kafka)
     state.metrics.projection_lag.set(report["projection"]["lag"])
     if state.catalog.engine:
         state.metrics.engine_restarts.set(state.catalog.engine.restarts)
