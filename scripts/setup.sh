@@ -11,6 +11,8 @@ if [ "${1:-}" = "--test" ]; then
     .venv/bin/python -m pip install --quiet -e ".[test]"
     # Every graph test also runs on a real Neo4j 5.26: its jars come from Maven Central, once.
     bash scripts/neo4j.sh --install
+    # Kafka ingestion is tested on a real broker (KRaft), also from Maven Central.
+    bash scripts/kafka.sh --install
     # The lineage page is tested in headless Chromium: Debian's chromium and its driver.
     if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
         SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -18,7 +18,7 @@ import pytest
 
 from catalog.engine import EmbeddedEngine
 from catalog.store.falkor_backend import FalkorStore
-from tests.engines import BACKENDS, Neo4jProcess, SharedNeo4j, store_at
+from tests.engines import BACKENDS, KafkaProcess, Neo4jProcess, SharedNeo4j, store_at
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CATALOG_SHARED_DIR", REPO.parent / "shared")) / "openlineage"
@@ -63,6 +63,17 @@ def neo4j(tmp_path_factory):
         return
     with Neo4jProcess(tmp_path_factory.mktemp("neo4j")) as running:
         yield SharedNeo4j(running.url)
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory) -> str:
+    """The bootstrap address of the session's broker: CATALOG_KAFKA_BOOTSTRAP if set, else a real single-node
+    Kafka started by scripts/kafka.sh. Tests share it and each uses topics of its own (tests.engines.create_topic)."""
+    if os.environ.get("CATALOG_KAFKA_BOOTSTRAP"):
+        yield os.environ["CATALOG_KAFKA_BOOTSTRAP"]
+        return
+    with KafkaProcess(tmp_path_factory.mktemp("kafka")) as running:
+        yield running.url
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The graph engines the tests run on: the embedded FalkorDB and a real Neo4j started by scripts/neo4j.sh.
+"""The servers the tests run on: the embedded FalkorDB, a real Neo4j started by scripts/neo4j.sh, and a real
+Kafka broker started by scripts/kafka.sh.
 
 Neo4j Community has one user database, so the tests share one server and take turns: a
 test (or a module's server) leases it, which empties the database, and gives it back when
@@ -18,8 +19,12 @@ REPO = Path(__file__).resolve().parent.parent
 BACKENDS = ("falkordb", "neo4j")
 
 
-class Neo4jProcess:
-    """``scripts/neo4j.sh DATA_DIR`` as a child process group, as a user or CI runs it."""
+class ScriptProcess:
+    """``scripts/SCRIPT DATA_DIR [PORT]`` as a child process group, as a user or CI runs it; it prints its
+    address once it serves."""
+
+    script = ""
+    address_prefix = ""
 
     def __init__(self, data_dir: Path, port: int | None = None):
         self.data_dir = data_dir
@@ -27,23 +32,23 @@ class Neo4jProcess:
         self.url: str | None = None
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 240) -> "Neo4jProcess":
-        args = ["bash", str(REPO / "scripts" / "neo4j.sh"), str(self.data_dir)] + ([str(self.port)] if self.port else [])
+    def start(self, timeout: float = 240):
+        args = ["bash", str(REPO / "scripts" / self.script), str(self.data_dir)] + ([str(self.port)] if self.port else [])
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      start_new_session=True)  # its own group: kill() reaches the JVM too
         line: list[str] = []
         reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()), daemon=True)
         reader.start()
         reader.join(timeout)
-        if not line or not line[0].startswith("bolt://"):
+        if not line or not line[0].startswith(self.address_prefix):
             self.kill()
-            raise RuntimeError(f"scripts/neo4j.sh did not print a Bolt URL: {self.proc.stderr.read()[-3000:]}")
+            raise RuntimeError(f"scripts/{self.script} did not print its address: {self.proc.stderr.read()[-3000:]}")
         self.url = line[0].strip()
         self.port = int(self.url.rsplit(":", 1)[1])
         return self
 
     def stop(self) -> int:
-        """SIGTERM, as a service manager sends it: Neo4j shuts down cleanly."""
+        """SIGTERM, as a service manager sends it: the server shuts down cleanly."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -65,6 +70,31 @@ class Neo4jProcess:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class Neo4jProcess(ScriptProcess):
+    script = "neo4j.sh"
+    address_prefix = "bolt://"
+
+
+class KafkaProcess(ScriptProcess):
+    """A single-node broker; ``url`` is its bootstrap address, HOST:PORT."""
+
+    script = "kafka.sh"
+    address_prefix = "127.0.0.1:"
+
+
+def create_topic(bootstrap: str, partitions: int = 1) -> str:
+    """A new topic with a unique name on the broker at ``bootstrap``."""
+    import uuid
+
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic(name, partitions, 1)]).values():
+        future.result(30)
+    return name
 
 
 class SharedNeo4j:
