@@ -67,20 +67,25 @@ class KafkaIngestor:
         self.max_message_bytes = max_message_bytes
         self.batch = batch
         self.handle = handle
-        common = {"bootstrap.servers": bootstrap, "client.id": "lineage-catalog", **(client_config or {})}
+        # Reconnect within 2 s of a broker coming back (librdkafka backs off up to 10 s by default).
+        common = {"bootstrap.servers": bootstrap, "client.id": "lineage-catalog", "reconnect.backoff.max.ms": 2000}
         self._consumer = confluent_kafka.Consumer({
             **common,
             "group.id": group,
             "enable.auto.commit": False,  # committed by hand, only after the events are durable
             "auto.offset.reset": "earliest",
+            # A member that died holds its partitions until this passes (librdkafka's default is 45 s).
+            "session.timeout.ms": 10_000,
             "allow.auto.create.topics": True,
             "topic.metadata.refresh.interval.ms": 10_000,
             "statistics.interval.ms": 1000,
             "stats_cb": self._on_stats,
             "error_cb": self._on_error,
+            **(client_config or {}),
         })
         # message.timeout.ms 0: a dead letter is retried until delivered (offsets wait for it).
-        self._dead_letters = confluent_kafka.Producer({**common, "message.timeout.ms": 0, "linger.ms": 5})
+        self._dead_letters = confluent_kafka.Producer({**common, "message.timeout.ms": 0, "linger.ms": 5,
+                                                       **(client_config or {})})
         self._pending: dict[int, int] = {}  # partition -> next offset to commit
         self.partitions: dict[int, PartitionState] = {}
         self.brokers_up = False
@@ -115,7 +120,9 @@ class KafkaIngestor:
         return {"bootstrap": self.bootstrap, "topic": self.topic, "group": self.group,
                 "deadLetterTopic": self.dead_letter_topic, "brokersUp": self.brokers_up,
                 "consumed": self.consumed, "deadLettered": self.dead_lettered,
-                "lag": sum(p["lag"] or 0 for p in partitions), "partitions": partitions,
+                # None until every assigned partition's lag is known (the stats come each second).
+                "lag": None if any(p["lag"] is None for p in partitions) else sum(p["lag"] for p in partitions),
+                "partitions": partitions,
                 "lastError": self.last_error}
 
     def _run(self) -> None:
