@@ -239,9 +239,9 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
     nodes = {i: jobs[i] if kind == "JOB" else _node(described[i], kind, d) for d, kind, i in order[:end]}
     position = {i: p for p, (_, _, i) in enumerate(order[:end])}
     # Each edge comes with the page of its later end, so only jobs up to this page's end have edges on it.
-    edges = [{"origin": nodes[d]["id"], "destination": nodes[j]["id"]} for j, d in consumes
-             if d in position and max(position[j], position[d]) >= start]
-    edges += [{"origin": nodes[j]["id"], "destination": nodes[d]["id"]} for j, d in produces
+    edges = [{"origin": nodes[d]["id"], "destination": nodes[j]["id"], "impliedBy": implied}
+             for j, d, implied in consumes if d in position and max(position[j], position[d]) >= start]
+    edges += [{"origin": nodes[j]["id"], "destination": nodes[d]["id"]} for j, d, _ in produces
               if d in position and max(position[j], position[d]) >= start]
     return {
         "nodes": [nodes[i] for _, _, i in order[start:end]],

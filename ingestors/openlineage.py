@@ -199,6 +199,16 @@ class _EventMapper:
             for dst in outputs:
                 self.writes.add("feeds", src=src, dst=dst, seen=self.time)
 
+    def implied_inputs(self, job_key: str, run_key: str | None, implied: dict[str, set[str]]) -> None:
+        """Datasets an output's column lineage reads from but the event does not list as inputs (dbt-ol
+        leaves seeds out so): inputs all the same, marked, so dataset and column lineage agree."""
+        for src, outputs in sorted(implied.items()):
+            self.writes.add("implied_consumes", src=job_key, dst=src, seen=self.time)
+            if run_key:
+                self.writes.add("implied_reads", src=run_key, dst=src, seen=self.time)
+            for dst in sorted(outputs):
+                self.writes.add("feeds", src=src, dst=dst, seen=self.time)
+
     def column_lineage(self, output: dict, job_key: str) -> None:
         facet = (output.get("facets") or {}).get("columnLineage") or {}
         out_ns, out_name = output["namespace"], output["name"]
@@ -307,6 +317,15 @@ def map_event(event: dict, digest: str, writes: GraphWrites | None = None) -> Gr
             if dataset.get("outputFacets"):
                 mapper.facets(version_key, "DatasetVersion", dataset["outputFacets"], {})
     mapper.io(job_key, run_key, inputs, outputs)
+    listed = set(inputs) | set(outputs)
+    implied: dict[str, set[str]] = defaultdict(set)
+    for dataset in event.get("outputs") or []:
+        for spec in (((dataset.get("facets") or {}).get("columnLineage") or {}).get("fields") or {}).values():
+            for source in spec.get("inputFields") or []:
+                src = dataset_id(source["namespace"], source["name"])
+                if src not in listed:
+                    implied[src].add(dataset_id(dataset["namespace"], dataset["name"]))
+    mapper.implied_inputs(job_key, run_key, implied)
     return writes
 
 

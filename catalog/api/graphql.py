@@ -444,6 +444,9 @@ class LineageEdge:
     transformation_type: str | None = None
     transformation_subtype: str | None = None
     masking: bool | None = None
+    implied_by: str | None = strawberry.field(
+        default=None, description="columnLineage for a job's input that only its outputs' column lineage names "
+                                  "(e.g. a dbt seed): no event listed it as an input")
 
 
 @strawberry.type
@@ -502,7 +505,7 @@ def _lineage_graph(result: dict) -> LineageGraph:
                            name=n["name"], dataset_id=n.get("datasetId")) for n in result["nodes"]],
         edges=[LineageEdge(origin=e["origin"], destination=e["destination"],
                            transformation_type=e.get("type"), transformation_subtype=e.get("subtype"),
-                           masking=e.get("masking")) for e in result["edges"]],
+                           masking=e.get("masking"), implied_by=e.get("impliedBy")) for e in result["edges"]],
         depth_reached=result["depthReached"], is_partial=result["isPartial"],
         total_reachable=result["totalReachable"],
         page_info=PageInfo(has_next_page=result["hasNextPage"], end_cursor=result["endCursor"]),

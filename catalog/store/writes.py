@@ -53,6 +53,15 @@ def _edge(src_label: str, rel: str, dst_label: str) -> str:
     )
 
 
+def _implied_input(src_label: str, rel: str) -> str:
+    """An input named only by an output's column lineage: marked as such unless the edge already exists (an
+    event listed it), so the mark stays only while no event lists the input, whatever the order."""
+    return (
+        f"UNWIND $rows AS r MATCH (a:{src_label} {{key: r.src}}) MATCH (b:Dataset {{key: r.dst}}) "
+        f"MERGE (a)-[e:{rel}]->(b) ON CREATE SET e.impliedBy = 'columnLineage' SET {_seen('e')}"
+    )
+
+
 def _facets(label: str) -> str:
     # Per-facet last-writer-wins: each facet has its own version property (vprop).
     return (
@@ -117,9 +126,12 @@ QUERIES: dict[str, str] = {
     "run_facets": _facets("Run"),
     "runinput_facets": _facets("RunInput"),
     "datasetversion_facets": _facets("DatasetVersion"),
-    "consumes": _edge("Job", "CONSUMES", "Dataset"),
+    # An input the event lists clears the mark an input implied by column lineage got (_implied_input).
+    "consumes": _edge("Job", "CONSUMES", "Dataset") + ", e.impliedBy = null",
+    "implied_consumes": _implied_input("Job", "CONSUMES"),
     "produces": _edge("Job", "PRODUCES", "Dataset"),
-    "reads": _edge("Run", "READ", "Dataset"),
+    "reads": _edge("Run", "READ", "Dataset") + ", e.impliedBy = null",
+    "implied_reads": _implied_input("Run", "READ"),
     "wrote": _edge("Run", "WROTE", "Dataset"),
     "feeds": _edge("Dataset", "FEEDS", "Dataset"),
     "derives_from": (
@@ -149,8 +161,10 @@ _IDENTITY = {
     "runinput_facets": ("key", "vprop"),
     "datasetversion_facets": ("key", "vprop"),
     "consumes": ("src", "dst"),
+    "implied_consumes": ("src", "dst"),
     "produces": ("src", "dst"),
     "reads": ("src", "dst"),
+    "implied_reads": ("src", "dst"),
     "wrote": ("src", "dst"),
     "feeds": ("src", "dst"),
     "derives_from": ("src", "dst"),

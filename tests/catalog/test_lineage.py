@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.lineage import LineageError, marquez_graph, traverse
+from catalog.lineage import LineageError, column_lineage, lineage_page, marquez_graph, traverse
 from ingestors.openlineage import GraphWrites
 
 
@@ -207,3 +207,65 @@ def test_lineage_pages_match_the_reference_and_add_up(module_store, spec, direct
         after = page["endCursor"]
     assert seen == full["nodes"]
     assert sorted(seen_edges) == sorted((e["origin"], e["destination"]) for e in full["edges"])
+
+
+def _model_event(run: str, time: str, inputs: list[str], column_sources: dict[str, tuple[str, str]]) -> dict:
+    """A dbt-ol-shaped event: a model whose column lineage may name datasets its inputs leave out."""
+    return {
+        "eventType": "COMPLETE", "eventTime": time, "producer": "https://example.com/dbt-like",
+        "run": {"runId": run}, "job": {"namespace": "dbt", "name": "model.shop.customers"},
+        "inputs": [{"namespace": "duckdb", "name": name} for name in inputs],
+        "outputs": [{"namespace": "duckdb", "name": "main.customers", "facets": {"columnLineage": {
+            "_producer": "https://example.com/dbt-like",
+            "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json",
+            "fields": {column: {"inputFields": [{"namespace": "duckdb", "name": ds, "field": field}]}
+                       for column, (ds, field) in column_sources.items()}}}}],
+    }
+
+
+def _upstream_edges(store) -> dict[tuple[str, str], str | None]:
+    page = lineage_page(store, "dataset:duckdb:main.customers", "UPSTREAM", 3, max_depth=25, max_nodes=1000)
+    return {(e["origin"], e["destination"]): e.get("impliedBy") for e in page["edges"]}
+
+
+def test_datasets_only_column_lineage_names_are_inputs_marked_as_implied(module_store):
+    from tests.catalog.store.test_store_contract import writes_for
+
+    store = module_store
+    store.clear()
+    columns = {"email": ("main.stg_customers", "email"), "country": ("main.raw_countries", "name")}
+    store.apply(writes_for([_model_event("11111111-1111-4111-8111-111111111111", "2026-11-01T00:00:00Z",
+                                         ["main.stg_customers"], columns)]))
+    job = "job:dbt:model.shop.customers"
+    assert _upstream_edges(store) == {
+        ("dataset:duckdb:main.stg_customers", job): None,
+        ("dataset:duckdb:main.raw_countries", job): "columnLineage",
+        (job, "dataset:duckdb:main.customers"): None,
+    }
+    # Dataset lineage reaches what column lineage reaches.
+    fields = column_lineage(store, "datasetField:duckdb:main.customers:country", "UPSTREAM", 3, max_depth=25,
+                            max_nodes=1000)
+    assert {n["datasetId"] for n in fields["nodes"]} <= {n["id"] for n in lineage_page(
+        store, "dataset:duckdb:main.customers", "UPSTREAM", 3, max_depth=25, max_nodes=1000)["nodes"]}
+
+    # A later run that lists it as an input clears the mark, and an implied mention after that does not set it.
+    store.apply(writes_for([_model_event("22222222-2222-4222-8222-222222222222", "2026-11-02T00:00:00Z",
+                                         ["main.stg_customers", "main.raw_countries"], columns)]))
+    store.apply(writes_for([_model_event("33333333-3333-4333-8333-333333333333", "2026-11-03T00:00:00Z",
+                                         ["main.stg_customers"], columns)]))
+    assert _upstream_edges(store)[("dataset:duckdb:main.raw_countries", job)] is None
+
+
+def test_on_the_corpus_every_column_lineage_source_is_upstream_in_dataset_lineage(module_store, valid_events):
+    from tests.catalog.store.test_store_contract import writes_for
+
+    store = module_store
+    store.clear()
+    store.apply(writes_for([event for _, event in valid_events]))
+    derived = {(r["i"], r["o"]) for r in store.query(
+        "MATCH (o:Field)-[:DERIVES_FROM]->(i:Field) WHERE i.dataset <> o.dataset "
+        "RETURN i.dataset AS i, o.dataset AS o", read_only=True)}
+    feeds = {(r["i"], r["o"]) for r in store.query(
+        "MATCH (i:Dataset)-[:FEEDS]->(o:Dataset) RETURN i.key AS i, o.key AS o", read_only=True)}
+    assert derived, "the corpus has column lineage across datasets"
+    assert derived - feeds == set()
