@@ -320,11 +320,13 @@ def map_event(event: dict, digest: str, writes: GraphWrites | None = None) -> Gr
     listed = set(inputs) | set(outputs)
     implied: dict[str, set[str]] = defaultdict(set)
     for dataset in event.get("outputs") or []:
-        for spec in (((dataset.get("facets") or {}).get("columnLineage") or {}).get("fields") or {}).values():
-            for source in spec.get("inputFields") or []:
-                src = dataset_id(source["namespace"], source["name"])
-                if src not in listed:
-                    implied[src].add(dataset_id(dataset["namespace"], dataset["name"]))
+        facet = (dataset.get("facets") or {}).get("columnLineage") or {}
+        # Per output field, and (facet 1-2-0) for the whole dataset: the columns joins, filters and groups read.
+        sources = [source for spec in (facet.get("fields") or {}).values() for source in spec.get("inputFields") or []]
+        for source in sources + (facet.get("dataset") or []):
+            src = dataset_id(source["namespace"], source["name"])
+            if src not in listed:
+                implied[src].add(dataset_id(dataset["namespace"], dataset["name"]))
     mapper.implied_inputs(job_key, run_key, implied)
     return writes
 

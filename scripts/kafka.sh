@@ -80,16 +80,13 @@ logger.state.name=state.change.logger
 logger.state.level=WARN
 CONF
 
-run_java() {
-    "$JAVA" -Xms"${KAFKA_HEAP:-512m}" -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC -Djava.awt.headless=true \
-        -Dlog4j2.configurationFile="$DATA_DIR/conf/log4j2.properties" \
-        -cp "$(cat "$CLASSPATH_FILE")" "$@"
-}
+JAVA_ARGS=(-Xms"${KAFKA_HEAP:-512m}" -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC -Djava.awt.headless=true
+           -Dlog4j2.configurationFile="$DATA_DIR/conf/log4j2.properties" -cp "$(cat "$CLASSPATH_FILE")")
 
 # A new DATA_DIR is formatted as a cluster of its own; a formatted one is started as it is.
 if [ ! -f "$DATA_DIR/data/meta.properties" ]; then
     CLUSTER_ID="$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
-    run_java kafka.tools.StorageTool format --cluster-id "$CLUSTER_ID" \
+    "$JAVA" "${JAVA_ARGS[@]}" kafka.tools.StorageTool format --cluster-id "$CLUSTER_ID" \
         --config "$DATA_DIR/conf/server.properties" >>"$DATA_DIR/logs/console.log" 2>&1 \
         || { echo "formatting $DATA_DIR/data failed; see $DATA_DIR/logs/console.log" >&2; exit 1; }
 fi
@@ -99,7 +96,8 @@ LOG="$DATA_DIR/logs/server.log"
 LOG_START=$(( $(stat -c %s "$LOG" 2>/dev/null || echo 0) + 1 ))
 started() { tail -c +"$LOG_START" "$LOG" 2>/dev/null | grep -q "Kafka Server started"; }
 
-run_java kafka.Kafka "$DATA_DIR/conf/server.properties" >>"$DATA_DIR/logs/console.log" 2>&1 &
+# Started directly (not through a function, which would fork a subshell): $SERVER is the JVM itself.
+"$JAVA" "${JAVA_ARGS[@]}" kafka.Kafka "$DATA_DIR/conf/server.properties" >>"$DATA_DIR/logs/console.log" 2>&1 &
 SERVER=$!
 stop() { kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; exit "${1:-0}"; }
 trap 'stop 0' TERM INT HUP

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.catalog.test_kafka_ingest import health
 from tests.producers import http_and_kafka_catalogs, read_back, wait_until_consumed, write_openlineage_yml
 
 PROJECT = Path(__file__).parent / "producers" / "dbt_shop"
@@ -30,7 +31,8 @@ def test_dbt_ol_build_reads_back_with_seeds_in_both_lineages(tmp_path, neo4j_url
         done = dbt_ol(project, config, "build")
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         assert "Emitted 10 OpenLineage events" in done.stdout + done.stderr
-        events = wait_until_consumed(over_http, over_kafka)
+        events = wait_until_consumed(over_kafka, kafka, topic)
+        assert events == 10 == health(over_http)["eventLog"]["events"]
 
         ns = f"duckdb://{project / 'shop.duckdb'}"
         model = ("dbt", "shop.main.shop.customer_orders.build.run")

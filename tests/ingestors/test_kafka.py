@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 
@@ -186,3 +187,19 @@ def test_partitions_reassigned_between_two_members_lose_nothing(kafka, ingestors
     wait_for(lambda: {v["n"] for v in one.values()} >= set(range(200, 220)), what="the last 20 handled")
     a.stop()
     assert sum(committed(kafka, topic, "g-share", 4).values()) == 220
+
+
+def test_kafka_script_stops_on_sigterm_and_a_second_start_keeps_the_data(tmp_path):
+    from tests.engines import KafkaProcess
+
+    first = KafkaProcess(tmp_path / "kafka").start()
+    topic = create_topic(first.url)
+    produce(first.url, topic, [b"kept"])
+    assert first.stop() == 0
+    with pytest.raises(ProcessLookupError):  # nothing of it is left: the JVM stopped with the script
+        os.killpg(first.proc.pid, 0)
+    again = KafkaProcess(tmp_path / "kafka", first.port).start()
+    try:
+        assert [m.value() for m in read_all(again.url, topic, 1)] == [b"kept"]
+    finally:
+        again.stop()
