@@ -5,6 +5,9 @@ a real server in a child process on a fresh data directory and measures, in one 
 
 * batch ingest: events/s posting batches to /api/v1/lineage/batch;
 * single posts: events/s with concurrent clients posting one event per request;
+* Kafka: events/s consumed from a topic (4 partitions, on a broker started with
+  scripts/kafka.sh), from the first produced message until the catalog has committed the
+  last one's offset, i.e. every event validated, in the event log and in the graph;
 * the engine's raw ``UNWIND ... MERGE`` rows/s on the same engine process (the ceiling),
   and the graph rows the catalog writes per event, to compare like with like.
 
@@ -12,7 +15,7 @@ Events have the shape of Marquez's seed (ingestors/samples/food_delivery.json): 
 template is replayed under fresh run ids and dataset/job names, so every event is new.
 
     python benchmarks/ingest.py [--engines falkordb neo4j] [--events 6000] [--repeats 5] [--batch-clients 4]
-                                [--concurrency 32]
+                                [--concurrency 32] [--no-kafka]
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import time
 import uuid
 from pathlib import Path
 
+import confluent_kafka
 import httpx
 import orjson
 from falkordb import FalkorDB
@@ -41,7 +45,7 @@ from catalog.store.writes import compact  # noqa: E402
 from ingestors.files import SAMPLES  # noqa: E402
 from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event  # noqa: E402
 from tests.conftest import ServerProcess  # noqa: E402
-from tests.engines import Neo4jProcess, store_at  # noqa: E402
+from tests.engines import KafkaProcess, Neo4jProcess, create_topic, store_at  # noqa: E402
 
 TEMPLATES = json.loads((SAMPLES / "food_delivery.json").read_text())
 
@@ -121,6 +125,25 @@ def bench_single_wrk(url: str, seconds: int, connections: int, workdir: Path) ->
     return float(out.split("Requests/sec:")[1].split()[0])
 
 
+def bench_kafka(server: ServerProcess, bootstrap: str, topic: str, events: list[dict]) -> float:
+    """Produce ``events`` (keyed by job, as the OpenLineage clients key them) and wait until the catalog
+    has committed every offset of the topic; events/s over the whole."""
+    def committed() -> int:
+        return sum(p["committed"] or 0 for p in httpx.get(server.url + "/health").json()["kafka"]["partitions"])
+
+    target = committed() + len(events)
+    producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    start = time.perf_counter()
+    for event in events:
+        producer.produce(topic, value=orjson.dumps(event),
+                         key=f"run:{event['job']['namespace']}/{event['job']['name']}".encode())
+        producer.poll(0)
+    producer.flush(60)
+    while committed() < target:
+        time.sleep(0.05)
+    return len(events) / (time.perf_counter() - start)
+
+
 RAW_MERGE = ("UNWIND $rows AS r MERGE (n:Bench {key: r.key}) "
              "SET n.firstSeen = CASE WHEN n.firstSeen IS NULL OR r.first < n.firstSeen THEN r.first ELSE n.firstSeen END, "
              "n.lastSeen = CASE WHEN n.lastSeen IS NULL OR r.last > n.lastSeen THEN r.last ELSE n.lastSeen END")
@@ -154,12 +177,16 @@ def raw_merge_neo4j(url: str, rows: int, batch: int) -> float:
     return rows / elapsed
 
 
-def bench_engine(engine: str, args, tmp: Path) -> dict:
+def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict:
     neo4j = Neo4jProcess(tmp / "neo4j").start() if engine == "neo4j" else None
     graph_args = ("--graph-url", neo4j.url) if neo4j else ()
+    topic = create_topic(kafka, partitions=4) if kafka else None
+    kafka_args = ("--kafka-bootstrap", kafka, "--kafka-topic", topic) if kafka else ()
     try:
-        with ServerProcess(tmp / f"data-{engine}", *graph_args) as server:
-            batch, single, raw = [], [], []
+        with ServerProcess(tmp / f"data-{engine}", *graph_args, *kafka_args) as server:
+            batch, single, raw, consumed = [], [], [], []
+            while kafka and not httpx.get(server.url + "/health").json()["kafka"]["partitions"]:
+                time.sleep(0.1)  # joined the group
             for repeat in range(args.repeats):
                 # Interleaved so that machine noise hits all three alike.
                 raw.append(raw_merge_neo4j(neo4j.url, 20000, 2000) if neo4j else raw_merge_falkordb(server, 20000, 2000))
@@ -168,10 +195,12 @@ def bench_engine(engine: str, args, tmp: Path) -> dict:
                 driven = bench_single_wrk(server.url, 10, args.concurrency, tmp)
                 single.append(driven if driven is not None else asyncio.run(
                     _bench_single(server.url, make_events(args.single_events, f"s{repeat}_"), args.concurrency)))
+                if kafka:
+                    consumed.append(bench_kafka(server, kafka, topic, make_events(args.events, f"k{repeat}_")))
     finally:
         if neo4j:
             neo4j.stop()
-    return {"raw": raw, "batch": batch, "single": single}
+    return {"raw": raw, "batch": batch, "single": single, "kafka": consumed}
 
 
 def main() -> None:
@@ -183,11 +212,18 @@ def main() -> None:
     parser.add_argument("--batch-clients", type=int, default=4, help="concurrent batch producers")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent single-post clients")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-kafka", action="store_true", help="skip the Kafka measurement (no broker started)")
     args = parser.parse_args()
 
     rows_per_event = graph_rows_per_event(make_events(len(TEMPLATES) * 4, "probe"))
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
-        results = {engine: bench_engine(engine, args, Path(tmp)) for engine in args.engines}
+        broker = None if args.no_kafka else KafkaProcess(Path(tmp) / "kafka").start()
+        try:
+            results = {engine: bench_engine(engine, args, Path(tmp), broker and broker.url)
+                       for engine in args.engines}
+        finally:
+            if broker:
+                broker.stop()
     med = statistics.median
     driver = "wrk" if shutil.which("wrk") else "httpx"
     print(f"graph rows written per event (after compaction): {rows_per_event:.1f}")
@@ -200,6 +236,9 @@ def main() -> None:
               f"{med(m['batch']) * rows_per_event / med(m['raw']):.2f}x the raw ceiling")
         print(f"  single-post events/s ({args.concurrency} connections, {driver}): median {med(m['single']):,.0f}"
               f"   runs {[round(x) for x in m['single']]}")
+        if m["kafka"]:
+            print(f"  Kafka consumed events/s (4 partitions, produced to committed): median {med(m['kafka']):,.0f}"
+                  f"   runs {[round(x) for x in m['kafka']]}   = {med(m['kafka']) / med(m['batch']):.2f}x batch ingest")
     if len(results) == 2:
         f, n = results["falkordb"], results["neo4j"]
         print(f"\nneo4j / falkordb: batch {med(n['batch']) / med(f['batch']):.2f}x, single "
