@@ -116,7 +116,7 @@ class KafkaIngestor:
 
     def status(self) -> dict:
         partitions = [{"partition": p, "committed": s.committed, "high": s.high, "lag": s.lag}
-                      for p, s in sorted(self.partitions.items())]
+                      for p, s in sorted(dict(self.partitions).items())]  # a copy: the consumer thread edits it
         return {"bootstrap": self.bootstrap, "topic": self.topic, "group": self.group,
                 "deadLetterTopic": self.dead_letter_topic, "brokersUp": self.brokers_up,
                 "consumed": self.consumed, "deadLettered": self.dead_lettered,
@@ -232,15 +232,27 @@ class KafkaIngestor:
         log.warning("Kafka partitions lost", extra={"partitions": [tp.partition for tp in partitions]})
 
     def _on_error(self, error) -> None:
-        if error.code() == KafkaError._ALL_BROKERS_DOWN:
-            self.brokers_up = False
         self.last_error = str(error)
-        log.warning("Kafka client error", extra={"error": str(error)})
+        if error.code() == KafkaError._ALL_BROKERS_DOWN:
+            self._set_brokers_up(False)
+        elif error.code() == KafkaError._TRANSPORT:  # each failed reconnect, every 2 s while they are down
+            log.debug("Kafka connection failed", extra={"error": str(error)})
+        else:
+            log.warning("Kafka client error", extra={"error": str(error)})
+
+    def _set_brokers_up(self, up: bool) -> None:
+        if up != self.brokers_up:
+            if up:
+                log.info("Kafka brokers reachable", extra={"bootstrap": self.bootstrap})
+            else:
+                log.warning("no Kafka broker reachable; consuming resumes when one is",
+                            extra={"bootstrap": self.bootstrap})
+        self.brokers_up = up
 
     def _on_stats(self, stats_json: str) -> None:
         stats = json.loads(stats_json)
-        self.brokers_up = any(b.get("state") == "UP" for b in stats.get("brokers", {}).values()
-                              if b.get("source") != "internal")
+        self._set_brokers_up(any(b.get("state") == "UP" for b in stats.get("brokers", {}).values()
+                                 if b.get("source") != "internal"))
         topic = stats.get("topics", {}).get(self.topic, {})
         for key, p in topic.get("partitions", {}).items():
             state = self.partitions.get(int(key))

@@ -23,19 +23,8 @@ if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
 fi
 HERE="$(cd "$(dirname "$0")" && pwd)"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-for tool in "$JAVA" mvn; do
-    command -v "$tool" >/dev/null || { echo "scripts/kafka.sh needs $tool (Java 17+ and Maven)" >&2; exit 1; }
-done
-
-# The class path, resolved by Maven once per pom change (the jars stay cached in ~/.m2).
-CLASSPATH_FILE="$HERE/kafka/target/classpath.txt"
-if [ ! -s "$CLASSPATH_FILE" ] || [ "$HERE/kafka/pom.xml" -nt "$CLASSPATH_FILE" ] \
-        || [ ! -f "$(cut -d: -f1 "$CLASSPATH_FILE")" ]; then
-    mkdir -p "$HERE/kafka/target"
-    mvn -q -B -Dstyle.color=never -f "$HERE/kafka/pom.xml" dependency:build-classpath \
-        -Dmdep.outputFile="$CLASSPATH_FILE.tmp" >&2
-    mv "$CLASSPATH_FILE.tmp" "$CLASSPATH_FILE"
-fi
+command -v "$JAVA" >/dev/null || { echo "scripts/kafka.sh needs Java 17+ ($JAVA)" >&2; exit 1; }
+CLASSPATH_FILE="$(bash "$HERE/classpath.sh" kafka)"
 [ "$1" = "--install" ] && exit 0
 
 mkdir -p "$1"
@@ -91,33 +80,8 @@ if [ ! -f "$DATA_DIR/data/meta.properties" ]; then
         || { echo "formatting $DATA_DIR/data failed; see $DATA_DIR/logs/console.log" >&2; exit 1; }
 fi
 
-# Only this start's lines of server.log count (a second start on DATA_DIR appends to it).
-LOG="$DATA_DIR/logs/server.log"
-LOG_START=$(( $(stat -c %s "$LOG" 2>/dev/null || echo 0) + 1 ))
-started() { tail -c +"$LOG_START" "$LOG" 2>/dev/null | grep -q "Kafka Server started"; }
-
-# Started directly (not through a function, which would fork a subshell): $SERVER is the JVM itself.
+source "$HERE/supervise.sh"
+mark_log "$DATA_DIR/logs/server.log"
+# Started directly (not through a function, which would fork a subshell): $! is the JVM itself.
 "$JAVA" "${JAVA_ARGS[@]}" kafka.Kafka "$DATA_DIR/conf/server.properties" >>"$DATA_DIR/logs/console.log" 2>&1 &
-SERVER=$!
-stop() { kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; exit "${1:-0}"; }
-trap 'stop 0' TERM INT HUP
-
-# Ready when the broker logged that it started and accepts a connection. Fail if it exits
-# first or takes over two minutes.
-for _ in $(seq 1200); do
-    if ! kill -0 "$SERVER" 2>/dev/null; then
-        echo "kafka exited during start; see $DATA_DIR/logs/console.log and server.log:" >&2
-        tail -20 "$DATA_DIR/logs/console.log" >&2
-        exit 1
-    fi
-    if started && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-        echo "127.0.0.1:$PORT"
-        break
-    fi
-    sleep 0.1
-done
-if ! started; then
-    echo "kafka did not start within 120 s; see $DATA_DIR/logs/" >&2
-    stop 1
-fi
-wait "$SERVER"
+supervise kafka $! "Kafka Server started" "$PORT" "127.0.0.1:$PORT" 120 "$DATA_DIR/logs/console.log"

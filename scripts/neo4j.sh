@@ -22,19 +22,8 @@ if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
 fi
 HERE="$(cd "$(dirname "$0")" && pwd)"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-for tool in "$JAVA" mvn; do
-    command -v "$tool" >/dev/null || { echo "scripts/neo4j.sh needs $tool (Java 17+ and Maven)" >&2; exit 1; }
-done
-
-# The class path, resolved by Maven once per pom change (the jars stay cached in ~/.m2).
-CLASSPATH_FILE="$HERE/neo4j/target/classpath.txt"
-if [ ! -s "$CLASSPATH_FILE" ] || [ "$HERE/neo4j/pom.xml" -nt "$CLASSPATH_FILE" ] \
-        || [ ! -f "$(cut -d: -f1 "$CLASSPATH_FILE")" ]; then
-    mkdir -p "$HERE/neo4j/target"
-    mvn -q -B -Dstyle.color=never -f "$HERE/neo4j/pom.xml" dependency:build-classpath \
-        -Dmdep.outputFile="$CLASSPATH_FILE.tmp" >&2
-    mv "$CLASSPATH_FILE.tmp" "$CLASSPATH_FILE"
-fi
+command -v "$JAVA" >/dev/null || { echo "scripts/neo4j.sh needs Java 17+ ($JAVA)" >&2; exit 1; }
+CLASSPATH_FILE="$(bash "$HERE/classpath.sh" neo4j)"
 [ "$1" = "--install" ] && exit 0
 
 mkdir -p "$1"
@@ -63,10 +52,8 @@ server.memory.pagecache.size=${NEO4J_PAGECACHE:-512m}
 db.tx_log.rotation.retention_policy=256M size
 EOF
 
-# Only this start's lines of neo4j.log count (a second start on DATA_DIR appends to it).
-LOG="$DATA_DIR/logs/neo4j.log"
-LOG_START=$(( $(stat -c %s "$LOG" 2>/dev/null || echo 0) + 1 ))
-started() { tail -c +"$LOG_START" "$LOG" 2>/dev/null | grep -q "Started\.$"; }
+source "$HERE/supervise.sh"
+mark_log "$DATA_DIR/logs/neo4j.log"
 
 # The flags Neo4j's own launcher passes to the JVM on Java 17.
 "$JAVA" -Xms"${NEO4J_HEAP:-1g}" -Xmx"${NEO4J_HEAP:-1g}" -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow \
@@ -77,26 +64,5 @@ started() { tail -c +"$LOG_START" "$LOG" 2>/dev/null | grep -q "Started\.$"; }
     --add-opens=java.base/java.util.concurrent=ALL-UNNAMED \
     -cp "$(cat "$CLASSPATH_FILE")" org.neo4j.server.CommunityEntryPoint \
     --home-dir="$DATA_DIR" --config-dir="$DATA_DIR/conf" >>"$DATA_DIR/logs/console.log" 2>&1 &
-SERVER=$!
-stop() { kill -TERM "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; exit "${1:-0}"; }
-trap 'stop 0' TERM INT HUP
-
-# Ready when Bolt accepts a connection and the server logged that it started (its
-# databases are online by then). Fail if it exits first or takes over three minutes.
-for _ in $(seq 1800); do
-    if ! kill -0 "$SERVER" 2>/dev/null; then
-        echo "neo4j exited during start; see $DATA_DIR/logs/console.log and neo4j.log:" >&2
-        tail -20 "$DATA_DIR/logs/console.log" >&2
-        exit 1
-    fi
-    if started && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-        echo "bolt://127.0.0.1:$PORT"
-        break
-    fi
-    sleep 0.1
-done
-if ! started; then
-    echo "neo4j did not start within 180 s; see $DATA_DIR/logs/" >&2
-    stop 1
-fi
-wait "$SERVER"
+# Ready once its databases are online (it logs "Started.") and Bolt accepts connections.
+supervise neo4j $! 'Started\.$' "$PORT" "bolt://127.0.0.1:$PORT" 180 "$DATA_DIR/logs/console.log"

@@ -15,8 +15,7 @@ if [ "${1:-}" = "--test" ]; then
     bash scripts/kafka.sh --install
     # The Spark producer test runs pyspark with the openlineage-spark listener: its jar, and the
     # kafka-clients its KafkaTransport needs, from Maven Central (class path in scripts/spark/target).
-    mvn -q -B -Dstyle.color=never -f scripts/spark/pom.xml dependency:build-classpath \
-        -Dmdep.outputFile="$PWD/scripts/spark/target/classpath.txt"
+    bash scripts/classpath.sh spark >/dev/null
     # The lineage page is tested in headless Chromium: Debian's chromium and its driver.
     if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
         SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.catalog.test_kafka_ingest import health
+from tests.catalog.test_kafka_ingest import graphql, health
 from tests.producers import http_and_kafka_catalogs, read_back, wait_until_consumed, write_openlineage_yml
 
 PROJECT = Path(__file__).parent / "producers" / "dbt_shop"
+ASSERTIONS = """query($ns: String!) {
+  dataset(namespace: $ns, name: "shop.main.stg_customers") { qualityAssertions { assertion column success } }
+}"""
 
 
 def dbt_ol(project: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
@@ -39,6 +42,8 @@ def test_dbt_ol_build_reads_back_with_seeds_in_both_lineages(tmp_path, neo4j_url
         answers = [read_back(server, f"dataset:{ns}:shop.main.customer_orders",
                              f"datasetField:{ns}:shop.main.customer_orders:email_hash", model)
                    for server in (over_http, over_kafka)]
+        assertions = [graphql(server, ASSERTIONS, ns=ns)["dataset"]["qualityAssertions"]
+                      for server in (over_http, over_kafka)]
     assert answers[0] == answers[1], "HTTP into FalkorDB and Kafka into Neo4j read back differently"
     found = answers[0]
     datasets = {n["id"].removeprefix(f"dataset:{ns}:") for n in found["lineage"]["nodes"] if n["type"] == "DATASET"}
@@ -56,4 +61,9 @@ def test_dbt_ol_build_reads_back_with_seeds_in_both_lineages(tmp_path, neo4j_url
     assert "md5(lower(c.email)) as email_hash" in found["job"]["sql"]
     assert found["job"]["latestRun"]["state"] == "COMPLETE" and found["job"]["runs"] == ["COMPLETE"]
     assert found["job"]["inputs"] == [f"dataset:{ns}:shop.main.stg_customers", f"dataset:{ns}:shop.main.stg_orders"]
+    # dbt tests are assertions on the staging model, once each (dbt-ol sends them as a dataset facet and again
+    # as an input facet).
+    assert assertions[0] == assertions[1]
+    assert sorted((a["assertion"], a["column"], a["success"]) for a in assertions[0]) == [
+        ("not_null", "customer_id", True), ("not_null", "email", True), ("unique", "customer_id", True)]
     print(f"dbt-ol build: {events} events, the same answers from both catalogs")

@@ -93,3 +93,17 @@ def test_unknown_node_shows_an_error(browser, page_server):
     WebDriverWait(browser, 20).until(
         lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") in ("true", "error"))
     assert "no dataset with nodeId" in browser.find_element(By.ID, "status").text
+
+
+def test_an_input_only_column_lineage_names_is_drawn_dotted(browser, page_server):
+    from tests.catalog.test_lineage import _model_event
+
+    event = _model_event("44444444-4444-4444-8444-444444444444", "2026-11-01T00:00:00Z", ["main.stg_customers"],
+                         {"email": ("main.stg_customers", "email"), "country": ("main.raw_countries", "name")})
+    assert httpx.post(page_server.url + "/api/v1/lineage", json=event).status_code == 201
+    browser.get(f"{page_server.url}/lineage?nodeId=dataset:duckdb:main.customers&depth=2")
+    wait_ready(browser)
+    assert "dataset:duckdb:main.raw_countries" in node_ids(browser)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "path.edge.implied")) == 1
+    assert len(browser.find_elements(By.CSS_SELECTOR, "path.edge")) == 3
+    browser.save_screenshot(str(ARTIFACTS / "lineage-implied.png"))
