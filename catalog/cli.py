@@ -93,8 +93,8 @@ def serve(host, port, data_dir, graph_url, graph_database, demo, log_level, no_a
         catalog serve --kafka-bootstrap broker1:9092,broker2:9092 --kafka-topic openlineage
     Offsets are committed once the events are in the event log. Messages that are not
     valid events go to TOPIC.dead-letter (CATALOG_KAFKA_DEAD_LETTER_TOPIC) with the reason
-    in their headers. TLS/SASL and other client settings: CATALOG_KAFKA_CONFIG='{"security.protocol": ...}'.
-    Consumer lag per partition is in /health and /metrics.
+    in their headers. Consumer lag per partition is in /health and /metrics. TLS, SASL
+    and other client settings: CATALOG_KAFKA_CONFIG='{"security.protocol": "SASL_SSL", ...}'.
     """
     import uvicorn
 
@@ -106,6 +106,13 @@ def serve(host, port, data_dir, graph_url, graph_database, demo, log_level, no_a
     settings = _settings(host=host, port=port, data_dir=data_dir, graph_url=graph_url,
                          neo4j_database=graph_database, log_level=log_level, no_auth=no_auth,
                          kafka_bootstrap=kafka_bootstrap, kafka_topic=kafka_topic, kafka_group=kafka_group)
+    if settings.kafka_bootstrap:
+        from ingestors.kafka import check_client_config
+
+        try:
+            check_client_config(settings.kafka_bootstrap, settings.kafka_config)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
     if settings.no_auth and not _loopback(settings.host):
         raise click.UsageError(f"--no-auth is for local development: it needs a loopback --host, not {settings.host!r}")
     if demo:

@@ -54,6 +54,15 @@ class PartitionState:
     lag: int | None = None
 
 
+def check_client_config(bootstrap: str, client_config: dict[str, str]) -> None:
+    """Raise ValueError naming the property librdkafka refuses (unknown name, bad value), before any start."""
+    try:
+        confluent_kafka.Consumer({"bootstrap.servers": bootstrap, "group.id": "config-check",
+                                  **client_config}).close()
+    except (confluent_kafka.KafkaException, TypeError, ValueError) as exc:
+        raise ValueError(f"invalid Kafka client settings (CATALOG_KAFKA_CONFIG): {exc}") from None
+
+
 class KafkaIngestor:
     """A consumer thread: poll a batch, hand it over, dead-letter what was refused, commit offsets."""
 

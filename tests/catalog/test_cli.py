@@ -1,6 +1,7 @@
 """The ``catalog`` command, run as a user runs it."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -60,3 +61,12 @@ def test_demo_serve_and_rebuild(tmp_path, graph_args):
         regraph = httpx.get(again.url + "/api/v1/lineage",
                             params={"nodeId": "dataset:food_delivery:public.orders", "depth": 3}).json()["graph"]
         assert sorted(n["id"] for n in regraph) == sorted(n["id"] for n in graph)
+
+
+def test_serve_refuses_kafka_client_settings_librdkafka_does_not_know(tmp_path):
+    done = catalog("serve", "--no-auth", "--data-dir", str(tmp_path / "data"), "--kafka-bootstrap", "127.0.0.1:9",
+                   env={**os.environ, "CATALOG_KAFKA_CONFIG": '{"sasl.mechanisms": "PLAIN", "no.such.property": "1"}'})
+    assert done.returncode == 2
+    assert "invalid Kafka client settings (CATALOG_KAFKA_CONFIG)" in done.stderr
+    assert "no.such.property" in done.stderr
+    assert not (tmp_path / "data").exists()  # refused before anything was started or written
