@@ -90,6 +90,7 @@ class KafkaIngestor:
             "statistics.interval.ms": 1000,
             "stats_cb": self._on_stats,
             "error_cb": self._on_error,
+            "on_commit": self._on_commit,
             **(client_config or {}),
         })
         # message.timeout.ms 0: a dead letter is retried until delivered (offsets wait for it).
@@ -118,7 +119,8 @@ class KafkaIngestor:
         if self._thread:
             self._thread.join()
         try:
-            self._commit_pending()
+            # With no broker a commit waits for one: leave it (the next start reads those again, deduplicated).
+            self._commit_pending(wait=self.brokers_up)
         finally:
             self._consumer.close()
             self._dead_letters.flush(5)
@@ -194,24 +196,45 @@ class KafkaIngestor:
             "partition": message.partition, "offset": message.offset, "reason": rejection.reason[:300],
             "dead_letter_topic": self.dead_letter_topic})
 
-    def _commit_pending(self) -> None:
-        """Commit what is durable; dead letters must be delivered first. A failed commit is retried
-        on the next batch: committed offsets only move forward, and re-read events are deduplicated."""
+    def _commit_pending(self, wait: bool = False) -> None:
+        """Commit what is durable; dead letters must be delivered first. Asynchronous unless ``wait``: a
+        commit waits for the group coordinator, and the consumer must go on polling (stats, health) while
+        there is none. A failed commit is retried with the next batch (_on_commit); committed offsets only
+        move forward, and events read again are deduplicated."""
         if not self._pending:
             return
         if self._dead_letters.flush(2) > 0:
             return  # the dead-letter topic does not have them yet
         offsets = [TopicPartition(self.topic, p, offset) for p, offset in self._pending.items()]
-        try:
-            self._consumer.commit(offsets=offsets, asynchronous=False)
-        except confluent_kafka.KafkaException as exc:
-            self.last_error = str(exc)
-            log.warning("Kafka offset commit failed; retrying with the next batch", extra={"error": str(exc)})
-            return
-        for tp in offsets:
-            self.partitions.setdefault(tp.partition, PartitionState()).committed = tp.offset
         self._pending.clear()
-        self.last_error = None
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=not wait)
+        except confluent_kafka.KafkaException as exc:
+            self._commit_failed(offsets, str(exc))
+            return
+        if wait:
+            self._committed(offsets)
+
+    def _on_commit(self, error, partitions) -> None:
+        failed = [tp for tp in partitions if error or tp.error]
+        if failed:
+            self._commit_failed(failed, str(error or failed[0].error))
+        self._committed([tp for tp in partitions if tp not in failed])
+
+    def _commit_failed(self, offsets: list[TopicPartition], reason: str) -> None:
+        for tp in offsets:
+            if tp.partition in self.partitions and tp.offset >= 0:  # still ours: try again
+                self._pending[tp.partition] = max(self._pending.get(tp.partition, 0), tp.offset)
+        self.last_error = reason
+        log.warning("Kafka offset commit failed; retrying with the next batch", extra={"error": reason})
+
+    def _committed(self, offsets: list[TopicPartition]) -> None:
+        for tp in offsets:
+            state = self.partitions.get(tp.partition)
+            if state is not None and tp.offset >= 0:
+                state.committed = max(state.committed or 0, tp.offset)
+        if offsets:
+            self.last_error = None
 
     def _rewind(self, messages: list[KafkaMessage]) -> None:
         """Read a batch again: seek each partition back to its first offset in it."""
@@ -227,8 +250,9 @@ class KafkaIngestor:
         log.info("Kafka partitions assigned", extra={"partitions": [tp.partition for tp in partitions]})
 
     def _on_revoke(self, consumer, partitions) -> None:
-        # Called inside consume(), between batches: everything read so far is durable.
-        self._commit_pending()
+        # Called inside consume(), between batches: everything read so far is durable. Wait, so the next
+        # owner starts from here.
+        self._commit_pending(wait=True)
         for tp in partitions:
             self.partitions.pop(tp.partition, None)
         log.info("Kafka partitions revoked", extra={"partitions": [tp.partition for tp in partitions]})

@@ -255,17 +255,3 @@ def test_datasets_only_column_lineage_names_are_inputs_marked_as_implied(module_
                                          ["main.stg_customers"], columns)]))
     assert _upstream_edges(store)[("dataset:duckdb:main.raw_countries", job)] is None
 
-
-def test_on_the_corpus_every_column_lineage_source_is_upstream_in_dataset_lineage(module_store, valid_events):
-    from tests.catalog.store.test_store_contract import writes_for
-
-    store = module_store
-    store.clear()
-    store.apply(writes_for([event for _, event in valid_events]))
-    derived = {(r["i"], r["o"]) for r in store.query(
-        "MATCH (o:Field)-[:DERIVES_FROM]->(i:Field) WHERE i.dataset <> o.dataset "
-        "RETURN i.dataset AS i, o.dataset AS o", read_only=True)}
-    feeds = {(r["i"], r["o"]) for r in store.query(
-        "MATCH (i:Dataset)-[:FEEDS]->(o:Dataset) RETURN i.key AS i, o.key AS o", read_only=True)}
-    assert derived, "the corpus has column lineage across datasets"
-    assert derived - feeds == set()
