@@ -8,11 +8,14 @@ into any namespace (restrict the topic with the broker's ACLs).
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from catalog.config import Settings
 from catalog.ingest import IngestPipeline, prepare_event
 from ingestors.kafka import Handler, KafkaIngestor, KafkaMessage, Rejection
 from ingestors.validate import InvalidEvent
+
+log = logging.getLogger("catalog.kafka")
 
 
 def pipeline_handler(pipeline: IngestPipeline, loop: asyncio.AbstractEventLoop, on_rejected=None) -> Handler:
@@ -31,6 +34,10 @@ def pipeline_handler(pipeline: IngestPipeline, loop: asyncio.AbstractEventLoop, 
                                           [e.as_dict() for e in exc.errors]))
                 if on_rejected:
                     on_rejected()
+            except Exception as exc:  # a bug on one message must not block its partition: dead-letter it
+                log.exception("a Kafka message could not be prepared; dead-lettered",
+                              extra={"partition": message.partition, "offset": message.offset})
+                outcomes.append(Rejection(f"could not be ingested: {type(exc).__name__}: {exc}"[:1000]))
         asyncio.run_coroutine_threadsafe(pipeline.submit(prepared), loop).result()
         return outcomes
 

@@ -68,7 +68,8 @@ class _KafkaCollector:
     def collect(self):
         status = self.ingestor.status()
         messages = CounterMetricFamily("catalog_kafka_messages", "Kafka messages consumed, by outcome "
-                                       "(ingested: valid, in the event log; dead_letter: refused or unreadable)",
+                                       "(ingested: valid, in the event log; dead_letter: refused or unreadable); "
+                                       "messages read again after a restart or rebalance count again",
                                        labels=["topic", "outcome"])
         messages.add_metric([status["topic"], "ingested"], status["consumed"] - status["deadLettered"])
         messages.add_metric([status["topic"], "dead_letter"], status["deadLettered"])
