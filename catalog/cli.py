@@ -106,6 +106,8 @@ def serve(host, port, data_dir, graph_url, graph_database, demo, log_level, no_a
     settings = _settings(host=host, port=port, data_dir=data_dir, graph_url=graph_url,
                          neo4j_database=graph_database, log_level=log_level, no_auth=no_auth,
                          kafka_bootstrap=kafka_bootstrap, kafka_topic=kafka_topic, kafka_group=kafka_group)
+    if settings.kafka_bootstrap is not None and not settings.kafka_bootstrap.strip():
+        raise click.UsageError("--kafka-bootstrap is empty: give HOST:PORT[,...] of the Kafka brokers")
     if settings.kafka_bootstrap:
         from ingestors.kafka import check_client_config
 

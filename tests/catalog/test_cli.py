@@ -70,3 +70,5 @@ def test_serve_refuses_kafka_client_settings_librdkafka_does_not_know(tmp_path):
     assert "invalid Kafka client settings (CATALOG_KAFKA_CONFIG)" in done.stderr
     assert "no.such.property" in done.stderr
     assert not (tmp_path / "data").exists()  # refused before anything was started or written
+    empty = catalog("serve", "--no-auth", "--data-dir", str(tmp_path / "data"), "--kafka-bootstrap", "")
+    assert empty.returncode == 2 and "--kafka-bootstrap is empty" in empty.stderr
