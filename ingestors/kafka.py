@@ -157,15 +157,15 @@ class KafkaIngestor:
                 log.warning("Kafka consumer error", extra={"error": str(error)})
         if messages:
             try:
-                outcomes = self.handle([m for m in messages if m.error is None])
+                refused = iter(self.handle([m for m in messages if m.error is None]))
+                for message in messages:
+                    rejection = Rejection(message.error) if message.error else next(refused)
+                    if rejection:
+                        self._dead_letter(message, rejection)  # BufferError when its queue is full
             except Exception:
-                self._rewind(messages)
+                self._rewind(messages)  # nothing of the batch is committed: read it all again
                 raise
-            refused = iter(outcomes)
             for message in messages:
-                rejection = Rejection(message.error) if message.error else next(refused)
-                if rejection:
-                    self._dead_letter(message, rejection)
                 self._pending[message.partition] = max(self._pending.get(message.partition, 0), message.offset + 1)
             self.consumed += len(messages)
         self._commit_pending()
