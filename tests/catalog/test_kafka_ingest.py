@@ -18,6 +18,7 @@ from openlineage.client.facet_v2 import column_lineage_dataset, schema_dataset, 
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 from openlineage.client.transport.kafka import KafkaConfig, KafkaTransport
 
+from tests.catalog.api.test_graphql import data as graphql
 from tests.conftest import ServerProcess
 from tests.engines import KafkaProcess, create_topic
 from tests.ingestors.test_kafka import read_all, wait_for
@@ -32,12 +33,6 @@ def kafka_server(tmp_path, graph_args, bootstrap: str, topic: str) -> ServerProc
 
 def health(server: ServerProcess) -> dict:
     return httpx.get(server.url + "/health", timeout=10).json()
-
-
-def graphql(server: ServerProcess, query: str, **variables) -> dict:
-    body = httpx.post(server.url + "/graphql", json={"query": query, "variables": variables}, timeout=30).json()
-    assert "errors" not in body, body
-    return body["data"]
 
 
 def emit_pipeline(client: OpenLineageClient, namespace: str) -> None:
