@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from policies import operators
 from policies.policy import ANY_ENTITY, DatasetFacts, KAnonymity, Policy, Rule, applicable_rules
+from policies.sources import CsvFormat, SourceError, csv_format
 
 BATCH_ROWS = 65_536
 CSV_BLOCK_BYTES = 4 << 20
@@ -120,16 +121,20 @@ def file_format(path: Path) -> str:
     raise AnonymizeError(f"{path}: unsupported file type {suffix!r}; use .csv, .tsv or .parquet")
 
 
-def _delimiter(path: Path) -> str:
-    return "\t" if Path(path).suffix.lower() == ".tsv" else ","
+def _csv_format(path: Path) -> CsvFormat:
+    try:
+        return csv_format(path)
+    except SourceError as exc:
+        raise AnonymizeError(str(exc)) from None
 
 
 def read_columns(path: Path) -> list[str]:
     """Column names of a CSV (header row) or Parquet file."""
     if file_format(path) == "parquet":
         return pq.ParquetFile(path).schema_arrow.names
-    with open(path, newline="", encoding="utf-8") as handle:
-        header = next(csv.reader(handle, delimiter=_delimiter(path)), None)
+    fmt = _csv_format(path)
+    with open(path, newline="", encoding=fmt.encoding) as handle:
+        header = next(csv.reader(handle, delimiter=fmt.delimiter), None)
     if not header:
         raise AnonymizeError(f"{path}: no header row")
     if len(set(header)) != len(header):
@@ -153,10 +158,11 @@ class _Reader:
             self._batches = self._file.iter_batches(batch_size=batch_rows)
         else:
             self.schema = pa.schema([(c, pa.string()) for c in columns])
+            fmt = _csv_format(path)
             self._handle = open(path, "rb")
             self._batches = pv.open_csv(
-                self._handle, read_options=pv.ReadOptions(block_size=csv_block_bytes),
-                parse_options=pv.ParseOptions(delimiter=_delimiter(path), newlines_in_values=True),
+                self._handle, read_options=pv.ReadOptions(block_size=csv_block_bytes, encoding=fmt.encoding),
+                parse_options=pv.ParseOptions(delimiter=fmt.delimiter, newlines_in_values=True),
                 # Everything as text: zip codes keep their leading zeros, ids their format.
                 convert_options=pv.ConvertOptions(column_types={c: pa.string() for c in columns},
                                                   strings_can_be_null=True))
@@ -221,7 +227,10 @@ def anonymize_file(plan: Plan, source: Path, target: Path, keyring: operators.Ke
     partial = target.with_name(f".{target.stem}.partial-{os.getpid()}{target.suffix}")
     started, rows = time.perf_counter(), 0
     reader = _Reader(source, columns, batch_rows, csv_block_bytes)
-    writer = _Writer(partial, _delimiter(target))
+    # A CSV keeps its delimiter (a semicolon file stays one); a .tsv target is tab-separated.
+    delimiter = "\t" if target.suffix.lower() == ".tsv" else \
+        _csv_format(source).delimiter if file_format(source) == "csv" else ","
+    writer = _Writer(partial, delimiter)
     try:
         for batch, done in reader:
             if column_ops:

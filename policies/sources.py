@@ -1,7 +1,9 @@
 """Bounded samples of rows from CSV files, Parquet files and SQL tables.
 
 The classifier never reads a whole table. CSV: the header and rows from evenly spread
-offsets of the file (or its head when fields span lines); Parquet: rows from evenly spread
+offsets of the file (or its head when fields span lines), parsed with the delimiter that fits
+the first records and the encoding the bytes allow; a row that does not fit the header is an
+error, never shifted; Parquet: rows from evenly spread
 row groups; SQL: the first rows the database returns (``LIMIT``). Values become strings;
 empty cells and NULLs become None.
 """
@@ -9,7 +11,6 @@ empty cells and NULLs become None.
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,39 +48,113 @@ def _from_rows(source: str, header: list[str], rows: list[list]) -> Sample:
     return Sample(source, columns)
 
 
-def read_csv(path: Path, limit: int) -> Sample:
+DELIMITERS = (",", ";", "\t", "|")
+HEAD_BYTES = 1 << 20  # what is read to find the format, and all that is read of a smaller file
+FORMAT_RECORDS = 200  # records the delimiter is chosen on
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    encoding: str
+    delimiter: str
+
+
+def _decode(raw: bytes, whole: bool) -> tuple[str, str]:
+    """The text and encoding of a file's head: a BOM decides, then UTF-8, then Windows-1252 / Latin-1."""
+    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if raw.startswith(bom):
+            return raw.decode(encoding, "replace"), encoding
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        if not whole and exc.start >= len(raw) - 3:  # a character cut at the end of the head window
+            return raw[:exc.start].decode("utf-8"), "utf-8"
+    try:
+        return raw.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:  # bytes cp1252 leaves undefined
+        return raw.decode("latin-1"), "latin-1"
+
+
+def _records(lines: list[str], delimiter: str):
+    """(last physical line number, fields) per non-empty record."""
+    reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
+    for fields in reader:
+        if fields and any(f.strip() for f in fields):
+            yield reader.line_num, fields
+
+
+def _choose_delimiter(lines: list[str]) -> str:
+    """The delimiter that splits most of the first records into as many fields as the header, as a
+    real parser reads them: quoted fields keep their commas, so JSON in a cell cannot tip it."""
+    best, best_score = ",", (-1.0, 0)
+    for delimiter in DELIMITERS:
+        records = [fields for _, (_, fields) in zip(range(FORMAT_RECORDS + 1), _records(lines, delimiter))]
+        if not records or len(records[0]) < 2:
+            continue
+        width = len(records[0])
+        body = records[1:] or records
+        consistent = sum(len(r) == width for r in body) / len(body)
+        if (consistent, width) > best_score:
+            best, best_score = delimiter, (consistent, width)
+    return best
+
+
+def _head(path: Path) -> tuple[list[str], CsvFormat, bool]:
+    """The complete lines of a CSV's head, its format, and whether the head is the whole file."""
     size = path.stat().st_size
     with path.open("rb") as handle:
-        raw = handle.read(1 << 20)
+        raw = handle.read(HEAD_BYTES)
     whole = len(raw) == size
-    head = raw.decode("utf-8", "replace")
+    head, encoding = _decode(raw, whole)
     if not head.strip():
         raise SourceError(f"{path}: empty file")
-    try:
-        dialect = csv.Sniffer().sniff(head.split("\n", 1)[0] + "\n", delimiters=",;\t|")
-    except csv.Error:  # one column: no delimiter to find
-        dialect = csv.excel
     lines = head.splitlines(keepends=True)
     if not whole:
         lines = lines[:-1]  # the last line of the read window may be cut
-    parsed = list(csv.reader(lines, dialect))
-    header, head_rows = parsed[0], parsed[1:]
+    return lines, CsvFormat(encoding, _choose_delimiter(lines)), whole
+
+
+def csv_format(path: Path) -> CsvFormat:
+    """The encoding and delimiter of a CSV file, found on its first records."""
+    return _head(Path(path))[1]
+
+
+def read_csv(path: Path, limit: int) -> Sample:
+    lines, fmt, whole = _head(path)
+    records = list(_records(lines, fmt.delimiter))
+    (_, header), head_rows = records[0], records[1:]
+    header = [name.strip() for name in header]
     # A file that fits the head, or fields spanning lines (offsets could land inside one): the head rows.
-    if whole or len(parsed) != len(lines):
-        return _from_rows(str(path), header, head_rows[:limit])
-    return _from_rows(str(path), header, _spread_rows(path, size, dialect, limit))
+    spans_lines = len(records) != sum(1 for line in lines if line.strip())
+    if whole or spans_lines or fmt.encoding == "utf-16":  # UTF-16 lines cannot be found by seeking
+        return _from_rows(str(path), header, _checked(path, header, head_rows[:limit], fmt, "line"))
+    rows = _spread_rows(path, path.stat().st_size, fmt, limit)
+    return _from_rows(str(path), header, _checked(path, header, rows, fmt, "byte"))
 
 
-def _spread_rows(path: Path, size: int, dialect, limit: int) -> list[list[str]]:
+def _checked(path: Path, header: list[str], rows: list[tuple[int, list[str]]], fmt: CsvFormat,
+             unit: str) -> list[list[str]]:
+    """The rows, or an error naming the first one whose field count differs from the header's:
+    a row is never shifted onto the wrong columns."""
+    for where, fields in rows:
+        if len(fields) != len(header):
+            place = f"line {where}" if unit == "line" else f"the row at byte {where}"
+            raise SourceError(f"{path}: {place} has {len(fields)} fields, the header has {len(header)} "
+                              f"(delimiter {fmt.delimiter!r}, found on the first rows); fix the file or quote the field")
+    return [fields for _, fields in rows]
+
+
+def _spread_rows(path: Path, size: int, fmt: CsvFormat, limit: int) -> list[tuple[int, list[str]]]:
     per_block = max(1, -(-limit // SPREAD_BLOCKS))
-    rows: list[list[str]] = []
+    rows: list[tuple[int, list[str]]] = []
     with path.open("rb") as handle:
         for block in range(SPREAD_BLOCKS):
             handle.seek(size * block // SPREAD_BLOCKS)
             handle.readline()  # skip the header or a partial line
-            chunk = [handle.readline() for _ in range(per_block)]
-            text = b"".join(chunk).decode("utf-8", "replace")
-            rows.extend(r for r in csv.reader(io.StringIO(text), dialect) if r)
+            for _ in range(per_block):
+                offset, line = handle.tell(), handle.readline()
+                text = line.decode(fmt.encoding.replace("-sig", ""), "replace")
+                rows.extend((offset, fields) for _, fields in _records([text], fmt.delimiter))
             if len(rows) >= limit:
                 break
     return rows[:limit]

@@ -78,3 +78,46 @@ def test_unknown_file_type_is_refused(tmp_path):
     path.write_bytes(b"PK")
     with pytest.raises(SourceError, match="unknown file type"):
         read_sample(str(path), 10)
+
+
+def test_quoted_json_cells_never_shift_later_columns(tmp_path):
+    # The regression: a dialect sniffed from the header alone split this JSON at its inner commas,
+    # and every later column's values landed two columns to the left.
+    path = tmp_path / "shop.csv"
+    path.write_text('id,profile,email,religion,created_at\n' + "".join(
+        f'{i},"{{""email"": ""u{i}@b.fr"", ""first_name"": ""Zoé"", ""tags"": [1, 2]}}",u{i}@b.fr,catholique,'
+        f'2024-05-0{i % 9 + 1}T10:00:00\n' for i in range(50)), encoding="utf-8")
+    sample = read_sample(str(path), 100)
+    assert list(sample.columns) == ["id", "profile", "email", "religion", "created_at"]
+    assert set(sample.columns["religion"]) == {"catholique"}
+    assert sample.columns["profile"][3] == '{"email": "u3@b.fr", "first_name": "Zoé", "tags": [1, 2]}'
+
+
+def test_quoted_newlines_and_delimiters_stay_in_their_field(tmp_path):
+    path = write_csv(tmp_path / "notes.csv", ["id", "note", "city"],
+                     ([i, f"Anruf; Rückruf,\nbitte {i}", "Köln"] for i in range(20)))
+    sample = read_sample(str(path), 100)
+    assert sample.columns["note"][5] == "Anruf; Rückruf,\nbitte 5" and set(sample.columns["city"]) == {"Köln"}
+
+
+def test_semicolons_with_decimal_commas_bom_and_windows_1252(tmp_path):
+    text = "Nachname;Betrag;Straße\n" + "".join(f"Müller;{i},50;Hauptstraße {i}\n" for i in range(30))
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(text.encode(encoding))
+        sample = read_sample(str(path), 100)
+        assert list(sample.columns) == ["Nachname", "Betrag", "Straße"], encoding
+        assert sample.columns["Betrag"][2] == "2,50" and sample.columns["Straße"][0] == "Hauptstraße 0", encoding
+
+
+def test_a_row_that_does_not_fit_the_header_is_an_error_naming_its_line(tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_text("id,email,city\n1,a@b.de,Berlin\n2,b@c.de,Paris,extra\n3,c@d.de,Rome\n")
+    with pytest.raises(SourceError, match=r"line 3 has 4 fields, the header has 3"):
+        read_sample(str(path), 100)
+    rows = [f"{i},u{i}@b.de,Berlin\n" for i in range(100_000)]
+    rows[70_000] = "70000,unquoted, comma,Berlin\n"
+    big = tmp_path / "big_broken.csv"
+    big.write_text("id,email,city\n" + "".join(rows))
+    with pytest.raises(SourceError, match=r"the row at byte \d+ has 4 fields"):
+        read_sample(str(big), 100_000)
