@@ -3,11 +3,11 @@
 * No model download: spaCy runs as a blank English pipeline (tokenizer only) unless an
   installed NER model is named (``CATALOG_SPACY_MODEL=en_core_web_sm``), which adds PERSON
   and LOCATION from the model.
-* tldextract never touches the network: the email recognizer validates domains against the
-  public-suffix snapshot bundled with tldextract.
+* Nothing touches the network: emails are valid on any suffix, so tldextract's suffix list
+  is never fetched.
 * Context words (the column name's tokens) match whole words, not substrings.
-* Recognizers Presidio lacks for EU data: Dutch BSN, French NIR, EU VAT numbers, and value
-  lists for Art. 9 health and religion terms. Presidio's own German, Spanish, Italian,
+* Recognizers Presidio lacks for EU data: Dutch BSN, French NIR, EU VAT numbers, and the
+  Art. 9 health and religion terms of every language table (policies/languages/). Presidio's own German, Spanish, Italian,
   Polish, Finnish and Swedish id recognizers are loaded for English-language scans too.
 """
 
@@ -17,7 +17,6 @@ import re
 from functools import lru_cache
 
 import spacy
-import tldextract
 from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
@@ -45,18 +44,18 @@ from presidio_analyzer.predefined_recognizers import (
 )
 from spacy.language import Language
 
-from policies.entities import ENTITIES
+from policies.values import is_email
+from policies.vocabulary import vocabulary
 
 LANGUAGE = "en"
 PHONE_REGIONS = ("GB", "DE", "FR", "IT", "ES", "NL", "BE", "AT", "IE", "PL", "SE", "DK", "FI", "PT", "US", "CH")
 
-# suffix_list_urls=() and no cache dir: the snapshot shipped inside tldextract, no fetch.
-_OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-
-
 class OfflineEmailRecognizer(EmailRecognizer):
+    """Presidio's email pattern, valid on any suffix: .local, .internal and .none addresses are
+    someone's too. Nothing is looked up (tldextract would fetch the public suffix list)."""
+
     def validate_result(self, pattern_text: str) -> bool:
-        return _OFFLINE_TLD(pattern_text.rsplit("@", 1)[-1]).fqdn != ""
+        return is_email(pattern_text)
 
 
 class NlBsnRecognizer(PatternRecognizer):
@@ -132,18 +131,23 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-# Art. 9 terms found in values (free text or coded columns). Whole words, case-insensitive.
-HEALTH_TERMS = ["diabetes", "diabetic", "hiv", "aids", "cancer", "asthma", "depression", "epilepsy", "hepatitis",
-                "tuberculosis", "pregnant", "pregnancy", "chemotherapy", "dementia", "alzheimer", "schizophrenia",
-                "bipolar", "hypertension", "covid-19", "insulin", "antidepressant", "diagnosed"]
-RELIGION_TERMS = ["christian", "catholic", "protestant", "orthodox christian", "muslim", "islam", "jewish",
-                  "judaism", "hindu", "buddhist", "sikh", "atheist", "agnostic"]
-
-
-def _term_recognizer(entity: str, terms: list[str]) -> PatternRecognizer:
+def _term_recognizer(entity: str) -> PatternRecognizer:
+    """Art. 9 terms of every language's table, whole words, case-insensitive (unaccented spellings)."""
+    terms = vocabulary().value_terms(entity)
     regex = r"(?i)\b(?:" + "|".join(re.escape(t) for t in terms) + r")\b"
     return PatternRecognizer(entity, name=f"{entity.title()}TermsRecognizer", supported_language=LANGUAGE,
                              patterns=[Pattern(f"{entity} terms", regex, 0.6)])
+
+
+def id_recognizers() -> list[PatternRecognizer]:
+    """The checksum and format recognizers for identifiers, cards and accounts, which the
+    classifier calls directly on cells that could hold one."""
+    found = [CreditCardRecognizer(), IbanRecognizer(), UsSsnRecognizer(), UsPassportRecognizer(), NhsRecognizer(),
+             UkNinoRecognizer(), NlBsnRecognizer(), FrNirRecognizer(), EuVatRecognizer()]
+    found += [cls(supported_language=LANGUAGE) for cls in (
+        DeTaxIdRecognizer, EsNifRecognizer, EsNieRecognizer, ItFiscalCodeRecognizer, PlPeselRecognizer,
+        FiPersonalIdentityCodeRecognizer, SePersonnummerRecognizer)]
+    return found
 
 
 @Language.component("lowercase_lemmas")
@@ -185,20 +189,16 @@ def _nlp_engine(model: str | None) -> SpacyNlpEngine:
 
 def recognizers(with_ner: bool) -> list:
     found = [
-        OfflineEmailRecognizer(), PhoneRecognizer(supported_regions=PHONE_REGIONS), CreditCardRecognizer(),
-        IbanRecognizer(), IpRecognizer(), MacAddressRecognizer(), UrlRecognizer(), DateRecognizer(),
-        UsSsnRecognizer(), UsPassportRecognizer(), NhsRecognizer(), UkNinoRecognizer(),
-        NlBsnRecognizer(), FrNirRecognizer(), EuVatRecognizer(),
-        _term_recognizer("HEALTH", HEALTH_TERMS), _term_recognizer("RELIGION", RELIGION_TERMS),
+        OfflineEmailRecognizer(), PhoneRecognizer(supported_regions=PHONE_REGIONS), IpRecognizer(),
+        MacAddressRecognizer(), UrlRecognizer(), DateRecognizer(), _term_recognizer("HEALTH"),
+        _term_recognizer("RELIGION"), *id_recognizers(),
     ]
-    found += [cls(supported_language=LANGUAGE) for cls in (
-        DeTaxIdRecognizer, EsNifRecognizer, EsNieRecognizer, ItFiscalCodeRecognizer, PlPeselRecognizer,
-        FiPersonalIdentityCodeRecognizer, SePersonnummerRecognizer)]
     if with_ner:
         found.append(SpacyRecognizer(supported_language=LANGUAGE, supported_entities=["PERSON", "LOCATION"]))
+    terms = vocabulary().column_terms
     for recognizer in found:
-        # One vocabulary of column-name words per entity, shared with the classifier's own rules.
-        words = {w for e in recognizer.supported_entities if e in ENTITIES for w in ENTITIES[e].context}
+        # The column-name words of every language, shared with the classifier's own rules.
+        words = {t for t, pairs in terms.items() for e, _ in pairs if e in recognizer.supported_entities}
         recognizer.context = sorted(set(recognizer.context or []) | words)
     return found
 
