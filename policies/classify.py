@@ -109,7 +109,9 @@ def _finding(entity: str, recognizer: str, score: float, matched: int, sampled: 
 
 
 def _is_free_text(value: str) -> bool:
-    return len(value) > 40 and value.count(" ") >= 4
+    """Prose: a long cell of many words, or a sentence (four words or more, ending like one)."""
+    spaces = value.count(" ")
+    return (len(value) > 40 and spaces >= 4) or (spaces >= 3 and value[-1] in ".!?…")
 
 
 @lru_cache(maxsize=1)
@@ -403,11 +405,11 @@ def _country_regions(sample: Sample) -> list[str]:
 
 def phone_regions(sample: Sample, default: tuple[str, ...] = DEFAULT_PHONE_REGIONS) -> tuple[str, ...]:
     """Where the sample's phone numbers without a country code are tried, in order: the regions
-    of its column names' languages, then of its country columns, then ``default``."""
+    its country columns name, then those of its column names' languages, then ``default``."""
     vocab = vocabulary()
     languages = Counter(lang for column in sample.columns for lang in vocab.column(column).languages)
     by_name = vocab.regions(lang for lang, _ in languages.most_common())
-    return tuple(dict.fromkeys((*by_name, *_country_regions(sample), *default)))
+    return tuple(dict.fromkeys((*_country_regions(sample), *by_name, *default)))
 
 
 def scan(sample: Sample, *, model: str | None = None, min_ratio: float = MIN_RATIO,

@@ -208,7 +208,7 @@ def lookalike(values: list[str]) -> str | None:
         ("epoch timestamps (milliseconds)", lambda v: len(v) == 13 and epoch(v, 1000)),
         ("GUIDs", lambda v: _GUID.match(v) is not None),
         ("hashes", lambda v: _HASH.match(v) is not None and not v.isdigit()),
-        ("version strings", lambda v: _VERSION.match(v) is not None),
+        ("version strings", lambda v: _VERSION.match(v) is not None and not _NUMERIC_DATE.match(v)),
     )
     for note, test in checks:
         if share(test) >= 0.9:

@@ -52,7 +52,7 @@ def test_scan_cli_prints_findings_and_records_them(scanned):
     assert found["scannedAt"]
     email = next(c for c in found["classifications"] if c["fieldId"] == EMAIL_FIELD)
     assert email | {"score": 1.0} == email and email["state"] == "SUGGESTED" and email["origin"] == "scan"
-    assert (email["matched"], email["sampled"], email["recognizer"]) == (200, 200, "OfflineEmailRecognizer")
+    assert (email["matched"], email["sampled"], email["recognizer"]) == (200, 200, "EmailPattern")
     assert email["actor"] == "anonymous"
 
 
