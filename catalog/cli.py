@@ -17,6 +17,7 @@ from catalog.client import CatalogClient, CatalogRefused, CatalogUnavailable
 from catalog.config import Settings
 from catalog.govlog import GOVERNANCE_FILE
 from catalog.keys_cli import keys
+from catalog.scan_cli import scan, split_dataset
 from catalog.text_table import table
 
 SAMPLE_POLICY = Path(__file__).resolve().parent.parent / "policies" / "samples" / "food_delivery.yaml"
@@ -194,86 +195,6 @@ def demo(ctx, url, api_key) -> None:
     from ingestors.files import SAMPLES
 
     ctx.invoke(ingest, paths=(SAMPLES,), url=url, api_key=api_key, batch_size=500)
-
-
-def _split_dataset(value: str) -> tuple[str, str]:
-    namespace, _, name = value.rpartition("/")
-    if not namespace or not name:
-        raise click.BadParameter("use NAMESPACE/NAME, e.g. food_delivery/public.customers", param_hint="--dataset")
-    return namespace, name
-
-
-def _findings_table(result: dict) -> str:
-    header = ("column", "entity", "category", "score", "matched", "recognizer", "evidence")
-    rows = []
-    for column in result["columns"]:
-        if not column["findings"]:
-            rows.append((column["column"], "-", "", "", f"0/{column['sampled']}", column["note"] or "", ""))
-        for f in column["findings"]:
-            category = f["category"] + (" (Art. 9)" if f["special"] else "")
-            rows.append((column["column"], f["entity"], category, f"{f['score']:.2f}",
-                         f"{f['matched']}/{f['sampled']}", f["recognizer"], f["evidence"]))
-    return table(header, rows)
-
-
-@main.command()
-@click.argument("source")
-@click.option("--dataset", "dataset", required=True, metavar="NAMESPACE/NAME",
-              help="the catalogued dataset the source holds (split at the last '/')")
-@click.option("--table", help="for a SQL source: the table to sample  [default: the dataset name]")
-@click.option("--sample", "sample_rows", default=1000, show_default=True, type=click.IntRange(1, 1_000_000),
-              help="rows to sample; the scan never reads more")
-@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--min-ratio", default=0.5, show_default=True, type=click.FloatRange(0.01, 1.0),
-              help="share of a structured column's sampled cells that must match an entity type")
-@click.option("--spacy-model", envvar="CATALOG_SPACY_MODEL",
-              help="an installed spaCy NER model (e.g. en_core_web_sm) for PERSON/LOCATION in any column")
-@url_option
-@key_option
-@click.option("--dry-run", is_flag=True, help="print the findings, send nothing to the catalog")
-def scan(source, dataset, table, sample_rows, output, min_ratio, spacy_model, url, api_key, dry_run) -> None:
-    """Find personal data in a dataset's columns and record it in the catalog.
-
-    SOURCE is a .csv/.tsv or .parquet file, or a SQLAlchemy URL (sqlite:///shop.db,
-    postgresql://user@host/db) with --table. A bounded sample of rows is analysed with
-    Presidio (offline: no model download); findings per column are printed and sent to the
-    server with their evidence (recognizer, score, matched/sampled cells), never values.
-    Classifications then flow downstream along column lineage.
-
-    \b
-    Examples:
-        catalog scan customers.csv --dataset food_delivery/public.customers
-        catalog scan sqlite:///shop.db --table customers --dataset shop/main.customers --sample 5000
-        catalog scan events.parquet --dataset s3://lake/events --format json --dry-run
-    """
-    from policies.classify import scan as run_scan
-    from policies.sources import SourceError, read_sample
-
-    namespace, name = _split_dataset(dataset)
-    try:
-        sample = read_sample(source, sample_rows, table or name)
-        with click.progressbar(length=len(sample.columns), label=f"Scanning {len(sample.columns)} columns "
-                               f"({sample.rows} sampled rows)", file=sys.stderr) as bar:
-            result = run_scan(sample, model=spacy_model, min_ratio=min_ratio, progress=bar.update).to_dict()
-    except (SourceError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
-    recorded = None
-    if not dry_run:
-        try:
-            recorded = CatalogClient(url, api_key).post("/api/v1/scans", expect=(201,),
-                                                        json={"namespace": namespace, "name": name, **result})
-        except CatalogUnavailable as exc:
-            raise click.ClickException(f"{exc} (use --dry-run to only print)") from None
-        except CatalogRefused as exc:
-            raise click.ClickException(str(exc)) from None
-    if output == "json":
-        click.echo(json.dumps({"dataset": f"{namespace}/{name}", **result, "recorded": recorded}, indent=2))
-        return
-    click.echo(_findings_table(result))
-    found = sum(len(c["findings"]) for c in result["columns"])
-    click.echo(f"\n{found} findings in {len(result['columns'])} columns, {result['rows']} rows sampled, "
-               f"{result['seconds']:.1f} s" + (f"; recorded, {recorded['propagated']} propagated downstream"
-                                               if recorded else "; not recorded (--dry-run)"))
 
 
 @main.command()
@@ -532,7 +453,7 @@ def anonymize(policy_file, source, target, dataset, output_dataset, job, force_s
     except AnonymizeError as exc:
         raise click.ClickException(str(exc)) from None
     client = None if offline else CatalogClient(url, api_key)
-    source_id = _split_dataset(dataset) if dataset else None
+    source_id = split_dataset(dataset) if dataset else None
     facts, column_entities = _column_entities(client, source, source_id, force_scan, columns)
     plan = make_plan(loaded, facts, columns, column_entities)
     summary = plan.to_dict()
@@ -554,8 +475,8 @@ def anonymize(policy_file, source, target, dataset, output_dataset, job, force_s
     if plan.unprotected and not allow_unprotected:
         raise click.ClickException("not anonymizing: add operators for those columns to the policy, "
                                    "or pass --allow-unprotected")
-    target_id = _split_dataset(output_dataset) if output_dataset else ("file", str(target.resolve()))
-    job_id = _split_dataset(job) if job else (target_id[0], f"anonymize.{Path(target_id[1]).name}")
+    target_id = split_dataset(output_dataset) if output_dataset else ("file", str(target.resolve()))
+    job_id = split_dataset(job) if job else (target_id[0], f"anonymize.{Path(target_id[1]).name}")
     reporter = None
     if not offline:
         from policies.run_lineage import RunReporter
@@ -629,7 +550,7 @@ def vault_reveal(policy_file, vault_name, tokens) -> None:
     sys.exit(1 if missing else 0)
 
 
-for command in (audit, register, impact, keys):
+for command in (audit, register, impact, keys, scan):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ def _apply_scan(store: GraphStore, change: dict) -> None:
         for finding in column["findings"]:
             spec = ENTITIES[finding["entity"]]
             props = {k: finding[k] for k in _EVIDENCE}
+            props["jsonPath"] = finding.get("json_path")
             props.update(entity=spec.name, category=spec.category, special=spec.special, field=key, dataset=dataset, scannedAt=change["at"],
                          actor=change["actor"], scanSeq=change["seq"], source=None, path=None)
             rows.append({"key": classification_key(key, finding["entity"]), "field": key, "props": props})

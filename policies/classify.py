@@ -29,10 +29,13 @@ The rules that keep known false positives out:
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -77,7 +80,7 @@ class Finding:
     matched: int
     sampled: int
     evidence: str  # "values", "values+name" or "name"
-    path: str | None = None  # JSON paths inside the cells, for a JSON column
+    json_path: str | None = None  # where inside a JSON column's cells ($.contact.email), comma-separated
 
 
 @dataclass
@@ -102,10 +105,10 @@ class ScanResult:
 
 
 def _finding(entity: str, recognizer: str, score: float, matched: int, sampled: int, evidence: str,
-             path: str | None = None) -> Finding:
+             json_path: str | None = None) -> Finding:
     spec = ENTITIES[entity]
     return Finding(entity, spec.category, spec.special, recognizer, round(min(score, 1.0), 3), matched, sampled,
-                   evidence, path)
+                   evidence, json_path)
 
 
 def _is_free_text(value: str) -> bool:
@@ -300,7 +303,7 @@ def _classify_json(column: str, counts: Counter, sampled: int, context: ScanCont
             if kept is None:
                 merged[f.entity] = _finding(f.entity, f.recognizer, f.score, f.matched, sampled, f.evidence, path)
             else:
-                kept.path = f"{kept.path}, {path}"
+                kept.json_path = f"{kept.json_path}, {path}"
                 kept.matched = max(kept.matched, f.matched)
     findings = sorted(merged.values(), key=lambda f: (-f.score, f.entity))
     for f in findings:
@@ -412,8 +415,30 @@ def phone_regions(sample: Sample, default: tuple[str, ...] = DEFAULT_PHONE_REGIO
     return tuple(dict.fromkeys((*_country_regions(sample), *by_name, *default)))
 
 
+def _classify_task(task: tuple[str, list, ScanContext]) -> ColumnResult:
+    column, column_values, context = task
+    return classify_column(column, column_values, context=context)
+
+
+def classify_columns(tasks: list[tuple[str, list, ScanContext]], workers: int = 1):
+    """ColumnResults of (column, values, context) tasks, in order, on ``workers`` processes.
+
+    The vocabulary, gazetteer and recognizers are loaded before the workers fork, so they
+    start warm."""
+    if workers <= 1 or len(tasks) < 2:
+        yield from map(_classify_task, tasks)
+        return
+    vocabulary(), person_names(), _ids(), _term_patterns()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield from pool.map(_classify_task, tasks)
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def scan(sample: Sample, *, model: str | None = None, min_ratio: float = MIN_RATIO,
-         default_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS,
+         default_regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS, workers: int = 1,
          progress: Callable[[int], None] | None = None) -> ScanResult:
     """Classify every column of a sample; ``progress`` is called with 1 per column done."""
     if model:
@@ -421,8 +446,8 @@ def scan(sample: Sample, *, model: str | None = None, min_ratio: float = MIN_RAT
     started = time.perf_counter()
     context = ScanContext(phone_regions(sample, default_regions), model, min_ratio)
     columns = []
-    for name, column_values in sample.columns.items():
-        columns.append(classify_column(name, column_values, context=context))
+    for result in classify_columns([(name, values, context) for name, values in sample.columns.items()], workers):
+        columns.append(result)
         if progress:
             progress(1)
     return ScanResult(sample.source, sample.rows, round(time.perf_counter() - started, 3), model, columns,

@@ -1,11 +1,14 @@
 """Bounded samples of rows from CSV files, Parquet files and SQL tables.
 
-The classifier never reads a whole table. CSV: the header and rows from evenly spread
-offsets of the file (or its head when fields span lines), parsed with the delimiter that fits
-the first records and the encoding the bytes allow; a row that does not fit the header is an
-error, never shifted; Parquet: rows from evenly spread
-row groups; SQL: the first rows the database returns (``LIMIT``). Values become strings;
-empty cells and NULLs become None.
+The classifier never reads a whole table.
+
+* CSV: the header and rows from evenly spread offsets of the file (or its head when fields
+  span lines), parsed with the delimiter that fits the first records and the encoding the
+  bytes allow; a row that does not fit the header is an error, never shifted.
+* Parquet: rows from evenly spread row groups.
+* SQL: rows spread over the table (TABLESAMPLE on PostgreSQL, random order elsewhere).
+
+Values become strings; empty cells and NULLs become None.
 """
 
 from __future__ import annotations
@@ -184,23 +187,87 @@ def read_parquet(path: Path, limit: int) -> Sample:
     return Sample(str(path), {name: values[:limit] for name, values in columns.items()})
 
 
-def read_sql(url: str, table: str, limit: int) -> Sample:
+def engine_url(url: str) -> str:
+    """SQLAlchemy's URL for ``url``: postgresql:// goes through psycopg 3 (a dependency) unless
+    the URL names a driver."""
+    return "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
+
+
+def _sample_query(engine, table, limit: int):
+    """Rows spread over the table, not its first ones: PostgreSQL samples pages (TABLESAMPLE
+    SYSTEM) sized from its row estimate; SQLite, MySQL and others order by random()."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url)
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        with engine.connect() as connection:
+            estimate = connection.execute(sa.text("SELECT reltuples::bigint FROM pg_class WHERE oid = "
+                                                  "CAST(:t AS regclass)"), {"t": _qualified(table)}).scalar() or 0
+        if estimate > 20 * limit:  # a small table is read whole and shuffled instead
+            percent = min(100.0, 300.0 * limit / estimate)
+            return sa.select(table.tablesample(sa.func.system(percent))).limit(limit)
+    rand = sa.func.rand() if dialect in ("mysql", "mariadb") else sa.func.random()
+    return sa.select(table).order_by(rand).limit(limit)
+
+
+def _qualified(table) -> str:
+    quote = lambda name: '"' + name.replace('"', '""') + '"'
+    return ".".join(quote(part) for part in (table.schema, table.name) if part)
+
+
+def list_tables(url: str, schema: str | None = None) -> list[str]:
+    """Every table of a database (in ``schema``, or the default one), as ``schema.table`` or ``table``."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(engine_url(url))
+    try:
+        names = sa.inspect(engine).get_table_names(schema=schema)
+    except sa.exc.SQLAlchemyError as exc:
+        raise SourceError(f"{url}: {exc.__class__.__name__}: {exc}") from None
+    finally:
+        engine.dispose()
+    return [f"{schema}.{name}" if schema else name for name in sorted(names)]
+
+
+def read_sql(url: str, table: str, limit: int, engine=None) -> Sample:
+    import sqlalchemy as sa
+
+    own = engine is None
+    engine = engine or sa.create_engine(engine_url(url))
     try:
         schema, _, name = table.rpartition(".")
         try:
             reflected = sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=engine)
         except sa.exc.NoSuchTableError:
             raise SourceError(f"{url}: no table {table!r}") from None
+        query = _sample_query(engine, reflected, limit)
         with engine.connect() as connection:
-            rows = connection.execute(sa.select(reflected).limit(limit)).all()
+            rows = connection.execute(query).all()
         return _from_rows(f"{url}#{table}", [c.name for c in reflected.columns], [list(r) for r in rows])
     except sa.exc.SQLAlchemyError as exc:
         raise SourceError(f"{url}: {exc.__class__.__name__}: {exc}") from None
     finally:
-        engine.dispose()
+        if own:
+            engine.dispose()
+
+
+def openlineage_dataset(url: str, table: str) -> tuple[str, str]:
+    """The OpenLineage (namespace, name) of a table, by the naming spec: postgres://host:port and
+    database.schema.table, mysql://host:port and database.table; a SQLite file is
+    sqlite://<absolute path> and schema.table (schema ``main``)."""
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(url)
+    backend = parsed.get_backend_name()
+    schema, _, name = table.rpartition(".")
+    if backend == "postgresql":
+        return (f"postgres://{parsed.host or 'localhost'}:{parsed.port or 5432}",
+                f"{parsed.database}.{schema or 'public'}.{name}")
+    if backend in ("mysql", "mariadb"):
+        return f"mysql://{parsed.host or 'localhost'}:{parsed.port or 3306}", f"{schema or parsed.database}.{name}"
+    if backend == "sqlite":
+        return f"sqlite://{Path(parsed.database or ':memory:').resolve()}", f"{schema or 'main'}.{name}"
+    return f"{backend}://{parsed.host or 'localhost'}" + (f":{parsed.port}" if parsed.port else ""), table
 
 
 def read_sample(source: str, limit: int, table: str | None = None) -> Sample:

@@ -33,7 +33,7 @@ EPOCH_SECONDS = (946_684_800, 2_524_608_000)  # 2000-01-01 .. 2050-01-01
 _GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?$")
 _HASH = re.compile(r"^(?:0x)?(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{56}|[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|"
                    r"[0-9a-fA-F]{128})$")  # MD5, SHA-1, SHA-2: an IBAN can be all hex too, never these lengths
-_VERSION = re.compile(r"^v?\d{1,4}\.\d{1,4}(?:\.\d{1,6})?(?:[-+~][\w.]+)?$")
+_VERSION = re.compile(r"^(?:v\d{1,4}\.\d{1,4}|\d{1,4}\.\d{1,4}\.\d{1,6})(?:[-+~][\w.]+)?$")  # 1.2.3, v2.1; not 1.5
 
 
 def is_email(value: str) -> bool:

@@ -153,6 +153,8 @@ class Classification:
     matched: int | None = strawberry.field(description="sampled cells that matched")
     sampled: int | None = strawberry.field(description="non-empty cells sampled")
     evidence: str | None = strawberry.field(description="values, values+name or name (the column name alone)")
+    json_path: str | None = strawberry.field(description="for a column of JSON cells: where inside them the "
+                                                         "values were found ($.contact.email)")
     scanned_at: datetime | None
     actor: str | None
     decided_by: str | None
@@ -167,7 +169,8 @@ class Classification:
                    category=c.get("category") or "", special=bool(c.get("special")),
                    state=ClassificationState(c["state"]), origin=c.get("origin") or "scan",
                    recognizer=c.get("recognizer"), score=c.get("score"), matched=c.get("matched"),
-                   sampled=c.get("sampled"), evidence=c.get("evidence"), scanned_at=datetime_of(c.get("scannedAt")),
+                   sampled=c.get("sampled"), evidence=c.get("evidence"), json_path=c.get("jsonPath"),
+                   scanned_at=datetime_of(c.get("scannedAt")),
                    actor=c.get("actor"), decided_by=c.get("decidedBy"), decided_at=datetime_of(c.get("decidedAt")),
                    note=c.get("note"), source_id=c.get("source"),
                    path=json.loads(c["path"]) if c.get("path") else None)

@@ -29,6 +29,7 @@ class FindingIn(BaseModel):
     matched: int = Field(ge=0)
     sampled: int = Field(ge=0)
     evidence: Literal["values", "values+name", "name"]
+    json_path: str | None = Field(None, max_length=1000)
 
 
 class ColumnIn(BaseModel):

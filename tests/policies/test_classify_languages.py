@@ -52,7 +52,8 @@ def test_json_cells_are_classified_by_their_leaves_with_the_path_as_evidence():
     result = classify_column("payload", cells)
     by_entity = {f.entity: f for f in result.findings}
     assert set(by_entity) == {"EMAIL_ADDRESS", "PERSON"}
-    assert by_entity["EMAIL_ADDRESS"].path == "$.kontakt.email" and by_entity["PERSON"].path == "$.vorname"
+    assert by_entity["EMAIL_ADDRESS"].json_path == "$.kontakt.email"
+    assert by_entity["PERSON"].json_path == "$.vorname"
     # A key alone never decides.
     assert classify_column("payload", [json.dumps({"email": "foo", "phone": "n/a"})] * 20).findings == []
 
