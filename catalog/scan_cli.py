@@ -140,7 +140,7 @@ def _scan_one(source, dataset, table, sample_rows, options, output, url, api_key
     if not dry_run:
         recorded = _record(CatalogClient(url, api_key), namespace, name, result)
         if recorded is None:
-            raise click.ClickException(f"the catalog has no dataset {namespace}/{name}; ingest its lineage "
+            raise click.ClickException(f"no dataset {namespace}/{name} in the catalog; ingest its lineage "
                                        "first (or use --dry-run to only print)")
     if output == "json":
         click.echo(json.dumps({"dataset": f"{namespace}/{name}", **result, "recorded": recorded}, indent=2))

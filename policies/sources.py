@@ -193,21 +193,24 @@ def engine_url(url: str) -> str:
     return "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
 
 
-def _sample_query(engine, table, limit: int):
-    """Rows spread over the table, not its first ones: PostgreSQL samples pages (TABLESAMPLE
-    SYSTEM) sized from its row estimate; SQLite, MySQL and others order by random()."""
+def _sample_queries(engine, table, limit: int) -> list:
+    """Queries for rows spread over the table, not its first ones, cheapest first: PostgreSQL
+    samples pages (TABLESAMPLE SYSTEM), then rows (BERNOULLI), sized from its row estimate;
+    everything else, and a table too small to sample, is ordered by random()."""
     import sqlalchemy as sa
 
     dialect = engine.dialect.name
+    rand = sa.func.rand() if dialect in ("mysql", "mariadb") else sa.func.random()
+    queries = []
     if dialect == "postgresql":
         with engine.connect() as connection:
             estimate = connection.execute(sa.text("SELECT reltuples::bigint FROM pg_class WHERE oid = "
                                                   "CAST(:t AS regclass)"), {"t": _qualified(table)}).scalar() or 0
-        if estimate > 20 * limit:  # a small table is read whole and shuffled instead
+        if estimate > 20 * limit:
             percent = min(100.0, 300.0 * limit / estimate)
-            return sa.select(table.tablesample(sa.func.system(percent))).limit(limit)
-    rand = sa.func.rand() if dialect in ("mysql", "mariadb") else sa.func.random()
-    return sa.select(table).order_by(rand).limit(limit)
+            queries = [sa.select(table.tablesample(sa.func.system(percent))).limit(limit),
+                       sa.select(table.tablesample(sa.func.bernoulli(min(100.0, 2 * percent)))).limit(limit)]
+    return queries + [sa.select(table).order_by(rand).limit(limit)]
 
 
 def _qualified(table) -> str:
@@ -240,9 +243,11 @@ def read_sql(url: str, table: str, limit: int, engine=None) -> Sample:
             reflected = sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=engine)
         except sa.exc.NoSuchTableError:
             raise SourceError(f"{url}: no table {table!r}") from None
-        query = _sample_query(engine, reflected, limit)
         with engine.connect() as connection:
-            rows = connection.execute(query).all()
+            for query in _sample_queries(engine, reflected, limit):
+                rows = connection.execute(query).all()
+                if len(rows) >= limit:  # page samples of a small or skewed table can come back short
+                    break
         return _from_rows(f"{url}#{table}", [c.name for c in reflected.columns], [list(r) for r in rows])
     except sa.exc.SQLAlchemyError as exc:
         raise SourceError(f"{url}: {exc.__class__.__name__}: {exc}") from None

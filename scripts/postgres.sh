@@ -32,6 +32,15 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 PORT="${2:-$(free_port)}"
 AS=()
 if [ "$(id -u)" -eq 0 ]; then
+    # The server may not run as root: it runs as postgres, which must reach DATA_DIR.
+    dir="$DATA_DIR"
+    while [ "$dir" != "/" ]; do
+        dir="$(dirname "$dir")"
+        if ! setpriv --reuid=postgres --regid=postgres --init-groups test -x "$dir"; then
+            echo "scripts/postgres.sh: letting the postgres user traverse $dir (chmod o+x)" >&2
+            chmod o+x "$dir"
+        fi
+    done
     chown postgres: "$DATA_DIR"
     # setpriv replaces itself with the server, so signals reach the postgres process itself.
     AS=(setpriv --reuid=postgres --regid=postgres --init-groups)

@@ -16,6 +16,8 @@ if [ "${1:-}" = "--test" ]; then
     # The Spark producer test runs pyspark with the openlineage-spark listener: its jar, and the
     # kafka-clients its KafkaTransport needs, from Maven Central (class path in scripts/spark/target).
     bash scripts/classpath.sh spark >/dev/null
+    # Whole-database scans are tested on Debian's PostgreSQL (scripts/postgres.sh installs it if missing).
+    bash scripts/postgres.sh --install
     # The lineage page is tested in headless Chromium: Debian's chromium and its driver.
     if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
         SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

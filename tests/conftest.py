@@ -18,7 +18,7 @@ import pytest
 
 from catalog.engine import EmbeddedEngine
 from catalog.store.falkor_backend import FalkorStore
-from tests.engines import BACKENDS, KafkaProcess, Neo4jProcess, SharedNeo4j, store_at
+from tests.engines import BACKENDS, KafkaProcess, Neo4jProcess, PostgresProcess, SharedNeo4j, store_at
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CATALOG_SHARED_DIR", REPO.parent / "shared")) / "openlineage"
@@ -73,6 +73,17 @@ def kafka(tmp_path_factory) -> str:
         yield os.environ["CATALOG_KAFKA_BOOTSTRAP"]
         return
     with KafkaProcess(tmp_path_factory.mktemp("kafka")) as running:
+        yield running.url
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory) -> str:
+    """The URL of the session's PostgreSQL: CATALOG_TEST_POSTGRES_URL if set, else Debian's server started by
+    scripts/postgres.sh. Tests create databases of their own in it."""
+    if os.environ.get("CATALOG_TEST_POSTGRES_URL"):
+        yield os.environ["CATALOG_TEST_POSTGRES_URL"]
+        return
+    with PostgresProcess(tmp_path_factory.mktemp("postgres")) as running:
         yield running.url
 
 

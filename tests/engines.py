@@ -1,5 +1,5 @@
-"""The servers the tests run on: the embedded FalkorDB, a real Neo4j started by scripts/neo4j.sh, and a real
-Kafka broker started by scripts/kafka.sh.
+"""The servers the tests run on: the embedded FalkorDB, a real Neo4j started by scripts/neo4j.sh, a real
+Kafka broker started by scripts/kafka.sh, and Debian's PostgreSQL started by scripts/postgres.sh.
 
 Neo4j Community has one user database, so the tests share one server and take turns: a
 test (or a module's server) leases it, which empties the database, and gives it back when
@@ -44,7 +44,7 @@ class ScriptProcess:
             self.kill()
             raise RuntimeError(f"scripts/{self.script} did not print its address: {self.proc.stderr.read()[-3000:]}")
         self.url = line[0].strip()
-        self.port = int(self.url.rsplit(":", 1)[1])
+        self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
         return self
 
     def stop(self) -> int:
@@ -82,6 +82,13 @@ class KafkaProcess(ScriptProcess):
 
     script = "kafka.sh"
     address_prefix = "127.0.0.1:"
+
+
+class PostgresProcess(ScriptProcess):
+    """Debian's PostgreSQL; ``url`` is postgresql://catalog@127.0.0.1:PORT/postgres (trust auth)."""
+
+    script = "postgres.sh"
+    address_prefix = "postgresql://"
 
 
 def create_topic(bootstrap: str, partitions: int = 1) -> str:

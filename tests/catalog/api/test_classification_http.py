@@ -142,3 +142,29 @@ def test_scan_of_an_unknown_dataset_fails_clearly(scanned):
                          capture_output=True, text=True, timeout=300)
     assert cli.returncode == 1
     assert "no dataset food_delivery/public.unknown in the catalog" in cli.stderr
+
+
+def test_a_whole_database_scan_records_each_table_on_its_openlineage_dataset(scanned):
+    import sqlalchemy as sa
+
+    from tests.policies.test_database_scan import _fill
+
+    server, _, root = scanned
+    path = root / "shop.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    _fill(engine)
+    engine.dispose()
+    event = {"eventType": "COMPLETE", "eventTime": "2026-12-01T10:00:00Z", "producer": "https://example.com/etl",
+             "run": {"runId": "3f1e6c1e-9d7b-4d57-9a8e-2b0c2b9f4a11"}, "job": {"namespace": "shop", "name": "load"},
+             "outputs": [{"namespace": f"sqlite://{path}", "name": "main.kunden"}],
+             "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent"}
+    assert httpx.post(server.url + "/api/v1/lineage", json=event, timeout=30).status_code == 201
+    cli = subprocess.run([sys.executable, "-m", "catalog.cli", "scan", f"sqlite:///{path}", "--url", server.url,
+                          "--sample", "100"], capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 0, cli.stderr
+    assert "Sampling 2 tables" in cli.stderr and "Classifying 9 columns" in cli.stderr
+    assert "2 tables, 9 columns scanned; 1 tables hold personal data" in cli.stdout
+    assert f"recorded 1 tables; not in the catalog: sqlite://{path}/main.bestellungen" in cli.stdout
+    found = data(server, CLASSIFICATIONS, ns=f"sqlite://{path}", name="main.kunden")["dataset"]
+    assert {c["entity"] for c in found["classifications"]} == {"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER",
+                                                                "DATE_OF_BIRTH"}
