@@ -45,15 +45,21 @@ from policies.entities import ENTITIES
 from policies.gazetteer import person_names
 from policies.recognizers import LANGUAGE, build_analyzer, id_recognizers
 from policies.sources import Sample
-from policies.vocabulary import ColumnName, fold, vocabulary
+from policies.vocabulary import ColumnName, fold, marker_words, vocabulary
 
 MIN_SCORE = 0.5  # a recognizer's score, after the column name's boost
 CONTEXT_BOOST = 0.35  # what a column name naming the entity adds to a recognizer's score (Presidio's factor)
 MIN_RATIO = 0.5  # share of a structured column's cells that must match
 FREE_TEXT_RATIO = 0.01  # and of a free-text column's (at least two cells)
+FREE_TEXT_TERMS_RATIO = 0.05  # for Art. 9 terms in free text
 NAME_ONLY_SCORE = 0.6
 ANCHOR = 0.85  # share of a structured cell a match must cover
 MIN_ID_DIGITS = 6  # no card, account or national id has fewer
+# Ids whose only sign, with no column word, is a checksum that one random number in 11 passes:
+# a column is one when nine in ten of its cells pass.
+CHECKSUM_ENTITIES = {"NL_BSN"}
+CHECKSUM_ONLY_SCORE = 0.55
+CHECKSUM_ONLY_RATIO = 0.9
 MIN_DISTINCT_PEOPLE = 8  # a column of fewer distinct "names" with no name hint is a list of things
 # Where phone numbers without a country code are tried when nothing in the sample says more:
 # the EU/EEA, the UK, Switzerland and the US.
@@ -151,8 +157,12 @@ def _id_hits(value: str, name: ColumnName, free: bool) -> dict[str, tuple[float,
             if entity == "CREDIT_CARD" and not _card_plausible(re.sub(r"\D", "", value[r.start:r.end]), hinted):
                 continue
             score = max(r.score + CONTEXT_BOOST, 0.4) if hinted else r.score
+            label = recognizer.name
+            if score < MIN_SCORE and entity in CHECKSUM_ENTITIES:
+                # A passed checksum with no column word: weak on one cell, strong on a whole column.
+                score, label = CHECKSUM_ONLY_SCORE, f"{recognizer.name} (checksum only)"
             if score >= MIN_SCORE and score > hits.get(entity, (0, ""))[0]:
-                hits[entity] = (score, recognizer.name)
+                hits[entity] = (score, label)
     return hits
 
 
@@ -168,7 +178,6 @@ class _Tally:
     people: int = 0  # name-shaped cells with a known first or last name
     shaped: int = 0  # name-shaped cells
     companies: int = 0
-    free_cells: int = 0
 
     def add(self, hits: dict[str, tuple[float, str]], weight: int) -> None:
         for entity, (score, name) in hits.items():
@@ -180,10 +189,11 @@ class _Tally:
                     self.overlapped[entity][other] += weight
 
 
-def _cell(value: str, name: ColumnName, regions: tuple[str, ...], tally: _Tally, weight: int) -> None:
+def _cell(value: str, name: ColumnName, regions: tuple[str, ...], tally: _Tally, weight: int,
+          prose: bool) -> None:
+    """Tally one distinct value; in a column of ``prose`` every cell is searched, not matched whole."""
     vocab = vocabulary()
-    if _is_free_text(value):
-        tally.free_cells += weight
+    if prose:
         hits: dict[str, tuple[float, str]] = {}
         if shapes.EMAIL_IN_TEXT.search(value):
             hits["EMAIL_ADDRESS"] = (1.0, "EmailPattern")
@@ -220,7 +230,7 @@ def _cell(value: str, name: ColumnName, regions: tuple[str, ...], tally: _Tally,
     words = shapes.name_words(value) if not hits else None
     if words:
         tally.shaped += weight
-        if shapes.has_phrase(words, vocab.company_markers):
+        if shapes.has_phrase(marker_words(value), vocab.company_markers):
             tally.companies += weight
         else:
             first, last = person_names()
@@ -336,15 +346,18 @@ def classify_column(column: str, values: list[str | None], *, context: ScanConte
         return ColumnResult(column, sampled, note=note)
     name = vocabulary().column(column)
     tally = _Tally()
+    free_text = sum(n for v, n in counts.items() if _is_free_text(v)) >= sampled / 2
     for value, weight in counts.items():
         if not _SHORT_NUMBER.match(value):  # nothing personal fits in 5 digits
-            _cell(value, name, context.regions, tally, weight)
-    free_text = tally.free_cells >= sampled / 2
+            _cell(value, name, context.regions, tally, weight, free_text)
     findings = []
     for entity, count in tally.matched.items():
-        enough = (count >= min(2, sampled) and count / sampled >= FREE_TEXT_RATIO) if free_text \
+        # Art. 9 words in prose need more than a few mentions: "Krebs" is also a surname and a crab.
+        ratio = FREE_TEXT_TERMS_RATIO if entity in _TERM_ENTITIES else FREE_TEXT_RATIO
+        enough = (count >= min(2, sampled) and count / sampled >= ratio) if free_text \
             else count / sampled >= context.min_ratio
-        if not enough or _outvoted(entity, tally, name):
+        checksum_only = tally.recognizer[entity].most_common(1)[0][0].endswith("(checksum only)")
+        if not enough or _outvoted(entity, tally, name) or (checksum_only and count / sampled < CHECKSUM_ONLY_RATIO):
             continue
         evidence = "values+name" if entity in name.entities else "values"
         findings.append(_finding(entity, tally.recognizer[entity].most_common(1)[0][0],

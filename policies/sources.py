@@ -193,10 +193,14 @@ def engine_url(url: str) -> str:
     return "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
 
 
+OVERSAMPLE = 5  # a database sample holds this many times the rows wanted, then is shuffled and cut
+
+
 def _sample_queries(engine, table, limit: int) -> list:
-    """Queries for rows spread over the table, not its first ones, cheapest first: PostgreSQL
-    samples pages (TABLESAMPLE SYSTEM), then rows (BERNOULLI), sized from its row estimate;
-    everything else, and a table too small to sample, is ordered by random()."""
+    """Queries for rows spread over the table, not its first ones, cheapest first. PostgreSQL:
+    TABLESAMPLE sized from its row estimate, SYSTEM (whole pages) on a table over 100 times
+    the sample, else BERNOULLI (rows), shuffled so a page's neighbours do not fill the sample;
+    then, and everywhere else, ORDER BY random()."""
     import sqlalchemy as sa
 
     dialect = engine.dialect.name
@@ -206,10 +210,11 @@ def _sample_queries(engine, table, limit: int) -> list:
         with engine.connect() as connection:
             estimate = connection.execute(sa.text("SELECT reltuples::bigint FROM pg_class WHERE oid = "
                                                   "CAST(:t AS regclass)"), {"t": _qualified(table)}).scalar() or 0
-        if estimate > 20 * limit:
-            percent = min(100.0, 300.0 * limit / estimate)
-            queries = [sa.select(table.tablesample(sa.func.system(percent))).limit(limit),
-                       sa.select(table.tablesample(sa.func.bernoulli(min(100.0, 2 * percent)))).limit(limit)]
+        percent = min(100.0, 100.0 * OVERSAMPLE * limit / estimate) if estimate > 0 else 100.0
+        if estimate > 100 * limit:
+            queries.append(sa.select(table.tablesample(sa.func.system(percent))).order_by(rand).limit(limit))
+        if estimate > 2 * OVERSAMPLE * limit:
+            queries.append(sa.select(table.tablesample(sa.func.bernoulli(percent))).order_by(rand).limit(limit))
     return queries + [sa.select(table).order_by(rand).limit(limit)]
 
 

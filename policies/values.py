@@ -21,6 +21,7 @@ EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,6
 MAC = re.compile(r"^(?:[0-9A-Fa-f]{2}([:-]))(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}$")
 _PHONE_SHAPE = re.compile(r"^\+?[\d\s().\-/]{6,24}$")
 PHONE_IN_TEXT = re.compile(r"(?<![\w.,])\+?\(?\d[\d\s().\-/]{6,20}\d(?!\w|[.,]\d)")
+_DATE_IN_TEXT = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}")
 _NUMERIC_DATE = re.compile(r"^(\d{1,4})([./-])(\d{1,2})\2(\d{1,4})$")
 _TIME_SUFFIX = re.compile(r"[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:z|utc|[+-]\d{2}:?\d{2})?$", re.I)
 _WORD_DATE_DMY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|er|e|o)?\.?[\s/-]+(?:de\s+)?([a-z]+)\.?,?[\s/-]+(?:de\s+)?(\d{4})$")
@@ -94,6 +95,8 @@ def _date(y: int, m: int | None, d: int, has_time: bool) -> tuple[date, bool] | 
         return None
 
 
+MAX_NATIONAL_DIGITS = 13  # with the trunk zero; longer national numbers are registry or serial numbers
+_DECIMAL = re.compile(r"^\d+[.,]\d+$")  # 17.260773 is a number
 _THOUSANDS = re.compile(r"^\d{1,3}(?:([.,' ])\d{3})(?:\1\d{3})*$")
 
 
@@ -117,14 +120,15 @@ def phone_region(value: str, regions: tuple[str, ...], hinted: bool) -> tuple[st
     anywhere, a bare digit string only in a column whose name says phone. There, a number
     that lost its leading zero in a numeric column (301234567 for 0301234567) counts too.
     Generated and test numbers are often of a possible length but not in an allocated
-    range, so those count too, at a lower score; thousands (1.234.567) never do.
+    range, so those count too, at a lower score; thousands (1.234.567) and decimals never do.
     """
-    if not _PHONE_SHAPE.match(value) or (_THOUSANDS.match(value) and not hinted):
+    if not _PHONE_SHAPE.match(value) or ((_THOUSANDS.match(value) or _DECIMAL.match(value)) and not hinted):
         return None
     digits = re.sub(r"\D", "", value)
-    if not 6 <= len(digits) <= 15:
+    international = value.startswith("+") or value.startswith("00")
+    if not 6 <= len(digits) <= (15 if international else MAX_NATIONAL_DIGITS):
         return None
-    if value.startswith("+") or value.startswith("00"):
+    if international:
         international = value if value.startswith("+") else "+" + digits[2:]
         try:
             number = phonenumbers.parse(international, None)
@@ -134,25 +138,44 @@ def phone_region(value: str, regions: tuple[str, ...], hinted: bool) -> tuple[st
         if phonenumbers.is_valid_number(number):
             return region, True
         return (region, False) if phonenumbers.is_possible_number(number) else None
+    if _is_isbn(digits):
+        return None
     candidates = []
     if not value.isdigit() or digits[0] == "0" or hinted:
         candidates.append(value)
     if hinted and value.isdigit() and digits[0] != "0":
         candidates.append("0" + value)
+    # A possible length is enough only with a trunk zero or the column's word: grouped digits
+    # without either (a SIRET as 123 456 789 00012) must be an allocated number.
+    lenient = hinted or digits[0] == "0"
     possible = None
     for text in candidates:
         for region in regions:
             check = _phone_check(text, region)
             if check == 2:
                 return region, True
-            if check and possible is None:
+            if check and lenient and possible is None:
                 possible = region
     return (possible, False) if possible else None
 
 
+def _is_isbn(digits: str) -> bool:
+    return len(digits) == 13 and digits[:3] in ("978", "979") and \
+        sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10 == 0
+
+
 def phones_in_text(text: str, regions: tuple[str, ...]) -> int:
-    """How many phone numbers a free text holds (formatted or with a trunk zero or +)."""
-    return sum(1 for m in PHONE_IN_TEXT.finditer(text) if phone_region(m.group().strip(), regions, False))
+    """How many phone numbers a free text holds: 8 digits or more, and valid, or with + or a
+    trunk zero (version numbers such as Chrome/13.0.895.0 are neither)."""
+    found = 0
+    for match in PHONE_IN_TEXT.finditer(text):
+        candidate = match.group().strip()
+        if sum(c.isdigit() for c in candidate) < 8 or _DATE_IN_TEXT.search(candidate):
+            continue
+        phone = phone_region(candidate, regions, False)
+        if phone and (phone[1] or candidate[0] in "+0"):
+            found += 1
+    return found
 
 
 def name_words(value: str) -> list[str] | None:

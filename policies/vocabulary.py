@@ -61,8 +61,14 @@ class Language:
     company_markers: tuple[str, ...]
 
 
-def _phrases(items) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(" ".join(words_of(str(item))) for item in items or ()))
+def marker_words(text: str) -> list[str]:
+    """Words for company markers, with their dots and slashes dropped: S.p.A. -> spa, A/S -> as,
+    Sp. z o.o. -> sp z oo (and B.Sc. -> bsc, which is none)."""
+    return words_of(text.replace(".", "").replace("/", ""))
+
+
+def _phrases(items, split=words_of) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(" ".join(split(str(item))) for item in items or ()))
 
 
 def load_language(path: Path) -> Language:
@@ -79,7 +85,7 @@ def load_language(path: Path) -> Language:
         values={entity: _phrases(terms) for entity, terms in (table.get("values") or {}).items()},
         months=months, street_words=frozenset(_phrases(table.get("street_words"))),
         street_suffixes=frozenset(_phrases(table.get("street_suffixes"))),
-        company_markers=_phrases(table.get("company_markers")),
+        company_markers=_phrases(table.get("company_markers"), marker_words),
     )
 
 

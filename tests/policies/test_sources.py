@@ -59,7 +59,7 @@ def test_sqlite_table_through_sqlalchemy(tmp_path):
                            [{"i": i, "e": f"c{i}@example.org", "v": i % 2} for i in range(50)])
     engine.dispose()
     sample = read_sample(url, 10, table="customers")
-    assert sample.rows == 10 and sample.columns["email"][0] == "c0@example.org"
+    assert sample.rows == 10 and set(sample.columns["email"]) <= {f"c{i}@example.org" for i in range(50)}
     with pytest.raises(SourceError, match="no table 'orders'"):
         read_sample(url, 10, table="orders")
 
