@@ -365,7 +365,7 @@ def classify_column(column: str, values: list[str | None], *, context: ScanConte
     found = {f.entity for f in findings}
     extra = [_birth_dates(tally, sampled, "DATE_OF_BIRTH" in name.entities, context.min_ratio)]
     if "PERSON" not in found and not free_text:
-        extra.append(_people(tally, sampled, len(counts), name) or _ner_people(column, counts, sampled, name, context))
+        extra.append(_people(tally, sampled, len(counts), name) or _ner_people(counts, name, context))
     findings += [f for f in extra if f and f.entity not in found]
     if not findings and set(name.words).isdisjoint(_REFERENCE_WORDS):
         for entity in sorted(name.entities & _NAME_ONLY):
@@ -387,7 +387,7 @@ def _outvoted(entity: str, tally: _Tally, name: ColumnName) -> bool:
 NER_SAMPLE = 200  # distinct values an NER model reads per column
 
 
-def _ner_people(column: str, counts: Counter, sampled: int, name: ColumnName, context: ScanContext):
+def _ner_people(counts: Counter, name: ColumnName, context: ScanContext):
     """PERSON from an installed spaCy NER model, for name-shaped columns the gazetteer did not settle."""
     if not context.model or name.about_things:
         return None
@@ -401,7 +401,7 @@ def _ner_people(column: str, counts: Counter, sampled: int, name: ColumnName, co
     examined = sum(counts[v] for v in candidates)
     if people >= 0.6 * examined:
         evidence = "values+name" if "PERSON" in name.entities else "values"
-        return _finding("PERSON", "SpacyRecognizer", 0.85, people, sampled, evidence)
+        return _finding("PERSON", "SpacyRecognizer", 0.85, people, examined, evidence)  # of the cells it read
     return None
 
 
