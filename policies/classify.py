@@ -41,6 +41,7 @@ from datetime import date
 from functools import lru_cache
 
 from policies import values as shapes
+from policies.values import DEFAULT_PHONE_REGIONS
 from policies.entities import ENTITIES
 from policies.gazetteer import person_names
 from policies.recognizers import LANGUAGE, build_analyzer, id_recognizers
@@ -61,11 +62,6 @@ CHECKSUM_ENTITIES = {"NL_BSN"}
 CHECKSUM_ONLY_SCORE = 0.55
 CHECKSUM_ONLY_RATIO = 0.9
 MIN_DISTINCT_PEOPLE = 8  # a column of fewer distinct "names" with no name hint is a list of things
-# Where phone numbers without a country code are tried when nothing in the sample says more:
-# the EU/EEA, the UK, Switzerland and the US.
-DEFAULT_PHONE_REGIONS = ("DE", "FR", "IT", "ES", "NL", "BE", "AT", "PL", "PT", "SE", "DK", "FI", "IE", "LU", "CZ",
-                         "SK", "SI", "HR", "HU", "RO", "BG", "GR", "EE", "LV", "LT", "CY", "MT", "NO", "IS", "CH",
-                         "GB", "US")
 
 FLAG_VALUES = {"0", "1", "true", "false", "t", "f", "y", "n", "yes", "no", "0.0", "1.0", "j", "ja", "nein", "oui",
                "non", "si", "sí", "nee", "tak", "nie", "sim", "nao", "não", "nej"}
@@ -197,7 +193,7 @@ def _cell(value: str, name: ColumnName, regions: tuple[str, ...], tally: _Tally,
         hits: dict[str, tuple[float, str]] = {}
         if shapes.EMAIL_IN_TEXT.search(value):
             hits["EMAIL_ADDRESS"] = (1.0, "EmailPattern")
-        if shapes.phones_in_text(value, regions):
+        if shapes.phone_spans(value, regions):
             hits["PHONE_NUMBER"] = (0.75, "PhoneNumbers")
         if sum(c.isdigit() for c in value) >= MIN_ID_DIGITS:
             hits.update({e: h for e, h in _id_hits(value, name, True).items() if e in ("IBAN_CODE", "CREDIT_CARD")})
@@ -217,7 +213,7 @@ def _cell(value: str, name: ColumnName, regions: tuple[str, ...], tally: _Tally,
     hits = {}
     phone = shapes.phone_region(value, regions, "PHONE_NUMBER" in name.entities)
     if phone:
-        region, valid = phone
+        _, valid = phone
         score = (0.85 if valid else 0.6) + (CONTEXT_BOOST if "PHONE_NUMBER" in name.entities else 0)
         hits["PHONE_NUMBER"] = (score, "PhoneNumbers")
     if sum(c.isdigit() for c in value) >= MIN_ID_DIGITS and len(value) <= 40:

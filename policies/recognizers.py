@@ -17,7 +17,15 @@ import re
 from functools import lru_cache
 
 import spacy
-from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
+from presidio_analyzer import (
+    AnalysisExplanation,
+    AnalyzerEngine,
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerRegistry,
+    RecognizerResult,
+)
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import (
@@ -44,11 +52,10 @@ from presidio_analyzer.predefined_recognizers import (
 )
 from spacy.language import Language
 
-from policies.values import is_email
+from policies.values import DEFAULT_PHONE_REGIONS, is_email, phone_spans
 from policies.vocabulary import vocabulary
 
 LANGUAGE = "en"
-PHONE_REGIONS = ("GB", "DE", "FR", "IT", "ES", "NL", "BE", "AT", "IE", "PL", "SE", "DK", "FI", "PT", "US", "CH")
 
 class OfflineEmailRecognizer(EmailRecognizer):
     """Presidio's email pattern, valid on any suffix: .local, .internal and .none addresses are
@@ -131,6 +138,27 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+class TextPhoneRecognizer(EntityRecognizer):
+    """Phone numbers in text exactly as the classifier finds them (policies.values.phone_spans),
+    so what a scan flags in free text, the anonymizer's text operator redacts: numbers of a
+    possible length that libphonenumber would not call valid (+44289018508) included."""
+
+    def __init__(self):
+        super().__init__(supported_entities=["PHONE_NUMBER"], name="TextPhoneRecognizer",
+                         supported_language=LANGUAGE)
+
+    def load(self) -> None:
+        pass
+
+    def analyze(self, text: str, entities, nlp_artifacts=None) -> list[RecognizerResult]:
+        # Presidio's context enhancer needs an explanation and the recognizer's name on each result.
+        return [RecognizerResult("PHONE_NUMBER", start, end, 0.75,
+                                 analysis_explanation=AnalysisExplanation(self.name, 0.75),
+                                 recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                                                       RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
+                for start, end in phone_spans(text)]
+
+
 def _term_recognizer(entity: str) -> PatternRecognizer:
     """Art. 9 terms of every language's table, whole words, case-insensitive (unaccented spellings)."""
     terms = vocabulary().value_terms(entity)
@@ -189,7 +217,8 @@ def _nlp_engine(model: str | None) -> SpacyNlpEngine:
 
 def recognizers(with_ner: bool) -> list:
     found = [
-        OfflineEmailRecognizer(), PhoneRecognizer(supported_regions=PHONE_REGIONS), IpRecognizer(),
+        OfflineEmailRecognizer(), PhoneRecognizer(supported_regions=DEFAULT_PHONE_REGIONS),
+        TextPhoneRecognizer(), IpRecognizer(),
         MacAddressRecognizer(), UrlRecognizer(), DateRecognizer(), _term_recognizer("HEALTH"),
         _term_recognizer("RELIGION"), *id_recognizers(),
     ]

@@ -95,6 +95,11 @@ def _date(y: int, m: int | None, d: int, has_time: bool) -> tuple[date, bool] | 
         return None
 
 
+# Where phone numbers without a country code are tried when nothing in the data says more:
+# the EU/EEA, the UK, Switzerland and the US.
+DEFAULT_PHONE_REGIONS = ("DE", "FR", "IT", "ES", "NL", "BE", "AT", "PL", "PT", "SE", "DK", "FI", "IE", "LU", "CZ",
+                         "SK", "SI", "HR", "HU", "RO", "BG", "GR", "EE", "LV", "LT", "CY", "MT", "NO", "IS", "CH",
+                         "GB", "US")
 MAX_NATIONAL_DIGITS = 13  # with the trunk zero; longer national numbers are registry or serial numbers
 _DECIMAL = re.compile(r"^\d+[.,]\d+$")  # 17.260773 is a number
 _THOUSANDS = re.compile(r"^\d{1,3}(?:([.,' ])\d{3})(?:\1\d{3})*$")
@@ -164,18 +169,19 @@ def _is_isbn(digits: str) -> bool:
         sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10 == 0
 
 
-def phones_in_text(text: str, regions: tuple[str, ...]) -> int:
-    """How many phone numbers a free text holds: 8 digits or more, and valid, or with + or a
-    trunk zero (version numbers such as Chrome/13.0.895.0 are neither)."""
-    found = 0
+def phone_spans(text: str, regions: tuple[str, ...] = DEFAULT_PHONE_REGIONS) -> list[tuple[int, int]]:
+    """Where a free text holds phone numbers: 8 digits or more, not a date, and valid, or
+    written with + or a trunk zero (version numbers such as Chrome/13.0.895.0 are neither)."""
+    spans = []
     for match in PHONE_IN_TEXT.finditer(text):
         candidate = match.group().strip()
         if sum(c.isdigit() for c in candidate) < 8 or _DATE_IN_TEXT.search(candidate):
             continue
         phone = phone_region(candidate, regions, False)
         if phone and (phone[1] or candidate[0] in "+0"):
-            found += 1
-    return found
+            start = match.start() + match.group().index(candidate)
+            spans.append((start, start + len(candidate)))
+    return spans
 
 
 def name_words(value: str) -> list[str] | None:
