@@ -31,7 +31,7 @@ _CONNECTORS = {"and", "und", "et", "y", "e", "en", "i", "och", "og", "&", "+", "
 _PARTICLE_MAX = 4  # lower-case words this short may sit inside a name (van der, de la, dos)
 
 EPOCH_SECONDS = (946_684_800, 2_524_608_000)  # 2000-01-01 .. 2050-01-01
-_GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?$")
+_GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
 _HASH = re.compile(r"^(?:0x)?(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{56}|[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|"
                    r"[0-9a-fA-F]{128})$")  # MD5, SHA-1, SHA-2: an IBAN can be all hex too, never these lengths
 _VERSION = re.compile(r"^(?:v\d{1,4}\.\d{1,4}|\d{1,4}\.\d{1,4}\.\d{1,6})(?:[-+~][\w.]+)?$")  # 1.2.3, v2.1; not 1.5
@@ -221,6 +221,12 @@ def is_street_address(value: str, vocabulary: Vocabulary) -> bool:
     return False
 
 
+def _dated(value: str) -> bool:
+    """Shaped like a date with a 4-digit year (23.07.1994), not like a version (1.2.3)."""
+    match = _NUMERIC_DATE.match(value)
+    return bool(match) and (len(match.group(1)) == 4 or len(match.group(4)) == 4)
+
+
 def lookalike(values: list[str]) -> str | None:
     """A note when nine in ten values have a shape that is never personal data on its own."""
     if not values:
@@ -237,7 +243,7 @@ def lookalike(values: list[str]) -> str | None:
         ("epoch timestamps (milliseconds)", lambda v: len(v) == 13 and epoch(v, 1000)),
         ("GUIDs", lambda v: _GUID.match(v) is not None),
         ("hashes", lambda v: _HASH.match(v) is not None and not v.isdigit()),
-        ("version strings", lambda v: _VERSION.match(v) is not None and not _NUMERIC_DATE.match(v)),
+        ("version strings", lambda v: _VERSION.match(v) is not None and not _dated(v)),
     )
     for note, test in checks:
         if share(test) >= 0.9:

@@ -1,0 +1,36 @@
+"""The language tables: folding, compounds, and what a table must hold."""
+
+import pytest
+
+from policies.vocabulary import LANGUAGES_DIR, fold, load_language, vocabulary, words_of
+
+
+def test_folding_ignores_case_accents_and_umlaut_spellings():
+    assert fold("Straße") == fold("STRASSE") == "strasse"
+    assert fold("Größe") == fold("groesse")
+    assert fold("Fødselsdato") == "fodselsdato" and fold("Łódź") == "lodz"
+    assert words_of("KundenEmail_2") == ["kunden", "email", "2"]
+
+
+def test_compounds_are_cut_into_known_words():
+    vocab = vocabulary()
+    assert vocab.split_compound("kundenemail") == ["kunden", "email"]
+    assert vocab.split_compound("produktname") == ["produkt", "name"]
+    assert vocab.split_compound("xylophon") == []
+
+
+def test_every_table_loads_and_covers_the_core_entities():
+    tables = sorted(LANGUAGES_DIR.glob("*.yaml"))
+    assert {p.stem for p in tables} >= {"en", "de", "fr", "es", "it", "nl", "pl", "pt", "sv", "da"}
+    for path in tables:
+        language = load_language(path)
+        for entity in ("EMAIL_ADDRESS", "PHONE_NUMBER", "PERSON", "DATE_OF_BIRTH", "LOCATION", "HEALTH", "RELIGION"):
+            assert language.columns.get(entity), (path.name, entity)
+        assert len(language.months) == 12 and language.regions, path.name
+
+
+def test_a_table_with_a_wrong_month_list_is_refused(tmp_path):
+    path = tmp_path / "xx.yaml"
+    path.write_text("language: xx\nmonths: [[jan], [feb]]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="12 months"):
+        load_language(path)
