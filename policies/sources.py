@@ -125,6 +125,8 @@ def csv_format(path: Path) -> CsvFormat:
 def read_csv(path: Path, limit: int) -> Sample:
     lines, fmt, whole = _head(path)
     records = list(_records(lines, fmt.delimiter))
+    if not records:
+        raise SourceError(f"{path}: no complete line in its first {HEAD_BYTES >> 20} MiB")
     (_, header), head_rows = records[0], records[1:]
     header = [name.strip() for name in header]
     # A file that fits the head, or fields spanning lines (offsets could land inside one): the head rows.
