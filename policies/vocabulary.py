@@ -9,7 +9,7 @@ Everything is compared folded: case, accents and the spellings of umlauts are ig
 (``Straße`` = ``strasse``, ``Geburtsdatum`` = ``GEBURTSDATUM``, ``Größe`` = ``groesse``).
 Column names are cut into words at ``_``, ``-``, spaces and camelCase, and a compound word is
 cut into the known words it is made of (``Telefonnummer`` -> ``telefon`` + ``nummer``,
-``kundenemail`` -> ``kunden`` + ``email``).
+``kundenemail`` -> ``kunden`` + ``email``); a plural -s is dropped (``prénoms``, ``allergies``).
 """
 
 from __future__ import annotations
@@ -39,6 +39,16 @@ def fold(text: str) -> str:
     text = text.casefold().translate(_SPECIAL_LETTERS)
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return _UMLAUT_SPELLINGS.sub(lambda m: m.group(1)[0], text)
+
+
+def _singular(word: str) -> str:
+    # A plural -s (prénoms, allergies, opinions politiques) says the same about a column.
+    return word[:-1] if len(word) >= 5 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def column_words(text: str) -> list[str]:
+    """The words of a column name as the tables' column lists are compared: folded, cut, singular."""
+    return [_singular(w) for w in words_of(text)]
 
 
 def words_of(text: str) -> list[str]:
@@ -78,10 +88,10 @@ def load_language(path: Path) -> Language:
         raise ValueError(f"{path}: months must list 12 months, not {len(months)}")
     return Language(
         code=table["language"], regions=tuple(table.get("regions") or ()),
-        columns={entity: _phrases(terms) for entity, terms in (table.get("columns") or {}).items()},
-        name_parts=frozenset(_phrases(table.get("name_parts"))),
-        not_people=frozenset(_phrases(table.get("not_people"))),
-        words=frozenset(_phrases(table.get("words"))),
+        columns={entity: _phrases(terms, column_words) for entity, terms in (table.get("columns") or {}).items()},
+        name_parts=frozenset(_phrases(table.get("name_parts"), column_words)),
+        not_people=frozenset(_phrases(table.get("not_people"), column_words)),
+        words=frozenset(_phrases(table.get("words"), column_words)),
         values={entity: _phrases(terms) for entity, terms in (table.get("values") or {}).items()},
         months=months, street_words=frozenset(_phrases(table.get("street_words"))),
         street_suffixes=frozenset(_phrases(table.get("street_suffixes"))),
@@ -164,7 +174,7 @@ class Vocabulary:
 
 @lru_cache(maxsize=8192)
 def _column(vocabulary: Vocabulary, name: str) -> ColumnName:
-    raw = words_of(name)
+    raw = column_words(name)
     words = [part for word in raw for part in vocabulary._expand(word)]
     phrases = {" ".join(seq[i:i + n]) for seq in (raw, words) for n in range(1, MAX_PHRASE + 1)
                for i in range(len(seq) - n + 1)}

@@ -34,3 +34,10 @@ def test_a_table_with_a_wrong_month_list_is_refused(tmp_path):
     path.write_text("language: xx\nmonths: [[jan], [feb]]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="12 months"):
         load_language(path)
+
+
+def test_plural_column_names_mean_what_the_singular_means():
+    entities = lambda name: set(vocabulary().column(name).entities)
+    assert entities("opinions_politiques") == {"POLITICAL_OPINION"}
+    assert entities("allergies") == {"HEALTH"} and entities("Prénoms") == {"PERSON"}
+    assert entities("convictions_religieuses") == {"RELIGION"} and entities("customerEmails") == {"EMAIL_ADDRESS"}
