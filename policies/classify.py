@@ -50,6 +50,7 @@ from policies.vocabulary import ColumnName, fold, marker_words, vocabulary
 
 MIN_SCORE = 0.5  # a recognizer's score, after the column name's boost
 CONTEXT_BOOST = 0.35  # what a column name naming the entity adds to a recognizer's score (Presidio's factor)
+MIN_CONTEXT_SCORE = 0.4
 MIN_RATIO = 0.5  # share of a structured column's cells that must match
 FREE_TEXT_RATIO = 0.01  # and of a free-text column's (at least two cells)
 FREE_TEXT_TERMS_RATIO = 0.05  # for Art. 9 terms in free text
@@ -152,12 +153,14 @@ def _id_hits(value: str, name: ColumnName, free: bool) -> dict[str, tuple[float,
             hinted = entity in name.entities
             if entity == "CREDIT_CARD" and not _card_plausible(re.sub(r"\D", "", value[r.start:r.end]), hinted):
                 continue
-            score = max(r.score + CONTEXT_BOOST, 0.4) if hinted else r.score
+            score = max(r.score + CONTEXT_BOOST, MIN_CONTEXT_SCORE) if hinted else r.score
             label = recognizer.name
             if score < MIN_SCORE and entity in CHECKSUM_ENTITIES:
                 # A passed checksum with no column word: weak on one cell, strong on a whole column.
                 score, label = CHECKSUM_ONLY_SCORE, f"{recognizer.name} (checksum only)"
-            if score >= MIN_SCORE and score > hits.get(entity, (0, ""))[0]:
+            # Presidio's floor for a weak pattern its context words confirm (a passport number in a
+            # column named Reisepass) is 0.4; without the column's word it takes MIN_SCORE.
+            if score >= (MIN_CONTEXT_SCORE if hinted else MIN_SCORE) and score > hits.get(entity, (0, ""))[0]:
                 hits[entity] = (score, label)
     return hits
 
