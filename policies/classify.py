@@ -29,6 +29,7 @@ The rules that keep known false positives out:
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import re
@@ -48,6 +49,8 @@ from policies.recognizers import LANGUAGE, build_analyzer, id_recognizers
 from policies.sources import Sample
 from policies.vocabulary import ColumnName, fold, marker_words, vocabulary
 
+log = logging.getLogger(__name__)
+
 MIN_SCORE = 0.5  # a recognizer's score, after the column name's boost
 CONTEXT_BOOST = 0.35  # what a column name naming the entity adds to a recognizer's score (Presidio's factor)
 MIN_CONTEXT_SCORE = 0.4
@@ -62,6 +65,8 @@ MIN_ID_DIGITS = 6  # no card, account or national id has fewer
 CHECKSUM_ENTITIES = {"NL_BSN"}
 CHECKSUM_ONLY_SCORE = 0.55
 CHECKSUM_ONLY_RATIO = 0.9
+NER_SAMPLE = 200  # distinct values an NER model reads per column
+PARALLEL_MIN_CELLS = 2000  # below this, starting worker processes costs more than it saves
 MIN_DISTINCT_PEOPLE = 8  # a column of fewer distinct "names" with no name hint is a list of things
 
 FLAG_VALUES = {"0", "1", "true", "false", "t", "f", "y", "n", "yes", "no", "0.0", "1.0", "j", "ja", "nein", "oui",
@@ -383,7 +388,6 @@ def _outvoted(entity: str, tally: _Tally, name: ColumnName) -> bool:
                for other, count in tally.overlapped[entity].items())
 
 
-NER_SAMPLE = 200  # distinct values an NER model reads per column
 
 
 def _ner_people(counts: Counter, name: ColumnName, context: ScanContext):
@@ -437,11 +441,18 @@ def classify_columns(tasks: list[tuple[str, list, ScanContext]], workers: int = 
 
     The vocabulary, gazetteer and recognizers are loaded before the workers fork, so they
     start warm."""
-    if workers <= 1 or len(tasks) < 2:
+    cells = sum(len(values) for _, values, _ in tasks)
+    if workers <= 1 or len(tasks) < 2 or cells < PARALLEL_MIN_CELLS:
         yield from map(_classify_task, tasks)
         return
     vocabulary(), person_names(), _ids(), _term_patterns()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    try:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    except OSError as exc:  # no /dev/shm or no fork here: one process still gives the same answers
+        log.warning("classifying on one process: cannot start workers (%s)", exc)
+        yield from map(_classify_task, tasks)
+        return
+    with pool:
         yield from pool.map(_classify_task, tasks)
 
 

@@ -40,7 +40,7 @@ def test_a_sqlite_database_is_scanned_table_by_table_on_two_processes(tmp_path):
     _fill(engine)
     engine.dispose()
     assert list_tables(url) == ["bestellungen", "kunden"]
-    scans = scan_database(url, sample_rows=200, workers=2)
+    scans = scan_database(url, sample_rows=400, workers=2)  # 3,600 cells: enough to start the workers
     assert [(s.table, s.namespace, s.name) for s in scans] == [
         ("bestellungen", f"sqlite://{path}", "main.bestellungen"), ("kunden", f"sqlite://{path}", "main.kunden")]
     assert {s.table: _entities(s.result) for s in scans} == EXPECTED
