@@ -1,4 +1,5 @@
-"""The Presidio analyzer the classifier uses: offline, EU-aware, whole-word context.
+"""Presidio, offline and EU-aware: the id recognizers the classifier calls on cells, and the
+analyzer that the NER path and the anonymizer's text operator run.
 
 * No model download: spaCy runs as a blank English pipeline (tokenizer only) unless an
   installed NER model is named (``CATALOG_SPACY_MODEL=en_core_web_sm``), which adds PERSON
@@ -7,8 +8,9 @@
   is never fetched.
 * Context words (the column name's tokens) match whole words, not substrings.
 * Recognizers Presidio lacks for EU data: Dutch BSN, French NIR, EU VAT numbers, and the
-  Art. 9 health and religion terms of every language table (policies/languages/). Presidio's own German, Spanish, Italian,
-  Polish, Finnish and Swedish id recognizers are loaded for English-language scans too.
+  Art. 9 health and religion terms of every language table (policies/languages/).
+  Presidio's own German, Spanish, Italian, Polish, Finnish and Swedish id recognizers are
+  loaded for English-language scans too.
 """
 
 from __future__ import annotations

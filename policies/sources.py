@@ -145,7 +145,8 @@ def _checked(path: Path, header: list[str], rows: list[tuple[int, list[str]]], f
         if len(fields) != len(header):
             place = f"line {where}" if unit == "line" else f"the row at byte {where}"
             raise SourceError(f"{path}: {place} has {len(fields)} fields, the header has {len(header)} "
-                              f"(delimiter {fmt.delimiter!r}, found on the first rows); fix the file or quote the field")
+                              f"(delimiter {fmt.delimiter!r}, found on the first rows); fix the file or quote "
+                              "the field")
     return [fields for _, fields in rows]
 
 

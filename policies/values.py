@@ -24,7 +24,8 @@ PHONE_IN_TEXT = re.compile(r"(?<![\w.,])\+?\(?\d[\d\s().\-/]{6,20}\d(?!\w|[.,]\d
 _DATE_IN_TEXT = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}")
 _NUMERIC_DATE = re.compile(r"^(\d{1,4})([./-])(\d{1,2})\2(\d{1,4})$")
 _TIME_SUFFIX = re.compile(r"[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:z|utc|[+-]\d{2}:?\d{2})?$", re.I)
-_WORD_DATE_DMY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|er|e|o)?\.?[\s/-]+(?:de\s+)?([a-z]+)\.?,?[\s/-]+(?:de\s+)?(\d{4})$")
+_WORD_DATE_DMY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|er|e|o)?\.?[\s/-]+(?:de\s+)?([a-z]+)\.?,?[\s/-]+"
+                            r"(?:de\s+)?(\d{4})$")
 _WORD_DATE_MDY = re.compile(r"^([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})$")
 _NAME_TOKEN = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’.\-])*$")
 _CONNECTORS = {"and", "und", "et", "y", "e", "en", "i", "och", "og", "&", "+", "oder", "ou", "or", "o"}

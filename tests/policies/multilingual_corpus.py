@@ -34,7 +34,8 @@ LANGUAGES = {
     "fr": dict(faker="fr_FR", names=dict(first="prénom", last="nom_de_famille", full="NomComplet", email="courriel",
                phone="téléphone", mobile_digits="tel_portable", dob="date_de_naissance", street="adresse",
                city="ville", postcode="code_postal", iban="iban_client", religion="religion",
-               health="antécédents_médicaux", notes="commentaire", profile="donnees_profil", sparse="email_secondaire"),
+               health="antécédents_médicaux", notes="commentaire", profile="donnees_profil",
+               sparse="email_secondaire"),
                religions=["catholique", "protestante", "musulman", "juive", "bouddhiste", "athée"],
                health=["diabète", "asthme", "hypertension", "dépression", "épilepsie", "sclérose en plaques"],
                note="Le client demande à être rappelé au {phone} ou par courriel {email} demain.",
@@ -49,7 +50,7 @@ LANGUAGES = {
                plain="El pedido llegó completo y en buen estado, muy contentos con el servicio."),
     "it": dict(faker="it_IT", names=dict(first="nome", last="cognome", full="nominativo", email="email",
                phone="telefono", mobile_digits="cellulare", dob="data_di_nascita", street="indirizzo",
-               city="citta", postcode="codice_postale", iban="iban", religione="religione", religion="religione",
+               city="citta", postcode="codice_postale", iban="iban", religion="religione",
                health="patologie", notes="note_cliente", profile="profilo_json", sparse="email_pec"),
                religions=["cattolica", "musulmano", "ebreo", "ortodossa", "ateo", "buddista"],
                health=["diabete", "asma", "ipertensione", "depressione", "epilessia", "emicrania"],
@@ -133,9 +134,8 @@ def build(language: str, seed: int = 5) -> list[tuple[str, list[str | None], set
     def birth_date() -> date:
         return date(1940, 1, 1) + timedelta(days=rng.randint(0, 365 * 65))
 
-    def textual(d: date) -> str:  # 3 janvier 2001, 3 Januar 2001: month names from mimesis's locale data
-        months = when._extract(["month", "name"])
-        return f"{d.day} {months[d.month - 1]} {d.year}"
+    def textual() -> str:  # 3 janvier 2001, 3 Januar 2001: month names from mimesis's locale data
+        return f"{rng.randint(1, 28)} {when.month()} {birth_date().year}"
 
     def phone() -> str:
         return fake.phone_number()
@@ -160,14 +160,14 @@ def build(language: str, seed: int = 5) -> list[tuple[str, list[str | None], set
             {"PHONE_NUMBER"}),  # a numeric column: the leading zero is gone
         col(names["dob"], lambda: birth_date().strftime(rng.choice(["%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d"])),
             {"DATE_OF_BIRTH"}),
-        col("geb_text" if language == "de" else "birth_text", lambda: textual(birth_date()), {"DATE_OF_BIRTH"}),
+        col("geb_text" if language == "de" else "birth_text", textual, {"DATE_OF_BIRTH"}),
         col(names["street"], address.address, {"LOCATION"}),
         col(names["city"], address.city, {"LOCATION"}),
         col(names["postcode"], address.postal_code, {"LOCATION"}),
         col(names["iban"], lambda: iban(rng, language), {"IBAN_CODE"}),
         col(names["religion"], lambda: rng.choice(spec["religions"]), {"RELIGION"}),
         col(names["health"], lambda: rng.choice(spec["health"]), {"HEALTH"}),
-        col("x_religion_code" if False else "segment_b", lambda: rng.choice(spec["religions"]).upper(),
+        col("segment_b", lambda: rng.choice(spec["religions"]).upper(),
             {"RELIGION"}),  # Art. 9 values with no hint
         col(names["notes"], lambda: spec["note"].format(phone=phone(), email=person.email())
             if rng.random() < 0.4 else spec["plain"], {"PHONE_NUMBER", "EMAIL_ADDRESS"}),
@@ -191,7 +191,8 @@ def build(language: str, seed: int = 5) -> list[tuple[str, list[str | None], set
                                f"{rng.randint(2, 12)}"),
         col("password_hash", lambda: hashlib.sha256(str(rng.random()).encode()).hexdigest()),
         col("order_no", lambda: f"ORD-{rng.randint(2019, 2025)}-{rng.randint(0, 999999):06d}"),
-        col("siret" if language == "fr" else "registry_no", lambda: luhn_complete(str(rng.randint(10**12, 10**13 - 1)))),
+        col("siret" if language == "fr" else "registry_no",
+            lambda: luhn_complete(str(rng.randint(10**12, 10**13 - 1)))),
         col("kvk" if language == "nl" else "chamber_no", lambda: str(rng.randint(10_000_000, 99_999_999))),
         col("customer_id", lambda: str(rng.randint(10**6, 10**9))),
         col("items", lambda: str(rng.randint(1, 40))),
