@@ -52,6 +52,7 @@ fi
 LOG="$DATA_DIR/postgres.log"
 # shellcheck source=scripts/supervise.sh
 . "$HERE/supervise.sh"
+STOP_SIGNAL=INT  # PostgreSQL's fast shutdown: SIGTERM would wait for every client to disconnect
 "${AS[@]}" touch "$LOG"
 mark_log "$LOG"
 "${AS[@]}" "$BIN/postgres" -D "$DATA_DIR/data" -p "$PORT" -k "$DATA_DIR" -c listen_addresses=127.0.0.1 \

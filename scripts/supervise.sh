@@ -1,4 +1,4 @@
-# Sourced by scripts/neo4j.sh and scripts/kafka.sh: run a server JVM in the foreground until
+# Sourced by scripts/neo4j.sh, kafka.sh and postgres.sh: run a server in the foreground until
 # it is stopped, printing its address once it serves.
 
 # mark_log LOG: only lines the server writes to LOG after this count (a restart appends to it).
@@ -10,11 +10,13 @@ mark_log() {
 # supervise NAME PID READY_PATTERN PORT ADDRESS SECONDS CONSOLE_LOG
 # Ready when the marked log matches READY_PATTERN and PORT accepts a connection: then print
 # ADDRESS on standard output. Fail if the server exits first or takes over SECONDS. SIGTERM,
-# SIGINT or SIGHUP stop the server and wait for it (exit 0); otherwise exit with the server.
+# SIGINT or SIGHUP stop the server (with STOP_SIGNAL, default TERM) and wait for it (exit 0);
+# otherwise exit with the server.
 supervise() {
     local name="$1" pid="$2" pattern="$3" port="$4" address="$5" seconds="$6" console="$7"
     SUPERVISED="$pid"
-    trap 'kill -TERM "$SUPERVISED" 2>/dev/null || true; wait "$SUPERVISED" 2>/dev/null || true; exit 0' TERM INT HUP
+    trap 'kill -"${STOP_SIGNAL:-TERM}" "$SUPERVISED" 2>/dev/null || true; wait "$SUPERVISED" 2>/dev/null || true; exit 0' \
+        TERM INT HUP
     local ready=""
     for _ in $(seq $(( seconds * 10 ))); do
         if ! kill -0 "$pid" 2>/dev/null; then

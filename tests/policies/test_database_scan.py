@@ -71,3 +71,22 @@ def test_a_postgresql_schema_is_sampled_with_tablesample_and_named_as_openlineag
     ids = [int(i) for i in read_sql(url, "crm.kunden", 100).columns["id"]]
     assert len(ids) == 100 and len({i // 500 for i in ids}) >= 8  # rows from all over the table
     assert len(read_sql(url, "crm.kunden", 10).columns["id"]) == 10  # page sampling, or its fallbacks
+
+
+def test_the_postgres_script_keeps_its_data_and_stops_with_a_client_connected(tmp_path):
+    import time
+
+    from tests.engines import PostgresProcess
+
+    with PostgresProcess(tmp_path / "pg") as server:
+        engine = sa.create_engine(server.url.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.begin() as connection:
+            connection.execute(sa.text("CREATE TABLE kept (x INTEGER)"))
+        held = engine.connect()  # a client that never leaves must not keep the server up
+        started = time.monotonic()
+        assert server.stop() == 0
+        assert time.monotonic() - started < 30
+        held.close()
+        engine.dispose()
+    with PostgresProcess(tmp_path / "pg") as again:
+        assert list_tables(again.url) == ["kept"]
