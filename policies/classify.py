@@ -42,18 +42,18 @@ from datetime import date
 from functools import lru_cache
 
 from policies import values as shapes
-from policies.values import DEFAULT_PHONE_REGIONS
 from policies.entities import ENTITIES
 from policies.gazetteer import person_names
 from policies.recognizers import LANGUAGE, build_analyzer, id_recognizers
 from policies.sources import Sample
+from policies.values import DEFAULT_PHONE_REGIONS
 from policies.vocabulary import ColumnName, fold, marker_words, vocabulary
 
 log = logging.getLogger(__name__)
 
 MIN_SCORE = 0.5  # a recognizer's score, after the column name's boost
 CONTEXT_BOOST = 0.35  # what a column name naming the entity adds to a recognizer's score (Presidio's factor)
-MIN_CONTEXT_SCORE = 0.4
+MIN_CONTEXT_SCORE = 0.4  # Presidio's floor for a weak pattern its context words confirm
 MIN_RATIO = 0.5  # share of a structured column's cells that must match
 FREE_TEXT_RATIO = 0.01  # and of a free-text column's (at least two cells)
 FREE_TEXT_TERMS_RATIO = 0.05  # for Art. 9 terms in free text
