@@ -192,7 +192,16 @@ def read_parquet(path: Path, limit: int) -> Sample:
 
 def engine_url(url: str) -> str:
     """SQLAlchemy's URL for ``url``: postgresql:// goes through psycopg 3 (a dependency) unless
-    the URL names a driver."""
+    the URL names a driver. A SQLite file must exist: connecting would create an empty one."""
+    import sqlalchemy as sa
+
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise SourceError(f"{url}: not a database URL ({exc})") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not Path(parsed.database).is_file():
+        raise SourceError(f"{url}: no such SQLite file {parsed.database}")
     return "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
 
 

@@ -121,3 +121,10 @@ def test_a_row_that_does_not_fit_the_header_is_an_error_naming_its_line(tmp_path
     big.write_text("id,email,city\n" + "".join(rows))
     with pytest.raises(SourceError, match=r"the row at byte \d+ has 4 fields"):
         read_sample(str(big), 100_000)
+
+
+def test_a_missing_sqlite_file_is_an_error_and_is_not_created(tmp_path):
+    path = tmp_path / "missing.db"
+    with pytest.raises(SourceError, match="no such SQLite file"):
+        read_sample(f"sqlite:///{path}", 10, table="customers")
+    assert not path.exists()
