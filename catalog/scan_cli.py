@@ -153,12 +153,9 @@ def _scan_one(source, dataset, table, sample_rows, options, output, url, api_key
 
 
 def _scan_database(source, schema, namespace, sample_rows, options, output, url, api_key, dry_run) -> None:
-    from policies.database_scan import classify_tables, sample_tables
-    from policies.sources import list_tables
+    from policies.database_scan import classify_tables, sample_tables, tables_to_scan
 
-    tables = list_tables(source, schema)
-    if not tables:
-        raise click.ClickException(f"{source}: no tables" + (f" in schema {schema!r}" if schema else ""))
+    tables = tables_to_scan(source, schema)  # a SourceError becomes the command's error in scan()
     with click.progressbar(length=len(tables), label=f"Sampling {len(tables)} tables", file=sys.stderr) as bar:
         samples = sample_tables(source, tables, sample_rows, on_sampled=bar.update)
     columns = sum(len(s.sample.columns) for s in samples)

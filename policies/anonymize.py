@@ -152,6 +152,7 @@ class _Reader:
 
     def __init__(self, path: Path, columns: list[str], batch_rows: int, csv_block_bytes: int):
         self.format = file_format(path)
+        self.delimiter = ","  # of a CSV source; what a CSV written from a Parquet source uses
         if self.format == "parquet":
             self._file = pq.ParquetFile(path)
             self.schema = self._file.schema_arrow
@@ -159,6 +160,7 @@ class _Reader:
         else:
             self.schema = pa.schema([(c, pa.string()) for c in columns])
             fmt = _csv_format(path)
+            self.delimiter = fmt.delimiter
             self._handle = open(path, "rb")
             self._batches = pv.open_csv(
                 self._handle, read_options=pv.ReadOptions(block_size=csv_block_bytes, encoding=fmt.encoding),
@@ -228,9 +230,7 @@ def anonymize_file(plan: Plan, source: Path, target: Path, keyring: operators.Ke
     started, rows = time.perf_counter(), 0
     reader = _Reader(source, columns, batch_rows, csv_block_bytes)
     # A CSV keeps its delimiter (a semicolon file stays one); a .tsv target is tab-separated.
-    delimiter = "\t" if target.suffix.lower() == ".tsv" else \
-        _csv_format(source).delimiter if file_format(source) == "csv" else ","
-    writer = _Writer(partial, delimiter)
+    writer = _Writer(partial, "\t" if target.suffix.lower() == ".tsv" else reader.delimiter)
     try:
         for batch, done in reader:
             if column_ops:

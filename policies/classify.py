@@ -127,9 +127,7 @@ def _is_free_text(value: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _term_patterns() -> dict[str, re.Pattern]:
-    vocab = vocabulary()
-    return {entity: re.compile(r"\b(?:" + "|".join(re.escape(t) for t in vocab.value_terms(entity)) + r")\b")
-            for entity in _TERM_ENTITIES}
+    return {entity: re.compile(vocabulary().terms_regex(entity)) for entity in _TERM_ENTITIES}
 
 
 @lru_cache(maxsize=1)
@@ -299,13 +297,13 @@ def _parse_json(value: str):
     return parsed if isinstance(parsed, (dict, list)) else None
 
 
-def _classify_json(column: str, counts: Counter, sampled: int, context: ScanContext) -> ColumnResult:
-    """Each JSON path becomes a column of its own, named by its last key; findings come back to
-    the JSON column with their paths."""
+def _classify_json(column: str, documents: list[tuple[object, int]], sampled: int,
+                   context: ScanContext) -> ColumnResult:
+    """Each JSON path of the (parsed document, weight) pairs becomes a column of its own, named
+    by its last key; findings come back to the JSON column with their paths."""
     leaves: dict[str, list[str | None]] = defaultdict(list)
-    for value, weight in counts.items():
-        parsed = _parse_json(value)
-        for path, leaf in (_json_leaves(parsed) if parsed is not None else ()):
+    for document, weight in documents:
+        for path, leaf in _json_leaves(document):
             leaves[path].extend([leaf] * weight)
     merged: dict[str, Finding] = {}
     for path, leaf_values in sorted(leaves.items()):
@@ -342,9 +340,10 @@ def classify_column(column: str, values: list[str | None], *, context: ScanConte
     sampled = len(present)
     if {v.lower() for v in counts} <= FLAG_VALUES:
         return ColumnResult(column, sampled, note="flag column (0/1, true/false, Y/N)")
-    json_cells = sum(n for v, n in counts.items() if _parse_json(v) is not None)
-    if json_cells >= 0.5 * sampled:
-        return _classify_json(column, counts, sampled, context)
+    documents = [(document, n) for document, n in ((_parse_json(v), n) for v, n in counts.items())
+                 if document is not None]
+    if sum(n for _, n in documents) >= 0.5 * sampled:
+        return _classify_json(column, documents, sampled, context)
     note = shapes.lookalike(list(counts))
     if note:
         return ColumnResult(column, sampled, note=note)

@@ -29,6 +29,14 @@ class TableScan:
     result: ScanResult
 
 
+def tables_to_scan(url: str, schema: str | None = None) -> list[str]:
+    """The tables of ``url`` (in ``schema``); none is an error."""
+    tables = list_tables(url, schema)
+    if not tables:
+        raise SourceError(f"{url}: no tables" + (f" in schema {schema!r}" if schema else ""))
+    return tables
+
+
 def sample_tables(url: str, tables: list[str], sample_rows: int,
                   on_sampled: Callable[[int], None] | None = None) -> list[TableSample]:
     """A bounded sample of each table, over one connection pool; ``on_sampled`` gets 1 per table."""
@@ -81,7 +89,4 @@ def classify_tables(url: str, samples: list[TableSample], *, model: str | None =
 
 def scan_database(url: str, *, schema: str | None = None, sample_rows: int = 1000, **options) -> list[TableScan]:
     """Sample and classify every table of ``url`` (in ``schema``); options as :func:`classify_tables`."""
-    tables = list_tables(url, schema)
-    if not tables:
-        raise SourceError(f"{url}: no tables" + (f" in schema {schema!r}" if schema else ""))
-    return classify_tables(url, sample_tables(url, tables, sample_rows), **options)
+    return classify_tables(url, sample_tables(url, tables_to_scan(url, schema), sample_rows), **options)

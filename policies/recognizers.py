@@ -163,8 +163,7 @@ class TextPhoneRecognizer(EntityRecognizer):
 
 def _term_recognizer(entity: str) -> PatternRecognizer:
     """Art. 9 terms of every language's table, whole words, case-insensitive (unaccented spellings)."""
-    terms = vocabulary().value_terms(entity)
-    regex = r"(?i)\b(?:" + "|".join(re.escape(t) for t in terms) + r")\b"
+    regex = "(?i)" + vocabulary().terms_regex(entity)
     return PatternRecognizer(entity, name=f"{entity.title()}TermsRecognizer", supported_language=LANGUAGE,
                              patterns=[Pattern(f"{entity} terms", regex, 0.6)])
 

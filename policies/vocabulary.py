@@ -136,6 +136,10 @@ class Vocabulary:
     def value_terms(self, entity: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(t for lang in self.languages.values() for t in lang.values.get(entity, ())))
 
+    def terms_regex(self, entity: str) -> str:
+        """A regex of the entity's value terms in every table, as whole words (folded spellings)."""
+        return r"\b(?:" + "|".join(re.escape(t) for t in self.value_terms(entity)) + r")\b"
+
     def regions(self, languages) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r for code in languages for r in self.languages[code].regions))
 
