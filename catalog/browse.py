@@ -53,14 +53,14 @@ def check_page_size(first: int) -> None:
 
 
 def _page(store: GraphStore, label: str, where: str, params: dict, first: int, after: str | None,
-          tag: str | None = None) -> Page:
+          narrowing: list[str] | None = None) -> Page:
+    """A keyset page of ``label`` nodes ``n`` matching ``where``, after the MATCH clauses in ``narrowing``."""
     check_page_size(first)
     after_key = decode_cursor(after)
-    if tag is None:
-        base = f"MATCH (n:{label}) WHERE {where}"
+    if narrowing:
+        base = " ".join(narrowing) + f" WITH DISTINCT n WHERE {where}"
     else:
-        params = {**params, "tag": tag}
-        base = f"MATCH (n:{label})-[:TAGGED]->(t:Tag) WHERE t.name = $tag WITH DISTINCT n WHERE {where}"
+        base = f"MATCH (n:{label}) WHERE {where}"
     rows = store.query(
         f"{base} AND ($after IS NULL OR n.key > $after) RETURN n.key AS key ORDER BY n.key LIMIT $limit",
         {**params, "after": after_key, "limit": first + 1}, read_only=True,
@@ -73,12 +73,26 @@ def _page(store: GraphStore, label: str, where: str, params: dict, first: int, a
 
 
 def datasets(store: GraphStore, *, namespace: str | None = None, search: str | None = None,
-             tag: str | None = None, first: int = 50, after: str | None = None) -> Page:
+             tag: str | None = None, owner: str | None = None, personal: bool = False, special: bool = False,
+             first: int = 50, after: str | None = None) -> Page:
+    """Datasets by key. ``personal`` keeps those with a field classified as personal data (not rejected),
+    ``special`` those with special category (Art. 9) data; ``tag`` and ``owner`` are exact names."""
     where = ("($ns IS NULL OR n.namespace = $ns) "
              "AND ($q IS NULL OR toLower(n.name) CONTAINS $q OR toLower(coalesce(n.description, '')) CONTAINS $q "
              "OR toLower(coalesce(n.stewardDescription, '')) CONTAINS $q)")
-    return _page(store, "Dataset", where, {"ns": namespace, "q": search.lower() if search else None},
-                 first, after, tag=tag)
+    params = {"ns": namespace, "q": search.lower() if search else None, "tag": tag, "owner": owner,
+              "special": special}
+    narrowing = []
+    if personal or special:
+        narrowing.append("MATCH (c:Classification) WHERE c.state <> 'rejected' AND ($special = false OR c.special) "
+                         "WITH DISTINCT c.dataset AS k MATCH (n:Dataset {key: k})")
+    if tag is not None:
+        narrowing.append(("WITH DISTINCT n MATCH (n)" if narrowing else "MATCH (n:Dataset)") +
+                         "-[:TAGGED]->(t:Tag) WHERE t.name = $tag")
+    if owner is not None:
+        narrowing.append(("WITH DISTINCT n MATCH (n)" if narrowing else "MATCH (n:Dataset)") +
+                         "<-[:OWNS]-(o:Owner) WHERE o.name = $owner")
+    return _page(store, "Dataset", where, params, first, after, narrowing)
 
 
 def jobs(store: GraphStore, *, namespace: str | None = None, search: str | None = None,
@@ -141,3 +155,41 @@ def _rank(name: str, q: str) -> tuple[bool, bool]:
     """Exact matches first (also of the last path segment, e.g. 'orders' in 'public.orders'), then prefixes."""
     last = re.split(r"[./:]", name)[-1]
     return (q not in (name, last), not (name.startswith(q) or last.startswith(q)))
+
+
+def overview(store: GraphStore) -> dict:
+    """What the home page counts: datasets, jobs, runs, datasets with personal (and Art. 9) data."""
+    count = lambda label: store.query(f"MATCH (n:{label}) RETURN count(n) AS n", read_only=True)[0]["n"]  # noqa: E731
+    personal = store.query(
+        "MATCH (c:Classification) WHERE c.state <> 'rejected' "
+        "RETURN count(DISTINCT c.dataset) AS personal, "
+        "count(DISTINCT CASE WHEN c.special THEN c.dataset END) AS special", read_only=True)[0]
+    return {"datasets": count("Dataset"), "jobs": count("Job"), "runs": count("Run"),
+            "personalDatasets": personal["personal"], "specialDatasets": personal["special"]}
+
+
+def namespaces(store: GraphStore, first: int = 100) -> list[dict]:
+    """Namespaces with their dataset and job counts, the busiest first."""
+    check_page_size(first)
+    counts: dict[str, dict] = {}
+    for label, what in (("Dataset", "datasets"), ("Job", "jobs")):
+        for row in store.query(f"MATCH (n:{label}) RETURN n.namespace AS ns, count(n) AS n", read_only=True):
+            counts.setdefault(row["ns"], {"name": row["ns"], "datasets": 0, "jobs": 0})[what] = row["n"]
+    return sorted(counts.values(), key=lambda c: (-(c["datasets"] + c["jobs"]), c["name"]))[:first]
+
+
+def recent_runs(store: GraphStore, first: int = 10) -> list[dict]:
+    """The runs seen last, newest first."""
+    check_page_size(first)
+    rows = store.query("MATCH (r:Run) WHERE r.lastSeen IS NOT NULL RETURN r {.*} AS r "
+                       "ORDER BY r.lastSeen DESC, r.key LIMIT $first", {"first": first}, read_only=True)
+    return [reads.plain(r["r"]) for r in rows]
+
+
+def filter_choices(store: GraphStore, limit: int = 200) -> dict[str, list[str]]:
+    """Tag and owner names in use on datasets, for the list page's filters."""
+    tags = store.query("MATCH (:Dataset)-[:TAGGED]->(t:Tag) RETURN DISTINCT t.name AS name ORDER BY name LIMIT $n",
+                       {"n": limit}, read_only=True)
+    owners = store.query("MATCH (o:Owner)-[:OWNS]->(:Dataset) RETURN DISTINCT o.name AS name ORDER BY name "
+                         "LIMIT $n", {"n": limit}, read_only=True)
+    return {"tags": [r["name"] for r in tags], "owners": [r["name"] for r in owners]}

@@ -13,7 +13,7 @@ from catalog.govlog import GOVERNANCE_FILE, GovernanceLog
 from catalog.ingest import Projector
 from catalog.keys import KeyStore
 from catalog.store.base import GraphStore
-from policies import registry
+from policies import classifications, registry
 from policies.propagate import Propagator
 
 log = logging.getLogger("catalog.runtime")
@@ -85,6 +85,13 @@ class Catalog:
             raise
         return cls(settings, engine, store, event_log, projector, lock, governance, propagator,
                    KeyStore(settings.data_dir))
+
+    def decide_classification(self, actor: str, field_id: str, entity: str, confirm: bool,
+                              note: str | None = None) -> dict:
+        """A steward's decision on a field's classification, propagated downstream; the decided classification."""
+        classifications.decide(self.store, self.governance, actor, field_id, entity, confirm, note)
+        self.propagator.run()
+        return next(c for c in classifications.of_fields(self.store, [field_id])[field_id] if c["entity"] == entity)
 
     def close(self) -> None:
         self.store.close()

@@ -163,3 +163,15 @@ def pii_datasets(store: GraphStore, special_only: bool = False, limit: int = 100
         row["categories"].sort()
         row["entities"].sort()
     return rows
+
+
+def by_category(store: GraphStore) -> list[dict]:
+    """Datasets and fields per GDPR category of personal data (not rejected), the special categories marked."""
+    rows = store.query(
+        "MATCH (c:Classification) WHERE c.state <> 'rejected' "
+        "RETURN c.category AS category, max(CASE WHEN c.special THEN 1 ELSE 0 END) = 1 AS special, "
+        "count(DISTINCT c.dataset) AS datasets, count(DISTINCT c.field) AS fields, "
+        "collect(DISTINCT c.entity) AS entities", read_only=True)
+    for row in rows:
+        row["entities"].sort()
+    return sorted(rows, key=lambda r: (-r["datasets"], r["category"]))

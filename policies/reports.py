@@ -29,11 +29,11 @@ class ReportError(ValueError):
     pass
 
 
-def _when(ms: int | None) -> str:
+def when_text(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if ms else ""
 
 
-def _short(node_id: str | None) -> str:
+def short_id(node_id: str | None) -> str:
     """``dataset:ns:name`` -> ``ns/name`` (and fields -> their column), for people."""
     if not node_id:
         return ""
@@ -41,7 +41,7 @@ def _short(node_id: str | None) -> str:
     return rest.replace(":", "/", 1) if kind in ("dataset", "job") else rest.rsplit(":", 1)[-1]
 
 
-_templates.filters.update(when=_when, short=_short)
+_templates.filters.update(when=when_text, short=short_id)
 
 
 def check_format(fmt: str) -> str:
@@ -73,7 +73,7 @@ def audit_document(run: dict, findings: list[dict]) -> dict:
 
 def _path_text(finding: dict) -> str:
     steps = finding["evidence"].get("lineagePath") or []
-    return " -> ".join(_short(s["dataset"]) + "." + _short(s["field"]) for s in steps)
+    return " -> ".join(short_id(s["dataset"]) + "." + short_id(s["field"]) for s in steps)
 
 
 def audit_report(run: dict, findings: list[dict], fmt: str) -> str:

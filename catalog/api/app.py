@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from catalog.api.audits import audit_page, get_audit, get_findings, get_impact, get_register, get_report, \
@@ -32,17 +31,10 @@ from catalog.kafka_ingest import start_kafka
 from catalog.keys import AUDIT, COMPLIANCE, INGEST, POLICY, READ, STEWARD
 from catalog.runtime import Catalog
 from catalog.store.base import GraphUnavailable
+from catalog.web.routes import ROUTES as PAGES
 from ingestors.files import SAMPLES, expand_paths, read_events
 
 log = logging.getLogger("catalog.api")
-
-
-STATIC = Path(__file__).parent / "static"
-
-
-async def lineage_page(request: Request) -> FileResponse:
-    """The interactive lineage graph; it reads everything through /graphql."""
-    return FileResponse(STATIC / "lineage.html", media_type="text/html")
 
 
 async def _http_error(request: Request, exc: HTTPError) -> JSONResponse:
@@ -139,7 +131,6 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
 
     # Every route names the permission it needs (catalog.keys); /graphql checks each field instead.
     routes = [
-        Route("/", lambda request: RedirectResponse("/lineage"), methods=["GET"]),
         Route("/api/v1/lineage", guarded(INGEST, post_lineage), methods=["POST"]),
         Route("/api/v1/lineage/batch", guarded(INGEST, post_lineage_batch), methods=["POST"]),
         Route("/api/v1/lineage", guarded(READ, get_lineage), methods=["GET"]),
@@ -160,12 +151,12 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
         Route("/impact", guarded(COMPLIANCE, impact_page), methods=["GET"]),
         Route("/graphql", CatalogGraphQL(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", CatalogGraphQL(schema)),
-        Route("/lineage", guarded(READ, lineage_page), methods=["GET"]),
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *PAGES,
     ]
     app = Starlette(
         routes=routes,

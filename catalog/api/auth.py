@@ -18,7 +18,8 @@ from starlette.responses import RedirectResponse
 from catalog.api.errors import HTTPError, error_response
 from catalog.keys import ROLES, ApiKey, namespace_allowed
 
-OPEN_PATHS = ("/", "/health", "/metrics", "/login", "/logout")
+OPEN_PATHS = ("/health", "/metrics", "/login", "/logout")
+OPEN_PREFIXES = ("/static/",)  # library code, styles and scripts: no data
 COOKIE = "catalog_key"
 
 
@@ -98,7 +99,7 @@ class AuthMiddleware:
             state["principal"] = LOCAL_DEVELOPER
             return await self.app(scope, receive, send)
         state["principal"] = None
-        if scope["path"] in OPEN_PATHS:
+        if scope["path"] in OPEN_PATHS or scope["path"].startswith(OPEN_PREFIXES):
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         token = bearer_token(headers) or cookie_token(headers)

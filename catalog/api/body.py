@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from urllib.parse import parse_qs
 
 import orjson
 
@@ -53,3 +54,8 @@ async def read_json(request: Request, max_bytes: int):
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise HTTPError(400, f"body is not valid JSON: {exc}") from exc
+
+
+async def read_form(request: Request, max_bytes: int) -> dict[str, list[str]]:
+    """An ``application/x-www-form-urlencoded`` body (see :func:`read_body`), each name with its values."""
+    return parse_qs((await read_body(request, max_bytes)).decode("utf-8", "replace"), keep_blank_values=True)

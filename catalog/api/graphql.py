@@ -16,6 +16,7 @@ from typing import Annotated
 
 import strawberry
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse
 from strawberry.asgi import GraphQL
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
@@ -31,6 +32,7 @@ from catalog.api.audit_types import AuditRun, ErasureImpact, Finding, FindingSta
 from catalog.api.policy_types import AnonymizationPlan, AppliedRule, Policy, PolicyLoad
 from catalog.api.times import datetime_of
 from catalog.store import reads
+from catalog.web.graphiql import graphiql_html
 from catalog.auditing import AuditBusy
 from catalog.keys import AUDIT, COMPLIANCE, POLICY, READ, STEWARD
 from policies import audit_runs, classifications, registry
@@ -759,15 +761,9 @@ class Mutation:
 
 
 async def _decide(info: Info, field_id: str, entity: str, confirm: bool, note: str | None) -> Classification:
-    catalog = info.context.catalog
-
-    def decide_and_propagate() -> dict:
-        classifications.decide(catalog.store, catalog.governance, info.context.actor, field_id, entity, confirm, note)
-        catalog.propagator.run()
-        return classifications.of_fields(catalog.store, [field_id])[field_id]
-
-    found = await info.context.call(decide_and_propagate)
-    return Classification.of(next(c for c in found if c["entity"] == entity))
+    decided = await info.context.call(info.context.catalog.decide_classification, info.context.actor, field_id,
+                                      entity, confirm, note)
+    return Classification.of(decided)
 
 
 @strawberry.type
@@ -840,5 +836,8 @@ class EventHub:
 
 
 class CatalogGraphQL(GraphQL):
+    async def render_graphql_ide(self, request) -> HTMLResponse:
+        return HTMLResponse(graphiql_html())
+
     async def get_context(self, request, response) -> Context:
         return Context(request.app.state, request.scope["state"]["principal"])

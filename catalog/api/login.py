@@ -8,13 +8,12 @@ HttpOnly, SameSite=Strict cookie that the auth middleware reads like a Bearer he
 from __future__ import annotations
 
 import html
-from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from catalog.api.auth import COOKIE
-from catalog.api.body import read_body
+from catalog.api.body import read_form
 
 COOKIE_SECONDS = 8 * 3600
 MAX_FORM_BYTES = 4096
@@ -43,7 +42,7 @@ The key stays in this browser for 8 hours, in a cookie scripts cannot read.</p>
 def _safe_next(target: str | None) -> str:
     """Only paths on this server: never an open redirect to another site."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/lineage"
+        return "/"
     return target
 
 
@@ -57,7 +56,7 @@ async def login_page(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    form = parse_qs((await read_body(request, MAX_FORM_BYTES)).decode("utf-8", "replace"))
+    form = await read_form(request, MAX_FORM_BYTES)
     token, target = form.get("key", [""])[0].strip(), form.get("next", [""])[0]
     if not token or request.app.state.catalog.keys.authenticate(token) is None:
         return _page("That key is unknown or revoked.", target, status=401)

@@ -10,7 +10,7 @@ from ingestors.openlineage import FACET_PREFIX, VERSION_PREFIX
 _NODE_LABELS = {"dataset": "Dataset", "job": "Job", "datasetField": "Field", "run": "Run"}
 
 
-def _plain(props: dict) -> dict:
+def plain(props: dict) -> dict:
     """Node properties without the stored facets and their versions."""
     return {k: v for k, v in props.items() if not k.startswith((FACET_PREFIX, VERSION_PREFIX))}
 
@@ -27,7 +27,7 @@ def nodes(store: GraphStore, label: str, keys: list[str]) -> dict[str, dict]:
         raise ValueError(f"unknown label {label}")
     rows = store.query(f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN n {{.*}} AS n",
                        {"keys": keys}, read_only=True)
-    return {r["n"]["key"]: _plain(r["n"]) for r in rows}
+    return {r["n"]["key"]: plain(r["n"]) for r in rows}
 
 
 def fields_of(store: GraphStore, dataset_keys: list[str]) -> dict[str, list[dict]]:
@@ -39,7 +39,7 @@ def fields_of(store: GraphStore, dataset_keys: list[str]) -> dict[str, list[dict
     )
     by_dataset: dict[str, list[dict]] = {k: [] for k in dataset_keys}
     for r in rows:
-        field = _plain(r["field"])
+        field = plain(r["field"])
         field["tags"] = sorted(t for t in r["tags"] if t)
         by_dataset[r["dataset"]].append(field)
     for fields in by_dataset.values():
@@ -62,7 +62,7 @@ def latest_version(store: GraphStore, dataset_key: str) -> dict | None:
         "RETURN v {.*} AS v ORDER BY v.lastSeen DESC, v.key DESC LIMIT 1",
         {"key": dataset_key}, read_only=True,
     )
-    return _plain(rows[0]["v"]) if rows else None
+    return plain(rows[0]["v"]) if rows else None
 
 
 def job_edges(store: GraphStore, dataset_keys: list[str], as_of: int | None = None) -> list[tuple[str, str, str]]:
@@ -93,7 +93,7 @@ def latest_runs(store: GraphStore, job_keys: list[str]) -> dict[str, dict]:
         "WITH k, collect(r)[0] AS r RETURN k AS job, r {.*} AS run",
         {"keys": job_keys}, read_only=True,
     )
-    return {r["job"]: _plain(r["run"]) for r in rows}
+    return {r["job"]: plain(r["run"]) for r in rows}
 
 
 def owners_of(store: GraphStore, label: str, keys: list[str]) -> dict[str, list[dict]]:
@@ -139,3 +139,30 @@ def quality_assertions(store: GraphStore, dataset_key: str) -> list[dict]:
         if raw:
             return [{**a, "run": row["run"]} for a in json.loads(raw).get("assertions", [])]
     return []
+
+
+def run_datasets(store: GraphStore, run_key: str) -> tuple[list[str], list[str]]:
+    """(inputs, outputs) of a run: the datasets it read and wrote."""
+    rows = store.query("MATCH (:Run {key: $key})-[e:READ|WROTE]->(d:Dataset) RETURN type(e) AS rel, d.key AS dataset",
+                       {"key": run_key}, read_only=True)
+    return (sorted(r["dataset"] for r in rows if r["rel"] == "READ"),
+            sorted(r["dataset"] for r in rows if r["rel"] == "WROTE"))
+
+
+def run_family(store: GraphStore, run_key: str, first: int = 100) -> tuple[dict | None, list[dict]]:
+    """(parent, children) of a run, from the parent facets of its events and of its children's."""
+    parent = store.query("MATCH (:Run {key: $key})-[:CHILD_OF]->(p:Run) RETURN p {.*} AS r LIMIT 1",
+                         {"key": run_key}, read_only=True)
+    children = store.query("MATCH (c:Run)-[:CHILD_OF]->(:Run {key: $key}) RETURN c {.*} AS r "
+                           "ORDER BY coalesce(c.startTime, c.firstSeen), c.key LIMIT $first",
+                           {"key": run_key, "first": first}, read_only=True)
+    return (plain(parent[0]["r"]) if parent else None), [plain(r["r"]) for r in children]
+
+
+def runs_of_dataset(store: GraphStore, dataset_key: str, first: int = 10) -> list[dict]:
+    """The latest runs that read or wrote a dataset, each with ``io`` READ or WROTE."""
+    rows = store.query(
+        "MATCH (r:Run)-[e:READ|WROTE]->(:Dataset {key: $key}) RETURN r {.*} AS r, type(e) AS io "
+        "ORDER BY coalesce(r.startTime, r.firstSeen) DESC, r.key LIMIT $first",
+        {"key": dataset_key, "first": first}, read_only=True)
+    return [{**plain(r["r"]), "io": r["io"]} for r in rows]

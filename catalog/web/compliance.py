@@ -1,0 +1,51 @@
+"""Compliance pages: personal data by category (Art. 9 apart), the audit runs, and the erasure-impact
+field picker. The reports themselves (audit, register, impact) are catalog.api.audits' pages."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from catalog import browse
+from catalog.store import reads
+from catalog.web.render import bad_request, render
+from policies import audit_runs, classifications
+
+PAGE_SIZE = 100
+AUDITS_SHOWN = 50
+
+
+async def compliance_page(request: Request) -> Response:
+    store = request.app.state.catalog.store
+    after = request.query_params.get("after") or None
+    categories = await run_in_threadpool(classifications.by_category, store)
+    personal = await run_in_threadpool(classifications.pii_datasets, store, False, PAGE_SIZE + 1, after)
+    special = await run_in_threadpool(classifications.pii_datasets, store, True, PAGE_SIZE)
+    widest = max([c["datasets"] for c in categories] or [1])
+    return render(request, "compliance.html", categories=categories, widest=widest,
+                  personal=personal[:PAGE_SIZE], next_after=personal[PAGE_SIZE - 1]["dataset"]
+                  if len(personal) > PAGE_SIZE else None, special=special, after=after)
+
+
+async def audits_page(request: Request) -> Response:
+    runs = await run_in_threadpool(audit_runs.runs, request.app.state.catalog.store, AUDITS_SHOWN)
+    return render(request, "audits.html", runs=runs)
+
+
+async def impact_picker(request: Request) -> Response:
+    """Choose the source column of an erasure / subject-access impact: find its dataset, then pick the column."""
+    store = request.app.state.catalog.store
+    dataset = request.query_params.get("dataset") or None
+    q = (request.query_params.get("q") or "").strip()
+    fields, hits = [], []
+    if dataset:
+        if not dataset.startswith("dataset:"):
+            return bad_request(request, "dataset must be a dataset id: dataset:<namespace>:<name>")
+        fields = (await run_in_threadpool(reads.fields_of, store, [dataset]))[dataset]
+        found = await run_in_threadpool(classifications.of_fields, store, [f["key"] for f in fields])
+        fields = [{**f, "classifications": [c for c in found[f["key"]] if c["state"] != "rejected"]} for f in fields]
+    elif q:
+        hits = await run_in_threadpool(browse.search, store, q, ["DATASET"], 50)
+    suggestions = [] if dataset or q else await run_in_threadpool(classifications.pii_datasets, store, False, 50)
+    return render(request, "impact_pick.html", dataset=dataset, fields=fields, q=q, hits=hits, suggestions=suggestions)

@@ -1,0 +1,75 @@
+"""Rendering pages: one Jinja2 environment, the caller's permissions, and small helpers for handlers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+import orjson
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from catalog.api.auth import principal
+from catalog.keys import AUDIT, COMPLIANCE, POLICY, STEWARD
+from policies.reports import short_id, when_text
+
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_FORM_BYTES = 64 * 1024
+
+_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                   trim_blocks=True, lstrip_blocks=True)
+
+
+def node_url(node_id: str | None) -> str:
+    """The page of a node id: dataset:..., job:..., datasetField:... (its dataset's page) or run:...."""
+    if not node_id:
+        return "#"
+    kind, _, rest = node_id.partition(":")
+    if kind == "dataset":
+        return "/dataset?" + urlencode({"id": node_id})
+    if kind == "job":
+        return "/job?" + urlencode({"id": node_id})
+    if kind == "run":
+        return "/run?" + urlencode({"id": rest})
+    if kind == "datasetField":
+        return "/dataset?" + urlencode({"id": "dataset:" + rest.rsplit(":", 1)[0]}) + "#field-" + rest.rsplit(":", 1)[1]
+    return "#"
+
+
+def query_url(path: str, **params) -> str:
+    """``path`` with the non-empty ``params`` as its query string."""
+    kept = {k: v for k, v in params.items() if v not in (None, "", False)}
+    return path + ("?" + urlencode(kept) if kept else "")
+
+
+def short_field(field_id: str) -> str:
+    """``datasetField:ns:name:column`` -> ``ns/name.column``."""
+    dataset, _, column = field_id.removeprefix("datasetField:").rpartition(":")
+    return short_id("dataset:" + dataset) + "." + column
+
+
+_env.filters.update(when=when_text, short=short_id, short_field=short_field, node_url=node_url, fromjson=orjson.loads)
+_env.globals.update(query_url=query_url)
+
+
+def render(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
+    who = principal(request)
+    context.update(me=who, auth_on=not request.app.state.settings.no_auth,
+                   can_steward=who.may(STEWARD), can_see_compliance=who.may(COMPLIANCE),
+                   can_audit=who.may(AUDIT), can_load_policies=who.may(POLICY), path=request.url.path)
+    return HTMLResponse(_env.get_template(template).render(**context), status_code=status)
+
+
+def not_found(request: Request, message: str) -> HTMLResponse:
+    return render(request, "error.html", status=404, title="Not found", message=message)
+
+
+def bad_request(request: Request, message: str) -> HTMLResponse:
+    return render(request, "error.html", status=400, title="Bad request", message=message)
+
+
+async def call(request: Request, fn, *args, **kwargs):
+    """``fn(store, *args)`` in a worker thread: the store is blocking."""
+    return await run_in_threadpool(fn, request.app.state.catalog.store, *args, **kwargs)
