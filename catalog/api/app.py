@@ -8,7 +8,7 @@ import logging
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from catalog.api.audits import audit_page, get_audit, get_findings, get_impact, get_register, get_report, \
@@ -31,13 +31,16 @@ from catalog.kafka_ingest import start_kafka
 from catalog.keys import AUDIT, COMPLIANCE, INGEST, POLICY, READ, STEWARD
 from catalog.runtime import Catalog
 from catalog.store.base import GraphUnavailable
+from catalog.web.render import error_page, wants_page
 from catalog.web.routes import ROUTES as PAGES
 from ingestors.files import SAMPLES, expand_paths, read_events
 
 log = logging.getLogger("catalog.api")
 
 
-async def _http_error(request: Request, exc: HTTPError) -> JSONResponse:
+async def _http_error(request: Request, exc: HTTPError) -> Response:
+    if wants_page(request):
+        return error_page(request, exc.status, exc.message)
     return error_response(exc.status, exc.message, exc.details, exc.headers)
 
 

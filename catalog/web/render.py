@@ -62,12 +62,25 @@ def render(request: Request, template: str, status: int = 200, **context) -> HTM
     return HTMLResponse(_env.get_template(template).render(**context), status_code=status)
 
 
+def wants_page(request: Request) -> bool:
+    """A browser loading a page (it asks for HTML), rather than an API client."""
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "") and \
+        request.scope.get("state", {}).get("principal") is not None
+
+
+ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found"}
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", status=status, title=ERROR_TITLES.get(status, "Error"), message=message)
+
+
 def not_found(request: Request, message: str) -> HTMLResponse:
-    return render(request, "error.html", status=404, title="Not found", message=message)
+    return error_page(request, 404, message)
 
 
 def bad_request(request: Request, message: str) -> HTMLResponse:
-    return render(request, "error.html", status=400, title="Bad request", message=message)
+    return error_page(request, 400, message)
 
 
 async def call(request: Request, fn, *args, **kwargs):

@@ -2,9 +2,11 @@
 
 import pytest
 
-from catalog.browse import BrowseError, search
+from catalog import stewardship
+from catalog.browse import BrowseError, datasets, filter_choices, namespaces, overview, recent_runs, search
 from catalog.govlog import GovernanceLog
 from catalog.store.writes import search_words
+from policies import classifications
 from policies.classifications import record_scan
 from tests.catalog.store.test_store_contract import run_event, writes_for
 
@@ -67,3 +69,66 @@ def test_columns_known_only_from_a_scan_are_searchable(catalog_store, tmp_path):
     record_scan(catalog_store, log, "test", "ns", "public.orders_7_days", scan)
     log.close()
     assert names(search(catalog_store, "loyalty tier", ["FIELD"])) == ["loyaltyTier"]
+
+
+@pytest.fixture
+def governed(store, tmp_path):
+    """Twelve datasets in two namespaces; some owned, tagged, holding personal or special category data."""
+    events = [run_event(f"99999999-9999-9999-9999-{i:012d}", "COMPLETE", f"2024-01-{i + 1:02d}T00:00:00Z",
+                        [], [f"public.t{i:02d}"], job=f"load_t{i:02d}") for i in range(12)]
+    for event in events[8:]:
+        event["job"]["namespace"] = event["outputs"][0]["namespace"] = "other"
+    store.apply(writes_for(events))
+    log = GovernanceLog(tmp_path / "governance.sqlite3")
+    finding = lambda entity: {"entity": entity, "recognizer": "t", "score": 0.9, "matched": 5, "sampled": 5,  # noqa
+                              "evidence": "values"}
+    for i, entity in ((1, "EMAIL_ADDRESS"), (2, "HEALTH"), (3, "EMAIL_ADDRESS"), (9, "PHONE_NUMBER")):
+        ns = "other" if i >= 8 else "ns"
+        record_scan(store, log, "test", ns, f"public.t{i:02d}",
+                    {"columns": [{"column": "c", "sampled": 5, "findings": [finding(entity)]}]})
+    for i in (1, 2, 5):
+        stewardship.add_owner(store, log, "test", f"dataset:ns:public.t{i:02d}", "team:crm")
+    for i in (2, 5, 9):
+        stewardship.add_tag(store, log, "test", f"dataset:{'other' if i >= 8 else 'ns'}:public.t{i:02d}", "gold")
+    classifications.decide(store, log, "test", "datasetField:ns:public.t03:c", "EMAIL_ADDRESS", False)
+    log.close()
+    return store
+
+
+def all_pages(store, **filters) -> list[str]:
+    """Every dataset name the filters keep, walking pages of 2 by their cursors."""
+    found, after = [], None
+    while True:
+        page = datasets(store, first=2, after=after, **filters)
+        found += [d["name"] for d in page.items]
+        assert page.total == len(found) or page.has_next
+        if not page.has_next:
+            return found
+        after = page.end_cursor
+
+
+def test_dataset_filters_combine_and_page_through_every_match_once(governed):
+    assert len(all_pages(governed)) == 12
+    assert all_pages(governed, namespace="other") == ["public.t08", "public.t09", "public.t10", "public.t11"]
+    # t03's only classification was rejected: it holds no personal data.
+    assert all_pages(governed, personal=True) == ["public.t01", "public.t02", "public.t09"]
+    assert all_pages(governed, special=True) == ["public.t02"]
+    assert all_pages(governed, owner="team:crm") == ["public.t01", "public.t02", "public.t05"]
+    assert all_pages(governed, tag="gold") == ["public.t02", "public.t05", "public.t09"]
+    assert all_pages(governed, tag="gold", owner="team:crm") == ["public.t02", "public.t05"]
+    assert all_pages(governed, tag="gold", personal=True) == ["public.t02", "public.t09"]
+    assert all_pages(governed, tag="gold", owner="team:crm", personal=True, namespace="ns") == ["public.t02"]
+    assert all_pages(governed, owner="nobody") == []
+    assert datasets(governed, personal=True, first=2).total == 3
+
+
+def test_overview_namespaces_recent_runs_and_filter_choices(governed):
+    assert overview(governed) == {"datasets": 12, "jobs": 12, "runs": 12, "personalDatasets": 3,
+                                  "specialDatasets": 1}
+    assert namespaces(governed) == [{"name": "ns", "datasets": 8, "jobs": 8},
+                                    {"name": "other", "datasets": 4, "jobs": 4}]
+    recent = recent_runs(governed, 3)
+    assert [r["job"] for r in recent] == ["job:other:load_t11", "job:other:load_t10", "job:other:load_t09"]
+    assert filter_choices(governed) == {"tags": ["gold"], "owners": ["team:crm"]}
+    with pytest.raises(BrowseError):
+        recent_runs(governed, 0)

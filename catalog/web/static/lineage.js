@@ -90,7 +90,7 @@ async function layout(showFields) {
     const node = { id: n.id, width: sizeOf(n.name, 120), height: 42 };
     if (showFields && n.fields.length) {
       node.children = n.fields.map(f => ({ id: f.id, width: sizeOf(f.name, 90), height: 22 }));
-      node.layoutOptions = { "elk.padding": "[top=34,left=10,bottom=10,right=10]", "elk.algorithm": "layered",
+      node.layoutOptions = { "elk.padding": "[top=30,left=8,bottom=8,right=8]", "elk.algorithm": "layered",
                              "elk.direction": "DOWN", "elk.spacing.nodeNode": "4" };
       delete node.width; delete node.height;
     }
@@ -124,8 +124,8 @@ const STYLE = [
       "background-color": "#fff", "border-width": 1.5, "min-zoomed-font-size": 7, color: "#1f2937" } },
   { selector: "node.dataset", style: { "border-color": "#2563eb" } },
   { selector: "node.job", style: { "border-color": "#d97706", "background-color": "#fffbeb" } },
-  { selector: "node.dataset:parent", style: { "text-valign": "top", "text-margin-y": 26, "font-weight": 600,
-      "background-color": "#f8fafc", "padding": 0 } },
+  { selector: "node.dataset:parent", style: { "text-valign": "top", "text-margin-y": -4, "font-weight": 600,
+      "background-color": "#f8fafc", padding: 6 } },
   { selector: "node.field", style: { "border-color": "#7c3aed", "font-size": 11, "border-width": 1 } },
   { selector: "node.start", style: { "border-width": 4 } },
   { selector: "edge", style: { width: 1.5, "line-color": "#94a3b8", "target-arrow-color": "#94a3b8",
