@@ -8,7 +8,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from catalog.api.auth import guarded
-from catalog.keys import COMPLIANCE, READ
+from catalog.keys import COMPLIANCE, READ, STEWARD
 from catalog.web.compliance import audits_page, compliance_page, impact_picker
 from catalog.web.datasets import dataset_page, edit_dataset, list_datasets
 from catalog.web.home import home, search
@@ -22,7 +22,7 @@ ROUTES = [
     Route("/search", guarded(READ, search), methods=["GET"]),
     Route("/datasets", guarded(READ, list_datasets), methods=["GET"]),
     Route("/dataset", guarded(READ, dataset_page), methods=["GET"]),
-    Route("/dataset", guarded(READ, edit_dataset), methods=["POST"]),  # edit_dataset itself requires STEWARD
+    Route("/dataset", guarded(STEWARD, edit_dataset), methods=["POST"]),
     Route("/jobs", guarded(READ, list_jobs), methods=["GET"]),
     Route("/job", guarded(READ, job_page), methods=["GET"]),
     Route("/run", guarded(READ, run_page), methods=["GET"]),

@@ -80,6 +80,16 @@ REST = [
     (READ, "GET", "/api/v1/namespaces/food_delivery/datasets/public.customers", {}, {200}),
     (READ, "GET", "/api/v1/policies", {}, {200}),
     (READ, "GET", "/lineage", {}, {200}),
+    (READ, "GET", "/", {}, {200}),
+    (READ, "GET", "/search", {"params": {"q": "orders"}}, {200}),
+    (READ, "GET", "/datasets", {}, {200}),
+    (READ, "GET", "/dataset", {"params": {"id": CUSTOMERS}}, {200}),
+    (READ, "GET", "/jobs", {}, {200}),
+    (READ, "GET", "/job", {"params": {"id": "job:food_delivery:etl_orders"}}, {200}),
+    (STEWARD, "POST", "/dataset", {"data": {"id": CUSTOMERS, "action": "add_tag", "tag": "auth-page"}}, {303}),
+    (COMPLIANCE, "GET", "/compliance", {}, {200}),
+    (COMPLIANCE, "GET", "/audits", {}, {200}),
+    (COMPLIANCE, "GET", "/impact/pick", {}, {200}),
     (STEWARD, "POST", "/api/v1/scans", {"json": SCAN}, {201}),
     (POLICY, "POST", "/api/v1/policies", {"content": SAMPLE_POLICY.read_bytes()}, {200, 201}),
     (AUDIT, "POST", "/api/v1/audits", {}, {202}),
@@ -174,10 +184,13 @@ def test_every_graphql_root_field_declares_the_expected_permission():
 
 def test_every_route_is_guarded_or_deliberately_open(secured):
     from catalog.api.app import create_app
-    from catalog.api.auth import OPEN_PATHS
+    from catalog.api.auth import OPEN_PATHS, OPEN_PREFIXES
 
     for route in create_app().routes:
         if route.path in OPEN_PATHS or route.path == "/graphql":  # /graphql: per field, above
+            continue
+        if (route.path + "/").startswith(OPEN_PREFIXES):
+            assert route.path == "/static", route.path  # library code and the pages' scripts only
             continue
         assert getattr(route.endpoint, "permission", None), f"{route.path} has no permission check"
 
@@ -251,7 +264,7 @@ def test_pages_send_browsers_to_login_and_the_cookie_then_serves_them(secured):
 
         # A viewer signs in: the lineage page opens, the register (compliance) is refused.
         signed_in = browser.post("/login", data={"key": tokens["viewer"], "next": "https://evil.example/"})
-        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/lineage"
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
         cookie = signed_in.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie
         assert browser.get("/lineage", headers={"Accept": "text/html"}).status_code == 200

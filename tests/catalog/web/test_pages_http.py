@@ -1,0 +1,171 @@
+"""The web pages over HTTP with authentication on: what each role sees and may change, stewards' edits
+recorded like the GraphQL mutations, refused edits changing nothing, and pages for unknown ids."""
+
+import contextlib
+import re
+
+import httpx
+import pytest
+
+from catalog.keys import KeyStore
+from tests.catalog.api.test_auth_http import SCAN, sample_events
+from tests.conftest import ServerProcess
+
+CUSTOMERS = "dataset:food_delivery:public.customers"
+EMAIL = "datasetField:food_delivery:public.customers:email"
+ROLES = ("viewer", "steward", "compliance_officer", "admin")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, module_graph_args):
+    data = tmp_path_factory.mktemp("pages") / "data"
+    store = KeyStore(data)
+    tokens = {role: store.create(f"pages-{role}", role)[1] for role in ROLES}
+    store.close()
+    with ServerProcess(data, *module_graph_args, auth=True) as server:
+        admin = {"Authorization": f"Bearer {tokens['admin']}"}
+        assert httpx.post(server.url + "/api/v1/lineage/batch", json=sample_events(), headers=admin,
+                          timeout=60).status_code == 200
+        assert httpx.post(server.url + "/api/v1/scans", json=SCAN, headers=admin, timeout=60).status_code == 201
+        yield server, tokens
+
+
+@contextlib.contextmanager
+def browser(server, tokens, role):
+    """A client holding the login cookie of ``role``, as a browser does after /login."""
+    with httpx.Client(base_url=server.url, timeout=60, headers={"Accept": "text/html"}) as client:
+        assert client.post("/login", data={"key": tokens[role], "next": "/"}).status_code == 303
+        yield client
+
+
+def graphql(server, tokens, query: str) -> dict:
+    response = httpx.post(server.url + "/graphql", json={"query": query}, timeout=60,
+                          headers={"Authorization": f"Bearer {tokens['admin']}"})
+    return response.json()["data"]
+
+
+def test_every_page_is_behind_the_login(site):
+    server, _ = site
+    for path in ("/", "/datasets", f"/dataset?id={CUSTOMERS}", "/jobs", "/search?q=orders", "/lineage",
+                 "/compliance", "/audits", "/impact/pick", "/graphql"):
+        page = httpx.get(server.url + path, headers={"Accept": "text/html"})
+        assert page.status_code == 303 and page.headers["location"].startswith("/login?next="), path
+    assert httpx.get(server.url + "/static/app.css").status_code == 200  # styles and libraries need no key
+
+
+def test_a_viewer_reads_every_page_and_sees_no_edit_forms(site):
+    server, tokens = site
+    with browser(server, tokens, "viewer") as client:
+        home = client.get("/")
+        assert home.status_code == 200 and "datasets with personal data" in home.text
+        assert 'href="/compliance"' not in home.text  # the viewer role does not read compliance
+        found = client.get("/search", params={"q": "customers"})
+        assert f'href="/dataset?id={CUSTOMERS.replace(":", "%3A")}"' in found.text
+        page = client.get("/dataset", params={"id": CUSTOMERS})
+        assert page.status_code == 200 and "EMAIL_ADDRESS" in page.text and "suggested" in page.text
+        assert 'method="post"' not in page.text
+        for path, params in (("/datasets", {"personal": "1"}), ("/jobs", {}), ("/lineage", {"nodeId": CUSTOMERS})):
+            assert client.get(path, params=params).status_code == 200, path
+        assert client.get("/compliance").status_code == 403
+        refused = client.post("/dataset", data={"id": CUSTOMERS, "action": "add_tag", "tag": "nope"})
+        assert refused.status_code == 403
+    assert "nope" not in str(graphql(server, tokens, '{ dataset(namespace: "food_delivery", '
+                                                     'name: "public.customers") { tags } }'))
+
+
+def test_the_dataset_list_filters_on_personal_data(site):
+    server, tokens = site
+    with browser(server, tokens, "viewer") as client:
+        everything = client.get("/datasets")
+        personal = client.get("/datasets", params={"personal": "1"})
+    rows = lambda page: re.findall(r'<tr class="dataset-row">\s*<td><a href="[^"]+">([^<]+)</a>', page.text)  # noqa
+    # The scanned table, and those its email column flows into (propagated along column lineage).
+    expected = graphql(server, tokens, "{ personalDatasets { datasetId } }")["personalDatasets"]
+    assert rows(personal) == [d["datasetId"].split(":", 2)[2] for d in expected] and len(expected) > 1
+    assert "public.customers" in rows(personal)
+    total = graphql(server, tokens, "{ datasets(first: 1) { totalCount } }")["datasets"]["totalCount"]
+    assert len(rows(everything)) == min(total, 50) and f"{total} datasets" in everything.text
+
+
+def test_a_steward_edits_a_dataset_on_its_page(site):
+    server, tokens = site
+    with browser(server, tokens, "steward") as client:
+        page = client.get("/dataset", params={"id": CUSTOMERS})
+        assert page.text.count('method="post"') >= 5  # description, owner, tag, governance, decisions
+        for form in ({"action": "add_tag", "tag": "crm"}, {"action": "add_owner", "owner": "team:crm", "type": "team"},
+                     {"action": "description", "description": "Customers who ordered at least once."},
+                     {"action": "governance", "legalBasis": "contract", "purpose": "order delivery",
+                      "retentionDays": "365", "storageCountry": "DE", "dataSubjectCategories": "customers, couriers",
+                      "recipients": "", "storageLocation": "", "specialCategoryCondition": ""},
+                     {"action": "confirm", "field": EMAIL, "entity": "EMAIL_ADDRESS", "note": ""}):
+            saved = client.post("/dataset", data={"id": CUSTOMERS, **form})
+            assert saved.status_code == 303, saved.text[:500]
+            assert saved.headers["location"].startswith("/dataset?id=") and f"done={form['action']}" in \
+                saved.headers["location"]
+        shown = client.get(saved.headers["location"])
+        assert "Saved (confirm)" in shown.text and "confirmed" in shown.text
+    found = graphql(server, tokens, '{ dataset(namespace: "food_delivery", name: "public.customers") { tags '
+                                    'description owners { name type } governance { legalBasis purpose retentionDays '
+                                    'storageCountry dataSubjectCategories recipients } '
+                                    'history(first: 10) { actor action } '
+                                    'fields { name classifications { entity state decidedBy } } } }')["dataset"]
+    assert "crm" in found["tags"] and {"name": "team:crm", "type": "team"} in found["owners"]
+    assert found["description"] == "Customers who ordered at least once."
+    assert found["governance"] == {"legalBasis": "contract", "purpose": "order delivery", "retentionDays": 365,
+                                   "storageCountry": "DE", "dataSubjectCategories": ["customers", "couriers"],
+                                   "recipients": None}
+    email = next(f for f in found["fields"] if f["name"] == "email")["classifications"][0]
+    assert email["state"] == "CONFIRMED" and email["decidedBy"].startswith("key:")
+    by_steward = {h["action"] for h in found["history"] if h["actor"] == email["decidedBy"]}
+    assert by_steward == {"add_tag", "add_owner", "set_description", "set_governance"}
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"action": "governance", "retentionDays": "-3"}, "retentionDays must be a whole number of days"),
+    ({"action": "governance", "retentionDays": "a year"}, "retentionDays must be a whole number of days"),
+    ({"action": "governance", "storageCountry": "Germany"}, "storageCountry must be an ISO 3166-1 alpha-2 code"),
+    ({"action": "governance", "legalBasis": "because"}, "legalBasis must be one of"),
+    ({"action": "add_tag", "tag": "   "}, "tag must not be empty"),
+    ({"action": "confirm", "field": "datasetField:food_delivery:public.orders:id", "entity": "EMAIL_ADDRESS"},
+     "is not a column of this dataset"),
+    ({"action": "confirm", "field": EMAIL, "entity": "NOT_AN_ENTITY"}, "unknown entity type"),
+    ({"action": "drop_table"}, "unknown action"),
+])
+def test_a_refused_edit_names_the_problem_and_changes_nothing(site, form, message):
+    server, tokens = site
+    history = '{ history(nodeId: "%s", first: 100) { seq } }' % CUSTOMERS
+    before = graphql(server, tokens, history)
+    with browser(server, tokens, "steward") as client:
+        refused = client.post("/dataset", data={"id": CUSTOMERS, **form})
+    assert refused.status_code == 400 and message in refused.text
+    assert 'id="schema"' in refused.text  # the page itself, with the reason on it
+    assert graphql(server, tokens, history) == before
+
+
+def test_unknown_ids_and_bad_parameters_get_pages_that_say_so(site):
+    server, tokens = site
+    with browser(server, tokens, "admin") as client:
+        for path, params, status, text in (
+                ("/dataset", {"id": "dataset:nowhere:nothing"}, 404, "no dataset with id"),
+                ("/dataset", {"id": "orders"}, 400, "id must name a dataset"),
+                ("/job", {"id": "job:nowhere:nothing"}, 404, "no job with id"),
+                ("/run", {"id": "00000000-0000-4000-8000-000000000000"}, 404, "no run with id"),
+                ("/datasets", {"after": "not-a-cursor"}, 400, "malformed cursor"),
+                ("/impact/pick", {"dataset": "orders"}, 400, "dataset must be a dataset id")):
+            page = client.get(path, params=params)
+            assert (page.status_code, page.headers["content-type"].split(";")[0]) == (status, "text/html"), path
+            assert text in page.text, path
+
+
+def test_job_and_run_pages_show_inputs_outputs_and_state(site):
+    server, tokens = site
+    job = graphql(server, tokens, '{ job(namespace: "food_delivery", name: "etl_orders_7_days") { id sql '
+                                  'inputs { id } outputs { id } latestRun { id state } } }')["job"]
+    with browser(server, tokens, "viewer") as client:
+        page = client.get("/job", params={"id": job["id"]})
+        run = client.get("/run", params={"id": job["latestRun"]["id"]})
+    for dataset in job["inputs"] + job["outputs"]:
+        assert dataset["id"].split(":", 2)[2] in page.text and dataset["id"].split(":", 2)[2] in run.text
+    assert job["latestRun"]["state"] in run.text and job["latestRun"]["id"] in page.text
+    if job["sql"]:
+        assert 'id="sql"' in page.text
