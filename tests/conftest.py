@@ -18,6 +18,7 @@ import pytest
 
 from catalog.engine import EmbeddedEngine
 from catalog.store.falkor_backend import FalkorStore
+from tests.chromium import start_chromium
 from tests.engines import BACKENDS, KafkaProcess, Neo4jProcess, PostgresProcess, SharedNeo4j, store_at
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,6 +47,14 @@ def valid_events() -> list[tuple[str, dict]]:
 @pytest.fixture(scope="session")
 def invalid_events() -> list[tuple[str, dict]]:
     return load_events(INVALID_DIR)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The session's headless Chromium, offline but for this machine (tests.chromium)."""
+    driver = start_chromium()
+    yield driver
+    driver.quit()
 
 
 @pytest.fixture(scope="session")

@@ -171,10 +171,16 @@ async function draw() {
   cy.elements().remove();
   cy.add(elements);
   cy.layout({ name: "preset", fit: false }).run();
-  if (view && state.keepView) { cy.zoom(view.zoom); cy.pan(view.pan); } else { cy.fit(undefined, 30); }
+  if (view && state.keepView) { cy.zoom(view.zoom); cy.pan(view.pan); } else { fit(); }
   if (state.selected && cy.getElementById(state.selected).length) highlight(cy.getElementById(state.selected));
   $("status").textContent = `${state.nodes.size} nodes, ${state.edges.size} edges` +
     (showFields ? `, ${columnEdges.length} column edges` : "") + (state.partial ? " (partial: a limit was reached)" : "");
+}
+
+// The whole graph in view, but never blown up past life size (a three-node graph stays readable).
+function fit() {
+  cy.fit(undefined, 30);
+  if (cy.zoom() > 1) { cy.zoom(1); cy.center(); }
 }
 
 function clearHighlight() { cy.elements().removeClass("faded path"); }
@@ -264,7 +270,11 @@ window.lineage = {
   // Where a node is drawn, in CSS pixels from the graph's top-left corner (for tests that click it).
   position: id => { const n = cy.getElementById(id); return n.length ? n.renderedPosition() : null; },
   highlighted: () => cy ? cy.elements(".path").map(e => e.id()) : [],
+  zoom: () => cy ? cy.zoom() : null,
+  focus: id => { cy.zoom({ level: 1.2, position: cy.getElementById(id).position() }); cy.center(cy.getElementById(id)); },
+  // Model-space boxes of the nodes outside compounds and of the compounds themselves (to check for overlaps).
+  boxes: () => cy ? cy.nodes().orphans().map(n => ({ id: n.id(), ...n.boundingBox({ includeLabels: false }) })) : [],
 };
 $("controls").addEventListener("submit", event => { event.preventDefault(); show(); });
-$("fit").addEventListener("click", () => cy && cy.fit(undefined, 30));
+$("fit").addEventListener("click", () => cy && fit());
 show();

@@ -14,7 +14,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from tests.catalog.api.test_graphql import data, error
-from tests.catalog.api.test_lineage_page import ARTIFACTS, browser  # noqa: F401 (fixture)
+from tests.chromium import ARTIFACTS, screenshot
 from tests.conftest import ServerProcess
 from tests.policies.audit_scenario import POLICY, SEED, dietary_events
 from tests.policies.conftest import customers_scan
@@ -174,8 +174,7 @@ def test_cli_audit_writes_the_report_and_gates_on_severity(server, first_run, tm
     assert unreachable.returncode == 1 and "cannot reach the catalog" in unreachable.stderr
 
 
-def test_the_html_report_renders_in_chromium(server, first_run, browser):  # noqa: F811
-    ARTIFACTS.mkdir(exist_ok=True)
+def test_the_html_report_renders_in_chromium(server, first_run, browser):
     browser.get(f"{server.url}/audits/{first_run['id']}")
     summary = browser.find_element(By.ID, "summary").text
     assert f"{first_run['open']}\nopen findings" in summary
@@ -186,5 +185,5 @@ def test_the_html_report_renders_in_chromium(server, first_run, browser):  # noq
         len(first_run["summary"]["byArticle"]) + len(first_run["summary"]["byNamespace"])
     drawn = browser.find_elements(By.CSS_SELECTOR, "svg[aria-label='lineage path'] rect")
     assert len(drawn) >= 3
-    browser.save_screenshot(str(ARTIFACTS / "audit-report.png"))
+    screenshot(browser, "audit-report")
     assert (ARTIFACTS / "audit-report.png").stat().st_size > 10_000
