@@ -163,7 +163,7 @@ async function draw() {
     source: e.origin, target: e.destination, info: e }, classes: "column" + (e.masking ? " masking" : "") }));
   const view = cy ? { zoom: cy.zoom(), pan: cy.pan() } : null;
   if (!cy) {
-    cy = cytoscape({ container: $("graph"), style: STYLE, wheelSensitivity: 0.3, minZoom: 0.05, maxZoom: 3,
+    cy = cytoscape({ container: $("graph"), style: STYLE, minZoom: 0.05, maxZoom: 3,
                      boxSelectionEnabled: false, autoungrabify: true });
     cy.on("tap", "node", event => select(event.target));
     cy.on("tap", event => { if (event.target === cy) clearHighlight(); });
@@ -277,4 +277,8 @@ window.lineage = {
 };
 $("controls").addEventListener("submit", event => { event.preventDefault(); show(); });
 $("fit").addEventListener("click", () => cy && fit());
+for (const [id, factor] of [["zoom-in", 1.5], ["zoom-out", 1 / 1.5]]) {
+  $(id).addEventListener("click", () => cy && cy.zoom({ level: cy.zoom() * factor,
+    renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } }));
+}
 show();
