@@ -16,6 +16,7 @@ from catalog.store.base import GraphStore
 from catalog.store.writes import search_words
 
 MAX_PAGE = 500
+MAX_TEXT_MATCHES = 10_000  # index hits a list filter pages through
 SEARCH_TYPES = {"DATASET": "Dataset", "JOB": "Job", "FIELD": "Field"}
 
 
@@ -72,34 +73,54 @@ def _page(store: GraphStore, label: str, where: str, params: dict, first: int, a
     return Page(items, len(rows) > first, encode_cursor(keys[-1]) if keys else None, total)
 
 
+def _text_filter(store: GraphStore, label: str, search: str | None, params: dict) -> tuple[str | None, str]:
+    """(a narrowing clause, a WHERE condition) keeping ``label`` nodes whose name or description has words
+    starting with each word of ``search``, through the engine's full-text index (at most MAX_TEXT_MATCHES
+    of them); without an index, or for text without letters or digits, a scan for names and descriptions
+    containing it."""
+    if not search or not search.strip():
+        return None, "true"
+    words = search_words(search)
+    found = store.text_search(label, words, MAX_TEXT_MATCHES) if words else None
+    if found is not None:
+        params["matches"] = [r["key"] for r in found]
+        return f"UNWIND $matches AS k MATCH (n:{label} {{key: k}})", "true"
+    params["q"] = search.strip().lower()
+    return None, ("(toLower(n.name) CONTAINS $q OR toLower(coalesce(n.description, '')) CONTAINS $q "
+                  "OR toLower(coalesce(n.stewardDescription, '')) CONTAINS $q)")
+
+
 def datasets(store: GraphStore, *, namespace: str | None = None, search: str | None = None,
              tag: str | None = None, owner: str | None = None, personal: bool = False, special: bool = False,
              first: int = 50, after: str | None = None) -> Page:
-    """Datasets by key. ``personal`` keeps those with a field classified as personal data (not rejected),
-    ``special`` those with special category (Art. 9) data; ``tag`` and ``owner`` are exact names."""
-    where = ("($ns IS NULL OR n.namespace = $ns) "
-             "AND ($q IS NULL OR toLower(n.name) CONTAINS $q OR toLower(coalesce(n.description, '')) CONTAINS $q "
-             "OR toLower(coalesce(n.stewardDescription, '')) CONTAINS $q)")
-    params = {"ns": namespace, "q": search.lower() if search else None, "tag": tag, "owner": owner,
-              "special": special}
-    narrowing = []
+    """Datasets by key. ``search`` as in :func:`_text_filter`; ``personal`` keeps those with a field classified
+    as personal data (not rejected), ``special`` those with special category (Art. 9) data; ``tag`` and
+    ``owner`` are exact names."""
+    params = {"ns": namespace, "tag": tag, "owner": owner, "special": special}
+    text, matches = _text_filter(store, "Dataset", search, params)
+    narrowing = [text] if text else []
     if personal or special:
-        narrowing.append("MATCH (c:Classification) WHERE c.state <> 'rejected' AND ($special = false OR c.special) "
-                         "WITH DISTINCT c.dataset AS k MATCH (n:Dataset {key: k})")
+        narrowing.append(("WITH n " if narrowing else "") +
+                         "MATCH (c:Classification) WHERE c.state <> 'rejected' AND ($special = false OR c.special) "
+                         + ("AND c.dataset = n.key" if narrowing else
+                            "WITH DISTINCT c.dataset AS k MATCH (n:Dataset {key: k})"))
     if tag is not None:
         narrowing.append(("WITH DISTINCT n MATCH (n)" if narrowing else "MATCH (n:Dataset)") +
                          "-[:TAGGED]->(t:Tag) WHERE t.name = $tag")
     if owner is not None:
         narrowing.append(("WITH DISTINCT n MATCH (n)" if narrowing else "MATCH (n:Dataset)") +
                          "<-[:OWNS]-(o:Owner) WHERE o.name = $owner")
-    return _page(store, "Dataset", where, params, first, after, narrowing)
+    return _page(store, "Dataset", f"($ns IS NULL OR n.namespace = $ns) AND {matches}", params, first, after,
+                 narrowing)
 
 
 def jobs(store: GraphStore, *, namespace: str | None = None, search: str | None = None,
          first: int = 50, after: str | None = None) -> Page:
-    where = ("($ns IS NULL OR n.namespace = $ns) "
-             "AND ($q IS NULL OR toLower(n.name) CONTAINS $q OR toLower(coalesce(n.description, '')) CONTAINS $q)")
-    return _page(store, "Job", where, {"ns": namespace, "q": search.lower() if search else None}, first, after)
+    """Jobs by key; ``search`` as in :func:`_text_filter`."""
+    params = {"ns": namespace}
+    text, matches = _text_filter(store, "Job", search, params)
+    return _page(store, "Job", f"($ns IS NULL OR n.namespace = $ns) AND {matches}", params, first, after,
+                 [text] if text else None)
 
 
 def runs_of_job(store: GraphStore, job_key: str, first: int = 20) -> list[dict]:
@@ -187,9 +208,10 @@ def recent_runs(store: GraphStore, first: int = 10) -> list[dict]:
 
 
 def filter_choices(store: GraphStore, limit: int = 200) -> dict[str, list[str]]:
-    """Tag and owner names in use on datasets, for the list page's filters."""
-    tags = store.query("MATCH (:Dataset)-[:TAGGED]->(t:Tag) RETURN DISTINCT t.name AS name ORDER BY name LIMIT $n",
-                       {"n": limit}, read_only=True)
-    owners = store.query("MATCH (o:Owner)-[:OWNS]->(:Dataset) RETURN DISTINCT o.name AS name ORDER BY name "
-                         "LIMIT $n", {"n": limit}, read_only=True)
-    return {"tags": [r["name"] for r in tags], "owners": [r["name"] for r in owners]}
+    """Namespace, tag and owner names, for the list pages' filters (node lookups: no scan of the datasets)."""
+    def names(label: str) -> list[str]:
+        rows = store.query(f"MATCH (n:{label}) RETURN DISTINCT n.name AS name ORDER BY name LIMIT $n", {"n": limit},
+                           read_only=True)
+        return [r["name"] for r in rows if r["name"]]
+
+    return {"namespaces": names("Namespace"), "tags": names("Tag"), "owners": names("Owner")}

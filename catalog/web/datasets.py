@@ -69,10 +69,8 @@ async def list_datasets(request: Request) -> Response:
     keys = [d["key"] for d in page.items]
     extra = await run_in_threadpool(_list_extras, store, keys)
     choices = await run_in_threadpool(browse.filter_choices, store)
-    namespaces = await run_in_threadpool(browse.namespaces, store, 200)
     return render(request, "datasets.html", page=page, filters=filters, extra=extra, choices=choices,
-                  after=params.get("after"),
-                  namespaces=[n["name"] for n in namespaces if n["datasets"]])
+                  after=params.get("after"))
 
 
 def _list_extras(store, keys: list[str]) -> dict[str, dict]:

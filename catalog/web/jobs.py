@@ -53,9 +53,9 @@ async def list_jobs(request: Request) -> Response:
     except browse.BrowseError as exc:
         return bad_request(request, str(exc))
     latest = await run_in_threadpool(reads.latest_runs, store, [j["key"] for j in page.items])
-    namespaces = await run_in_threadpool(browse.namespaces, store, 200)
+    choices = await run_in_threadpool(browse.filter_choices, store)
     return render(request, "jobs.html", page=page, latest=latest, namespace=namespace, search=search,
-                  namespaces=[n["name"] for n in namespaces if n["jobs"]])
+                  namespaces=choices["namespaces"])
 
 
 async def job_page(request: Request) -> Response:

@@ -3,7 +3,7 @@
 import pytest
 
 from catalog import stewardship
-from catalog.browse import BrowseError, datasets, filter_choices, namespaces, overview, recent_runs, search
+from catalog.browse import BrowseError, datasets, filter_choices, jobs, namespaces, overview, recent_runs, search
 from catalog.govlog import GovernanceLog
 from catalog.store.writes import search_words
 from policies import classifications
@@ -129,6 +129,18 @@ def test_overview_namespaces_recent_runs_and_filter_choices(governed):
                                     {"name": "other", "datasets": 4, "jobs": 4}]
     recent = recent_runs(governed, 3)
     assert [r["job"] for r in recent] == ["job:other:load_t11", "job:other:load_t10", "job:other:load_t09"]
-    assert filter_choices(governed) == {"tags": ["gold"], "owners": ["team:crm"]}
+    assert filter_choices(governed) == {"namespaces": ["ns", "other"], "tags": ["gold"], "owners": ["team:crm"]}
     with pytest.raises(BrowseError):
         recent_runs(governed, 0)
+
+
+def test_list_text_filters_go_through_the_index_and_combine_with_the_others(governed):
+    # "t0" starts the words t01..t09 (names split at dots and underscores), not t10 or t11.
+    assert all_pages(governed, search="t0") == [f"public.t{i:02d}" for i in range(10)]
+    assert all_pages(governed, search="t0", namespace="other") == ["public.t08", "public.t09"]
+    assert all_pages(governed, search="T0", personal=True) == ["public.t01", "public.t02", "public.t09"]
+    assert all_pages(governed, search="t0", tag="gold", owner="team:crm") == ["public.t02", "public.t05"]
+    assert all_pages(governed, search="t1") == ["public.t10", "public.t11"]
+    assert all_pages(governed, search="nothing") == []
+    assert [j["name"] for j in jobs(governed, search="load t1").items] == ["load_t10", "load_t11"]
+    assert [j["name"] for j in jobs(governed, search="%", first=5).items] == []  # no words: a scan, no match
