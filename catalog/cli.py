@@ -62,8 +62,8 @@ def main() -> None:
 @click.option("--graph-url", help="use an external graph: neo4j://host:7687, bolt://..., falkordb://host:6379 "
               "(Neo4j credentials from CATALOG_NEO4J_USER / CATALOG_NEO4J_PASSWORD)")
 @click.option("--graph-database", help="the Neo4j database to use  [default: the server's default database]")
-@click.option("--demo", is_flag=True, help="load the bundled sample lineage (food delivery) if the catalog is empty, "
-              "and the sample GDPR policy")
+@click.option("--demo", is_flag=True, help="load the bundled sample lineage (food delivery) and a PII scan of its "
+              "customers table if the catalog is empty, and the sample GDPR policy")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--no-auth", is_flag=True, default=None,
               help="local development only: accept requests without an API key, everyone an admin; refused "

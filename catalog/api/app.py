@@ -26,14 +26,14 @@ from catalog.api.reads import get_dataset, get_lineage
 from catalog.api.scans import post_scan
 from catalog.auditing import Auditor
 from catalog.config import Settings
-from catalog.ingest import Accepted, IngestPipeline, PreparedEvent, prepare_event
+from catalog.demo import load_demo
+from catalog.ingest import Accepted, IngestPipeline, PreparedEvent
 from catalog.kafka_ingest import start_kafka
 from catalog.keys import AUDIT, COMPLIANCE, INGEST, POLICY, READ, STEWARD
 from catalog.runtime import Catalog
 from catalog.store.base import GraphUnavailable
 from catalog.web.render import error_page, wants_page
 from catalog.web.routes import ROUTES as PAGES
-from ingestors.files import SAMPLES, expand_paths, read_events
 
 log = logging.getLogger("catalog.api")
 
@@ -51,12 +51,6 @@ async def _graph_unavailable(request: Request, exc: GraphUnavailable) -> JSONRes
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", extra={"path": request.url.path})
     return error_response(500, "internal error; see the server log")
-
-
-async def _load_samples(pipeline: IngestPipeline) -> None:
-    events = [prepare_event(item.event) for path in expand_paths([SAMPLES]) for item in read_events(path)]
-    await pipeline.submit(events)
-    log.info("loaded sample lineage", extra={"events": len(events)})
 
 
 def _has_column_lineage(event: dict) -> bool:
@@ -83,7 +77,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
                load_samples: bool = False) -> Starlette:
     """The app; it opens (and later closes) the catalog itself unless one is passed in.
 
-    ``load_samples`` puts the bundled sample lineage into an empty catalog at start.
+    ``load_samples`` puts the demo (catalog.demo: sample lineage and a scan) into an empty catalog at start.
     """
     settings = settings or Settings()
     metrics = Metrics()
@@ -115,7 +109,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
         await app.state.pipeline.start()
         repropagation = asyncio.create_task(_repropagate(app.state.catalog, lineage_changed))
         if load_samples and app.state.catalog.log.count() == 0:
-            await _load_samples(app.state.pipeline)
+            await load_demo(app.state.catalog, app.state.pipeline)
         app.state.kafka = None
         if settings.kafka_bootstrap:
             app.state.kafka = start_kafka(settings, app.state.pipeline,

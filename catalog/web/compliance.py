@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from catalog import browse
+from catalog.api.auth import actor
+from catalog.auditing import AuditBusy
 from catalog.store import reads
-from catalog.web.render import bad_request, render
+from catalog.web.render import bad_request, error_page, query_url, render
 from policies import audit_runs, classifications
 
 PAGE_SIZE = 100
@@ -30,7 +32,18 @@ async def compliance_page(request: Request) -> Response:
 
 async def audits_page(request: Request) -> Response:
     runs = await run_in_threadpool(audit_runs.runs, request.app.state.catalog.store, AUDITS_SHOWN)
-    return render(request, "audits.html", runs=runs)
+    started = request.query_params.get("started")
+    progress = request.app.state.auditor.progress(started) if started else None
+    return render(request, "audits.html", runs=runs, progress=progress)
+
+
+async def start_audit(request: Request) -> Response:
+    """The "Run an audit now" button: an audit against the active policies, in the background."""
+    try:
+        entry = request.app.state.auditor.start(actor(request))
+    except AuditBusy as exc:
+        return error_page(request, 409, str(exc))
+    return RedirectResponse(query_url("/audits", started=entry["id"]), status_code=303)
 
 
 async def impact_picker(request: Request) -> Response:

@@ -68,7 +68,7 @@ def wants_page(request: Request) -> bool:
         request.scope.get("state", {}).get("principal") is not None
 
 
-ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found"}
+ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Busy"}
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:

@@ -8,8 +8,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from catalog.api.auth import guarded
-from catalog.keys import COMPLIANCE, READ, STEWARD
-from catalog.web.compliance import audits_page, compliance_page, impact_picker
+from catalog.keys import AUDIT, COMPLIANCE, READ, STEWARD
+from catalog.web.compliance import audits_page, compliance_page, impact_picker, start_audit
 from catalog.web.datasets import dataset_page, edit_dataset, list_datasets
 from catalog.web.home import home, search
 from catalog.web.jobs import job_page, list_jobs, run_page
@@ -29,6 +29,7 @@ ROUTES = [
     Route("/lineage", guarded(READ, lineage_page), methods=["GET"]),
     Route("/compliance", guarded(COMPLIANCE, compliance_page), methods=["GET"]),
     Route("/audits", guarded(COMPLIANCE, audits_page), methods=["GET"]),
+    Route("/audits", guarded(AUDIT, start_audit), methods=["POST"]),
     Route("/impact/pick", guarded(COMPLIANCE, impact_picker), methods=["GET"]),
     # Library code and the pages' own scripts and styles, no data: served without a key (the login page uses them).
     Mount("/static", StaticFiles(directory=STATIC), name="static"),

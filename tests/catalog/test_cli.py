@@ -50,6 +50,10 @@ def test_demo_serve_and_rebuild(tmp_path, graph_args):
         graph = httpx.get(server.url + "/api/v1/lineage",
                           params={"nodeId": "dataset:food_delivery:public.orders", "depth": 3}).json()["graph"]
         assert len(graph) > 5
+        personal = httpx.post(server.url + "/graphql", json={"query": "{ dataset(namespace: \"food_delivery\", "
+                              "name: \"public.customers\") { classifications { entity fieldId } } }"}).json()
+        found = {(c["fieldId"].rsplit(":", 1)[1], c["entity"]) for c in personal["data"]["dataset"]["classifications"]}
+        assert {("email", "EMAIL_ADDRESS"), ("phone", "PHONE_NUMBER"), ("name", "PERSON")} <= found  # the demo scan
         # A second server on the same data dir is refused with a clear message.
         second = catalog("serve", "--data-dir", str(data), "--port", "0")
         assert second.returncode != 0 and "in use by another catalog server" in second.stderr

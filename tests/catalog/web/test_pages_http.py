@@ -3,6 +3,7 @@ recorded like the GraphQL mutations, refused edits changing nothing, and pages f
 
 import contextlib
 import re
+import time
 
 import httpx
 import pytest
@@ -169,3 +170,26 @@ def test_job_and_run_pages_show_inputs_outputs_and_state(site):
     assert job["latestRun"]["state"] in run.text and job["latestRun"]["id"] in page.text
     if job["sql"]:
         assert 'id="sql"' in page.text
+
+
+def test_a_compliance_officer_runs_an_audit_from_the_audits_page(site):
+    server, tokens = site
+    with browser(server, tokens, "viewer") as viewer:
+        assert viewer.post("/audits").status_code == 403
+    with browser(server, tokens, "compliance_officer") as client:
+        page = client.get("/audits")
+        assert 'id="run-audit"' in page.text
+        started = client.post("/audits")
+        assert started.status_code == 303 and started.headers["location"].startswith("/audits?started=")
+        run_id = started.headers["location"].split("=", 1)[1]
+        for _ in range(600):
+            shown = client.get(started.headers["location"])
+            if f'href="/audits/{run_id}"' in shown.text:
+                break
+            assert 'id="audit-progress"' in shown.text
+            time.sleep(0.1)
+        else:
+            pytest.fail("the audit did not finish")
+        assert client.get(f"/audits/{run_id}").status_code == 200
+    runs = httpx.get(server.url + "/api/v1/audits", headers={"Authorization": f"Bearer {tokens['admin']}"}).json()
+    assert runs["runs"][0]["id"] == run_id and runs["runs"][0]["actor"].startswith("key:")
