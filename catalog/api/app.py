@@ -15,7 +15,8 @@ from catalog.api.audits import audit_page, get_audit, get_findings, get_impact, 
     impact_page, list_audits, post_audit, register_page
 from catalog.api.auth import AuthMiddleware, guarded
 from catalog.api.errors import HTTPError, error_response
-from catalog.api.graphql import CatalogGraphQL, EventHub, schema
+from catalog.api.graphql import schema
+from catalog.api.graphql_context import CatalogGraphQL, EventHub
 from catalog.api.ingest import post_lineage, post_lineage_batch
 from catalog.api.limits import RateLimitMiddleware, TimeoutMiddleware
 from catalog.api.login import login, login_page, logout

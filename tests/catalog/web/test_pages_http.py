@@ -84,6 +84,10 @@ def test_the_dataset_list_filters_on_personal_data(site):
     expected = graphql(server, tokens, "{ personalDatasets { datasetId } }")["personalDatasets"]
     assert rows(personal) == [d["datasetId"].split(":", 2)[2] for d in expected] and len(expected) > 1
     assert "public.customers" in rows(personal)
+    listed = graphql(server, tokens, "{ datasets(personalData: true) { nodes { id } } }")["datasets"]["nodes"]
+    assert [d["id"] for d in listed] == [d["datasetId"] for d in expected]
+    special = graphql(server, tokens, "{ datasets(specialCategories: true, owner: \"nobody\") { totalCount } }")
+    assert special["datasets"]["totalCount"] == 0
     total = graphql(server, tokens, "{ datasets(first: 1) { totalCount } }")["datasets"]["totalCount"]
     assert len(rows(everything)) == min(total, 50) and f"{total} datasets" in everything.text
 
