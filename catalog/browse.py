@@ -104,23 +104,30 @@ def datasets(store: GraphStore, *, namespace: str | None = None, search: str | N
                          "MATCH (c:Classification) WHERE c.state <> 'rejected' AND ($special = false OR c.special) "
                          + ("AND c.dataset = n.key" if narrowing else
                             "WITH DISTINCT c.dataset AS k MATCH (n:Dataset {key: k})"))
-    if tag is not None:
-        narrowing.append(("WITH DISTINCT n MATCH (n)" if narrowing else "MATCH (n:Dataset)") +
-                         "-[:TAGGED]->(t:Tag) WHERE t.name = $tag")
-    if owner is not None:
-        narrowing.append(("WITH DISTINCT n MATCH (n)" if narrowing else "MATCH (n:Dataset)") +
-                         "<-[:OWNS]-(o:Owner) WHERE o.name = $owner")
+    _tag_and_owner(narrowing, "Dataset", tag, owner)
     return _page(store, "Dataset", f"($ns IS NULL OR n.namespace = $ns) AND {matches}", params, first, after,
                  narrowing)
 
 
-def jobs(store: GraphStore, *, namespace: str | None = None, search: str | None = None,
-         first: int = 50, after: str | None = None) -> Page:
-    """Jobs by key; ``search`` as in :func:`_text_filter`."""
-    params = {"ns": namespace}
+def jobs(store: GraphStore, *, namespace: str | None = None, search: str | None = None, tag: str | None = None,
+         owner: str | None = None, first: int = 50, after: str | None = None) -> Page:
+    """Jobs by key; ``search`` as in :func:`_text_filter`, ``tag`` and ``owner`` exact names."""
+    params = {"ns": namespace, "tag": tag, "owner": owner}
     text, matches = _text_filter(store, "Job", search, params)
+    narrowing = [text] if text else []
+    _tag_and_owner(narrowing, "Job", tag, owner)
     return _page(store, "Job", f"($ns IS NULL OR n.namespace = $ns) AND {matches}", params, first, after,
-                 [text] if text else None)
+                 narrowing)
+
+
+def _tag_and_owner(narrowing: list[str], label: str, tag: str | None, owner: str | None) -> None:
+    """Add the clauses keeping nodes tagged ``tag`` (by name) and owned by ``owner``, when given."""
+    if tag is not None:
+        narrowing.append(("WITH DISTINCT n MATCH (n)" if narrowing else f"MATCH (n:{label})") +
+                         "-[:TAGGED]->(t:Tag) WHERE t.name = $tag")
+    if owner is not None:
+        narrowing.append(("WITH DISTINCT n MATCH (n)" if narrowing else f"MATCH (n:{label})") +
+                         "<-[:OWNS]-(o:Owner) WHERE o.name = $owner")
 
 
 def runs_of_job(store: GraphStore, job_key: str, first: int = 20) -> list[dict]:

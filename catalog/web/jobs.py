@@ -45,17 +45,17 @@ def run_view(store: GraphStore, run_id: str) -> dict | None:
 
 async def list_jobs(request: Request) -> Response:
     params = request.query_params
-    namespace, search = params.get("namespace") or None, params.get("q") or None
+    filters = {"namespace": params.get("namespace") or None, "search": params.get("q") or None,
+               "tag": params.get("tag") or None, "owner": params.get("owner") or None}
     store = request.app.state.catalog.store
     try:
-        page = await run_in_threadpool(browse.jobs, store, namespace=namespace, search=search, first=PAGE_SIZE,
-                                       after=params.get("after"))
+        page = await run_in_threadpool(browse.jobs, store, **filters, first=PAGE_SIZE, after=params.get("after"))
     except browse.BrowseError as exc:
         return bad_request(request, str(exc))
     latest = await run_in_threadpool(reads.latest_runs, store, [j["key"] for j in page.items])
     choices = await run_in_threadpool(browse.filter_choices, store)
-    return render(request, "jobs.html", page=page, latest=latest, namespace=namespace, search=search,
-                  namespaces=choices["namespaces"])
+    return render(request, "jobs.html", page=page, latest=latest, filters=filters, choices=choices,
+                  after=params.get("after"))
 
 
 async def job_page(request: Request) -> Response:

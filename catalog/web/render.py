@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from catalog.api.auth import principal
+from catalog.api.errors import HTTPError
 from catalog.keys import AUDIT, COMPLIANCE, POLICY, STEWARD
 from policies.reports import short_id, when_text
 
@@ -38,6 +39,11 @@ def node_url(node_id: str | None) -> str:
     return "#"
 
 
+def web_link(url: str | None) -> str:
+    """A link taken from event data (a job's source code URL), kept only when it is http(s): never javascript:."""
+    return url if isinstance(url, str) and url.lower().startswith(("http://", "https://")) else "#"
+
+
 def query_url(path: str, **params) -> str:
     """``path`` with the non-empty ``params`` as its query string."""
     kept = {k: v for k, v in params.items() if v not in (None, "", False)}
@@ -50,7 +56,8 @@ def short_field(field_id: str) -> str:
     return short_id("dataset:" + dataset) + "." + column
 
 
-_env.filters.update(when=when_text, short=short_id, short_field=short_field, node_url=node_url, fromjson=orjson.loads)
+_env.filters.update(when=when_text, short=short_id, short_field=short_field, node_url=node_url,
+                    web_link=web_link, fromjson=orjson.loads)
 _env.globals.update(query_url=query_url)
 
 
@@ -81,6 +88,21 @@ def not_found(request: Request, message: str) -> HTMLResponse:
 
 def bad_request(request: Request, message: str) -> HTMLResponse:
     return error_page(request, 400, message)
+
+
+def same_origin(endpoint):
+    """``endpoint`` refusing form posts a page of another site sent (its Origin header names that site).
+
+    With authentication on, the SameSite=Strict cookie already keeps other sites' posts unsigned;
+    this also covers ``--no-auth``, where no cookie is needed at all.
+    """
+    async def checked(request: Request):
+        origin = request.headers.get("origin")
+        if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+            raise HTTPError(403, f"form posts from another site ({origin}) are refused", [{"header": "Origin"}])
+        return await endpoint(request)
+    checked.__name__ = endpoint.__name__
+    return checked
 
 
 async def call(request: Request, fn, *args, **kwargs):

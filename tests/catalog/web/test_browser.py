@@ -1,6 +1,9 @@
 """A user's way through the catalog in headless Chromium (offline, tests.chromium), with authentication on:
 home page, search, a dataset, its lineage, a column's upstream; a steward confirming a classification on
-the page; GraphiQL running a query with nothing loaded from the internet."""
+the page; GraphiQL running a query with nothing loaded from the internet.
+
+The browser tests run on the embedded engine, the default: what the pages ask of each engine is
+tested on both by the HTTP page tests (test_pages_http.py) and catalog.browse's own tests."""
 
 import urllib.parse
 
@@ -18,12 +21,12 @@ START = "dataset:food_delivery:public.orders_7_days"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, module_graph_args):
+def site(tmp_path_factory):
     data = tmp_path_factory.mktemp("browser") / "data"
     keys = KeyStore(data)
     tokens = {role: keys.create(f"browser-{role}", role)[1] for role in ("steward", "viewer", "admin")}
     keys.close()
-    with ServerProcess(data, *module_graph_args, auth=True) as server:
+    with ServerProcess(data, auth=True) as server:
         admin = {"Authorization": f"Bearer {tokens['admin']}"}
         seed = [e for _, e in load_events(VALID_DIR / "marquez-seed")]
         assert httpx.post(server.url + "/api/v1/lineage/batch", json=seed, headers=admin, timeout=60).status_code == 200

@@ -35,8 +35,8 @@ def wide_graph() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def page_server(tmp_path_factory, module_graph_args):
-    with ServerProcess(tmp_path_factory.mktemp("page") / "data", *module_graph_args) as server:
+def page_server(tmp_path_factory):
+    with ServerProcess(tmp_path_factory.mktemp("page") / "data") as server:
         seed = [e for _, e in load_events(VALID_DIR / "marquez-seed")]
         airflow = [e for _, e in load_events(VALID_DIR / "compat-airflow")]
         for batch in (seed + airflow, wide_graph()):

@@ -197,3 +197,51 @@ def test_a_compliance_officer_runs_an_audit_from_the_audits_page(site):
         assert client.get(f"/audits/{run_id}").status_code == 200
     runs = httpx.get(server.url + "/api/v1/audits", headers={"Authorization": f"Bearer {tokens['admin']}"}).json()
     assert runs["runs"][0]["id"] == run_id and runs["runs"][0]["actor"].startswith("key:")
+
+
+def test_form_posts_from_another_site_are_refused(site):
+    server, tokens = site
+    history = '{ history(nodeId: "%s", first: 100) { seq } }' % CUSTOMERS
+    before = graphql(server, tokens, history)
+    with browser(server, tokens, "admin") as client:
+        forged = client.post("/dataset", data={"id": CUSTOMERS, "action": "add_tag", "tag": "forged"},
+                             headers={"Origin": "http://evil.example"})
+        assert forged.status_code == 403 and "another site" in forged.text
+        assert client.post("/audits", headers={"Origin": "http://evil.example"}).status_code == 403
+        assert graphql(server, tokens, history) == before
+        own = client.post("/dataset", data={"id": CUSTOMERS, "action": "add_tag", "tag": "own-origin"},
+                          headers={"Origin": server.url})
+        assert own.status_code == 303
+
+
+def test_links_from_event_data_are_only_http(site):
+    server, tokens = site
+    event = {"eventType": "COMPLETE", "eventTime": "2024-05-02T10:00:00Z", "producer": "https://example.com/xss",
+             "run": {"runId": "01908a5e-0000-7000-8000-00000000aaaa"},
+             "job": {"namespace": "food_delivery", "name": "hostile_job", "facets": {"sourceCodeLocation": {
+                 "_producer": "https://example.com/xss",
+                 "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/SourceCodeLocationJobFacet.json",
+                 "type": "git", "url": "javascript:alert(document.cookie)"}}},
+             "inputs": [], "outputs": []}
+    posted = httpx.post(server.url + "/api/v1/lineage", json=event,
+                        headers={"Authorization": f"Bearer {tokens['admin']}"})
+    assert posted.status_code == 201, posted.text
+    with browser(server, tokens, "viewer") as client:
+        page = client.get("/job", params={"id": "job:food_delivery:hostile_job"})
+    assert page.status_code == 200 and 'href="#" rel="noreferrer">source code' in page.text
+    assert not re.search(r'href="\s*javascript:', page.text, re.IGNORECASE)  # the facet itself is shown, as text
+
+
+def test_the_jobs_list_filters_by_tag_and_owner(site):
+    server, tokens = site
+    job = "job:food_delivery:etl_orders_7_days"
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    for mutation in ('mutation { addTag(nodeId: "%s", tag: "nightly") { seq } }' % job,
+                     'mutation { addOwner(nodeId: "%s", owner: "team:orders") { seq } }' % job):
+        assert "errors" not in httpx.post(server.url + "/graphql", json={"query": mutation}, headers=admin).json()
+    rows = lambda page: re.findall(r'<tr class="job-row">\s*<td><a href="[^"]+">([^<]+)</a>', page.text)  # noqa
+    with browser(server, tokens, "viewer") as client:
+        assert rows(client.get("/jobs", params={"tag": "nightly"})) == ["etl_orders_7_days"]
+        assert rows(client.get("/jobs", params={"owner": "team:orders", "tag": "nightly"})) == ["etl_orders_7_days"]
+        assert rows(client.get("/jobs", params={"owner": "team:orders", "q": "delivery"})) == []
+        assert len(rows(client.get("/jobs"))) > 5
