@@ -52,6 +52,11 @@ def dataset_view(catalog: Catalog, key: str) -> dict | None:
     }
 
 
+def link_params(filters: dict) -> dict:
+    """A list's filters as the query parameters of its page links."""
+    return {"q" if name == "search" else name: (1 if value is True else value) for name, value in filters.items()}
+
+
 def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name) in ("1", "true", "on", "yes")
 
@@ -70,7 +75,7 @@ async def list_datasets(request: Request) -> Response:
     extra = await run_in_threadpool(_list_extras, store, keys)
     choices = await run_in_threadpool(browse.filter_choices, store)
     return render(request, "datasets.html", page=page, filters=filters, extra=extra, choices=choices,
-                  after=params.get("after"))
+                  after=params.get("after"), link_params=link_params(filters))
 
 
 def _list_extras(store, keys: list[str]) -> dict[str, dict]:

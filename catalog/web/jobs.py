@@ -10,6 +10,7 @@ from starlette.responses import Response
 from catalog import browse
 from catalog.store import reads
 from catalog.store.base import GraphStore
+from catalog.web.datasets import link_params
 from catalog.web.render import bad_request, not_found, render
 
 PAGE_SIZE = 50
@@ -55,7 +56,7 @@ async def list_jobs(request: Request) -> Response:
     latest = await run_in_threadpool(reads.latest_runs, store, [j["key"] for j in page.items])
     choices = await run_in_threadpool(browse.filter_choices, store)
     return render(request, "jobs.html", page=page, latest=latest, filters=filters, choices=choices,
-                  after=params.get("after"))
+                  after=params.get("after"), link_params=link_params(filters))
 
 
 async def job_page(request: Request) -> Response:

@@ -245,3 +245,23 @@ def test_the_jobs_list_filters_by_tag_and_owner(site):
         assert rows(client.get("/jobs", params={"owner": "team:orders", "tag": "nightly"})) == ["etl_orders_7_days"]
         assert rows(client.get("/jobs", params={"owner": "team:orders", "q": "delivery"})) == []
         assert len(rows(client.get("/jobs"))) > 5
+
+
+def test_the_next_page_links_walk_every_filtered_dataset_once(site):
+    server, tokens = site
+    events = [{"eventType": "COMPLETE", "eventTime": "2024-06-01T00:00:00Z", "producer": "https://example.com/pages",
+               "run": {"runId": f"01908a5e-0000-7000-8000-{i:012d}"}, "job": {"namespace": "paged", "name": f"j{i}"},
+               "inputs": [], "outputs": [{"namespace": "paged", "name": f"table_{i:03d}"}]} for i in range(120)]
+    assert httpx.post(server.url + "/api/v1/lineage/batch", json=events, timeout=60,
+                      headers={"Authorization": f"Bearer {tokens['admin']}"}).status_code == 200
+    seen, pages = [], 0
+    with browser(server, tokens, "viewer") as client:
+        url = "/datasets?namespace=paged&q=table"
+        while url:
+            page = client.get(url.replace("&amp;", "&"))
+            pages += 1
+            seen += re.findall(r'<tr class="dataset-row">\s*<td><a href="[^"]+">([^<]+)</a>', page.text)
+            assert "120 datasets" in page.text
+            following = re.search(r'<a id="next-page" href="([^"]+)"', page.text)
+            url = following.group(1) if following else None
+    assert pages == 3 and seen == [f"table_{i:03d}" for i in range(120)]
