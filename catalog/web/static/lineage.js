@@ -18,7 +18,7 @@ async function gql(query, variables) {
 
 const LINEAGE = `query($id: String!, $dir: LineageDirection!, $depth: Int!) {
   lineage(nodeId: $id, direction: $dir, depth: $depth, first: 2000) {
-    nodes { id type depth namespace name dataset { fields { id name type } } }
+    nodes { id type depth namespace name dataset { fields { id name type } classifications { state special } } }
     edges { origin destination impliedBy } isPartial } }`;
 const COLUMNS = `query($id: String!, $dir: LineageDirection!, $depth: Int!) {
   columnLineage(nodeId: $id, direction: $dir, depth: $depth) {
@@ -32,10 +32,17 @@ function directions() {
   return d === "BOTH" ? ["UPSTREAM", "DOWNSTREAM"] : [d];
 }
 
+// Personal data: "special" (Art. 9), "personal", or "" (none found, or every finding rejected).
+function personalData(dataset) {
+  const held = (dataset ? dataset.classifications : []).filter(c => c.state !== "REJECTED");
+  return held.some(c => c.special) ? "special" : held.length ? "personal" : "";
+}
+
 function addNode(n) {
   const known = state.nodes.get(n.id);
   const fields = n.dataset ? n.dataset.fields : (known ? known.fields : []);
-  state.nodes.set(n.id, { id: n.id, type: n.type, namespace: n.namespace, name: n.name, fields });
+  const personal = n.dataset ? personalData(n.dataset) : (known ? known.personal : "");
+  state.nodes.set(n.id, { id: n.id, type: n.type, namespace: n.namespace, name: n.name, fields, personal });
 }
 
 // Adds the dataset and job lineage around nodeId.
@@ -73,7 +80,7 @@ async function expandField(fieldId, depth) {
     for (const f of columnLineage.nodes) {
       const name = f.datasetId.slice(("dataset:" + f.namespace + ":").length);
       const dataset = state.nodes.get(f.datasetId) ||
-        { id: f.datasetId, type: "DATASET", namespace: f.namespace, name, fields: [] };
+        { id: f.datasetId, type: "DATASET", namespace: f.namespace, name, fields: [], personal: "" };
       if (!dataset.fields.some(x => x.id === f.id)) dataset.fields.push({ id: f.id, name: f.name, type: null });
       state.nodes.set(f.datasetId, dataset);
     }
@@ -115,7 +122,23 @@ async function layout(showFields) {
       place(n.children, dx + n.x, dy + n.y);
     }
   })(graph.children, 0, 0);
-  return { positions, edges, columnEdges };
+  // ELK routes edges around the nodes; keep its bend points for the dataset and job edges (drawn in the root).
+  const bends = new Map();
+  graph.edges.forEach((e, i) => {
+    const points = (e.sections || []).flatMap(section => section.bendPoints || []);
+    if (i < edges.length && points.length) bends.set(edges[i].origin + ">" + edges[i].destination, points);
+  });
+  return { positions, edges, columnEdges, bends };
+}
+
+// Bend points as cytoscape segments: each as a weight along the line between the node centres and a
+// distance off it.
+function segments(source, target, points) {
+  const dx = target.x - source.x, dy = target.y - source.y, length = Math.hypot(dx, dy) || 1;
+  return {
+    weights: points.map(p => ((p.x - source.x) * dx + (p.y - source.y) * dy) / (length * length)),
+    distances: points.map(p => ((p.y - source.y) * dx - (p.x - source.x) * dy) / length),
+  };
 }
 
 const STYLE = [
@@ -126,10 +149,15 @@ const STYLE = [
   { selector: "node.job", style: { "border-color": "#d97706", "background-color": "#fffbeb" } },
   { selector: "node.dataset:parent", style: { "text-valign": "top", "text-margin-y": -4, "font-weight": 600,
       "background-color": "#f8fafc", padding: 6 } },
+  { selector: "node.personal", style: { "background-color": "#ffe4e6", "border-color": "#e11d48" } },
+  { selector: "node.special", style: { "background-color": "#fecaca", "border-color": "#b91c1c", "border-style": "double",
+      "border-width": 4 } },
   { selector: "node.field", style: { "border-color": "#7c3aed", "font-size": 11, "border-width": 1 } },
   { selector: "node.start", style: { "border-width": 4 } },
   { selector: "edge", style: { width: 1.5, "line-color": "#94a3b8", "target-arrow-color": "#94a3b8",
       "target-arrow-shape": "triangle", "curve-style": "bezier", "arrow-scale": 0.8 } },
+  { selector: "edge.routed", style: { "curve-style": "segments", "segment-weights": "data(weights)",
+      "segment-distances": "data(distances)", "edge-distances": "node-position" } },
   { selector: "edge.implied", style: { "line-style": "dotted", width: 2 } },
   { selector: "edge.column", style: { "line-color": "#a78bfa", "target-arrow-color": "#a78bfa", "line-style": "dashed",
       width: 1.2 } },
@@ -141,14 +169,14 @@ const STYLE = [
 
 async function draw() {
   const showFields = $("columns").checked || (state.start || "").startsWith("datasetField:");
-  const { positions, edges, columnEdges } = await layout(showFields);
+  const { positions, edges, columnEdges, bends } = await layout(showFields);
   const elements = [];
   for (const n of state.nodes.values()) {
     const p = positions.get(n.id);
     const compound = showFields && n.fields.length;
-    elements.push({ group: "nodes", data: { id: n.id, label: n.name, w: p.w, h: p.h, kind: n.type },
-      position: compound ? undefined : { x: p.x, y: p.y },
-      classes: n.type.toLowerCase() + (n.id === state.start ? " start" : "") });
+    elements.push({ group: "nodes", data: { id: n.id, label: n.name, w: p.w, h: p.h, kind: n.type,
+      personal: n.personal }, position: compound ? undefined : { x: p.x, y: p.y },
+      classes: [n.type.toLowerCase(), n.personal, n.id === state.start ? "start" : ""].join(" ") });
     if (compound) {
       for (const f of n.fields) {
         const q = positions.get(f.id);
@@ -157,8 +185,13 @@ async function draw() {
       }
     }
   }
-  edges.forEach(e => elements.push({ group: "edges", data: { id: "d:" + e.origin + ">" + e.destination,
-    source: e.origin, target: e.destination }, classes: e.impliedBy ? "implied" : "" }));
+  edges.forEach(e => {
+    const points = bends.get(e.origin + ">" + e.destination);
+    const routed = points ? segments(positions.get(e.origin), positions.get(e.destination), points) : null;
+    elements.push({ group: "edges", data: { id: "d:" + e.origin + ">" + e.destination, source: e.origin,
+      target: e.destination, ...(routed ? { weights: routed.weights, distances: routed.distances } : {}) },
+      classes: (e.impliedBy ? "implied" : "") + (routed ? " routed" : "") });
+  });
   columnEdges.forEach(e => elements.push({ group: "edges", data: { id: "c:" + e.origin + ">" + e.destination,
     source: e.origin, target: e.destination, info: e }, classes: "column" + (e.masking ? " masking" : "") }));
   const view = cy ? { zoom: cy.zoom(), pan: cy.pan() } : null;
@@ -206,6 +239,8 @@ function details(node) {
     lines.push(`<li><a id="column-upstream" href="/lineage?nodeId=${encodeURIComponent(id)}&direction=UPSTREAM&depth=10">this column's upstream</a></li>`);
     lines.push(`<li><a href="/lineage?nodeId=${encodeURIComponent(id)}&direction=DOWNSTREAM&depth=10">its downstream</a></li>`);
   }
+  const held = { personal: "holds personal data", special: "holds special category data (Art. 9)" }[node.data("personal")];
+  if (held) lines.push(`</ul><p class="pill${node.data("personal") === "special" ? " special" : ""}">${held}</p><ul>`);
   lines.push(`</ul><p class="hint">${node.predecessors("node").length} upstream, ${node.successors("node").length} downstream on this page</p>`);
   $("details").innerHTML = lines.join("");
 }
@@ -271,6 +306,7 @@ window.lineage = {
   position: id => { const n = cy.getElementById(id); return n.length ? n.renderedPosition() : null; },
   highlighted: () => cy ? cy.elements(".path").map(e => e.id()) : [],
   zoom: () => cy ? cy.zoom() : null,
+  withPersonalData: () => cy ? cy.nodes(".personal, .special").map(n => n.id()) : [],
   focus: id => { cy.zoom({ level: 1.2, position: cy.getElementById(id).position() }); cy.center(cy.getElementById(id)); },
   // Model-space boxes of the nodes outside compounds and of the compounds themselves (to check for overlaps).
   boxes: () => cy ? cy.nodes().orphans().map(n => ({ id: n.id(), ...n.boundingBox({ includeLabels: false }) })) : [],

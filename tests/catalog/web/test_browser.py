@@ -179,3 +179,15 @@ def test_graphiql_runs_a_query_with_no_network(browser, site):
     assert all(f'"{d["id"]}"' in shown for d in expected["nodes"])
     screenshot(browser, "graphiql")
     assert foreign_requests(browser, server.url) == []
+
+
+def test_the_lineage_marks_datasets_holding_personal_data(browser, site):
+    server, _ = site
+    sign_in(browser, site, "viewer")
+    start = "dataset:food_delivery:public.customers"
+    browser.get(f"{server.url}/lineage?nodeId={start}&depth=3&direction=DOWNSTREAM")
+    graph_ready(browser)
+    personal = {d["datasetId"] for d in gql(site, "{ personalDatasets { datasetId } }")["personalDatasets"]}
+    marked = set(browser.execute_script("return window.lineage.withPersonalData()"))
+    assert marked == personal & drawn(browser) and start in marked and len(marked) > 1  # scanned, and propagated
+    screenshot(browser, "lineage-personal-data")
