@@ -3,7 +3,6 @@ field picker. The reports themselves (audit, register, impact) are catalog.api.a
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -11,7 +10,7 @@ from catalog import browse
 from catalog.api.auth import actor
 from catalog.auditing import AuditBusy
 from catalog.store import reads
-from catalog.web.render import bad_request, error_page, query_url, render
+from catalog.web.render import bad_request, call, error_page, query_url, render
 from policies import audit_runs, classifications
 
 PAGE_SIZE = 100
@@ -19,11 +18,10 @@ AUDITS_SHOWN = 50
 
 
 async def compliance_page(request: Request) -> Response:
-    store = request.app.state.catalog.store
     after = request.query_params.get("after") or None
-    categories = await run_in_threadpool(classifications.by_category, store)
-    personal = await run_in_threadpool(classifications.pii_datasets, store, False, PAGE_SIZE + 1, after)
-    special = await run_in_threadpool(classifications.pii_datasets, store, True, PAGE_SIZE)
+    categories = await call(request, classifications.by_category)
+    personal = await call(request, classifications.pii_datasets, False, PAGE_SIZE + 1, after)
+    special = await call(request, classifications.pii_datasets, True, PAGE_SIZE)
     widest = max([c["datasets"] for c in categories] or [1])
     return render(request, "compliance.html", categories=categories, widest=widest,
                   personal=personal[:PAGE_SIZE], next_after=personal[PAGE_SIZE - 1]["dataset"]
@@ -31,7 +29,7 @@ async def compliance_page(request: Request) -> Response:
 
 
 async def audits_page(request: Request) -> Response:
-    runs = await run_in_threadpool(audit_runs.runs, request.app.state.catalog.store, AUDITS_SHOWN)
+    runs = await call(request, audit_runs.runs, AUDITS_SHOWN)
     started = request.query_params.get("started")
     progress = request.app.state.auditor.progress(started) if started else None
     return render(request, "audits.html", runs=runs, progress=progress)
@@ -48,17 +46,16 @@ async def start_audit(request: Request) -> Response:
 
 async def impact_picker(request: Request) -> Response:
     """Choose the source column of an erasure / subject-access impact: find its dataset, then pick the column."""
-    store = request.app.state.catalog.store
     dataset = request.query_params.get("dataset") or None
     q = (request.query_params.get("q") or "").strip()
     fields, hits = [], []
     if dataset:
         if not dataset.startswith("dataset:"):
             return bad_request(request, "dataset must be a dataset id: dataset:<namespace>:<name>")
-        fields = (await run_in_threadpool(reads.fields_of, store, [dataset]))[dataset]
-        found = await run_in_threadpool(classifications.of_fields, store, [f["key"] for f in fields])
+        fields = (await call(request, reads.fields_of, [dataset]))[dataset]
+        found = await call(request, classifications.of_fields, [f["key"] for f in fields])
         fields = [{**f, "classifications": [c for c in found[f["key"]] if c["state"] != "rejected"]} for f in fields]
     elif q:
-        hits = await run_in_threadpool(browse.search, store, q, ["DATASET"], 50)
-    suggestions = [] if dataset or q else await run_in_threadpool(classifications.pii_datasets, store, False, 50)
+        hits = await call(request, browse.search, q, ["DATASET"], 50)
+    suggestions = [] if dataset or q else await call(request, classifications.pii_datasets, False, 50)
     return render(request, "impact_pick.html", dataset=dataset, fields=fields, q=q, hits=hits, suggestions=suggestions)

@@ -17,7 +17,7 @@ from catalog.api.auth import actor
 from catalog.api.body import read_form
 from catalog.runtime import Catalog
 from catalog.store import reads
-from catalog.web.render import MAX_FORM_BYTES, bad_request, not_found, node_url, render
+from catalog.web.render import MAX_FORM_BYTES, bad_request, call, link_params, not_found, node_url, render
 from policies import classifications, registry
 
 PAGE_SIZE = 50
@@ -52,11 +52,6 @@ def dataset_view(catalog: Catalog, key: str) -> dict | None:
     }
 
 
-def link_params(filters: dict) -> dict:
-    """A list's filters as the query parameters of its page links."""
-    return {"q" if name == "search" else name: (1 if value is True else value) for name, value in filters.items()}
-
-
 def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name) in ("1", "true", "on", "yes")
 
@@ -66,14 +61,13 @@ async def list_datasets(request: Request) -> Response:
     filters = {"namespace": params.get("namespace") or None, "search": params.get("q") or None,
                "tag": params.get("tag") or None, "owner": params.get("owner") or None,
                "personal": _flag(request, "personal"), "special": _flag(request, "special")}
-    store = request.app.state.catalog.store
     try:
-        page = await run_in_threadpool(browse.datasets, store, **filters, first=PAGE_SIZE, after=params.get("after"))
+        page = await call(request, browse.datasets, **filters, first=PAGE_SIZE, after=params.get("after"))
     except browse.BrowseError as exc:
         return bad_request(request, str(exc))
     keys = [d["key"] for d in page.items]
-    extra = await run_in_threadpool(_list_extras, store, keys)
-    choices = await run_in_threadpool(browse.filter_choices, store)
+    extra = await call(request, _list_extras, keys)
+    choices = await call(request, browse.filter_choices)
     return render(request, "datasets.html", page=page, filters=filters, extra=extra, choices=choices,
                   after=params.get("after"), link_params=link_params(filters))
 

@@ -3,15 +3,13 @@ errors, parent and child runs."""
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from catalog import browse
 from catalog.store import reads
 from catalog.store.base import GraphStore
-from catalog.web.datasets import link_params
-from catalog.web.render import bad_request, not_found, render
+from catalog.web.render import bad_request, call, link_params, not_found, render
 
 PAGE_SIZE = 50
 RUNS_SHOWN = 20
@@ -48,13 +46,12 @@ async def list_jobs(request: Request) -> Response:
     params = request.query_params
     filters = {"namespace": params.get("namespace") or None, "search": params.get("q") or None,
                "tag": params.get("tag") or None, "owner": params.get("owner") or None}
-    store = request.app.state.catalog.store
     try:
-        page = await run_in_threadpool(browse.jobs, store, **filters, first=PAGE_SIZE, after=params.get("after"))
+        page = await call(request, browse.jobs, **filters, first=PAGE_SIZE, after=params.get("after"))
     except browse.BrowseError as exc:
         return bad_request(request, str(exc))
-    latest = await run_in_threadpool(reads.latest_runs, store, [j["key"] for j in page.items])
-    choices = await run_in_threadpool(browse.filter_choices, store)
+    latest = await call(request, reads.latest_runs, [j["key"] for j in page.items])
+    choices = await call(request, browse.filter_choices)
     return render(request, "jobs.html", page=page, latest=latest, filters=filters, choices=choices,
                   after=params.get("after"), link_params=link_params(filters))
 
@@ -63,7 +60,7 @@ async def job_page(request: Request) -> Response:
     key = request.query_params.get("id") or ""
     if not key.startswith("job:"):
         return bad_request(request, "id must name a job: job:<namespace>:<name>")
-    view = await run_in_threadpool(job_view, request.app.state.catalog.store, key)
+    view = await call(request, job_view, key)
     if view is None:
         return not_found(request, f"no job with id {key!r}")
     return render(request, "job.html", key=key, **view)
@@ -73,7 +70,7 @@ async def run_page(request: Request) -> Response:
     run_id = (request.query_params.get("id") or "").removeprefix("run:")
     if not run_id:
         return bad_request(request, "id must name a run: its runId")
-    view = await run_in_threadpool(run_view, request.app.state.catalog.store, run_id)
+    view = await call(request, run_view, run_id)
     if view is None:
         return not_found(request, f"no run with id {run_id!r}")
     return render(request, "run.html", **view)

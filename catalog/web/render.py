@@ -56,6 +56,11 @@ def short_field(field_id: str) -> str:
     return short_id("dataset:" + dataset) + "." + column
 
 
+def link_params(filters: dict) -> dict:
+    """A list page's filters as the query parameters of its links (search is ``q``, a ticked box 1)."""
+    return {"q" if name == "search" else name: (1 if value is True else value) for name, value in filters.items()}
+
+
 _env.filters.update(when=when_text, short=short_id, short_field=short_field, node_url=node_url,
                     web_link=web_link, fromjson=orjson.loads)
 _env.globals.update(query_url=query_url)

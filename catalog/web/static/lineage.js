@@ -287,7 +287,11 @@ async function pick(text) {
 
 function show() {
   const nodeId = $("nodeId").value.trim();
-  if (!nodeId) return;
+  if (!nodeId) {
+    $("details").innerHTML = '<p class="hint">Type the name of a dataset, job or column above (or its id), or open ' +
+      'a dataset from <a href="/datasets">Datasets</a> and follow its "Lineage" link.</p>';
+    return;
+  }
   if (!/^(dataset|job|datasetField):/.test(nodeId)) {
     run(() => pick(nodeId).then(() => { throw new Error("not a node id: pick a search result"); }));
     return;
