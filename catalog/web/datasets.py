@@ -45,6 +45,7 @@ def dataset_view(catalog: Catalog, key: str) -> dict | None:
         "runs": reads.runs_of_dataset(store, key, LIST_ITEMS),
         "assertions": reads.quality_assertions(store, key),
         "rules": registry.applicable(store, key),
+        "plans": [plan.to_dict() for plan in registry.plans(store, key)],
         "history": catalog.governance.history(key, 50),
         "producers": sorted(j for j, rel, _ in jobs if rel == "PRODUCES"),
         "consumers": sorted(j for j, rel, _ in jobs if rel == "CONSUMES"),

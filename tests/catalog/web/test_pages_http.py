@@ -2,6 +2,7 @@
 recorded like the GraphQL mutations, refused edits changing nothing, and pages for unknown ids."""
 
 import contextlib
+import html
 import re
 import time
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from catalog.keys import KeyStore
-from tests.catalog.api.test_auth_http import SCAN, sample_events
+from tests.catalog.api.test_auth_http import SAMPLE_POLICY, SCAN, sample_events
 from tests.conftest import ServerProcess
 
 CUSTOMERS = "dataset:food_delivery:public.customers"
@@ -265,3 +266,17 @@ def test_the_next_page_links_walk_every_filtered_dataset_once(site):
             following = re.search(r'<a id="next-page" href="([^"]+)"', page.text)
             url = following.group(1) if following else None
     assert pages == 3 and seen == [f"table_{i:03d}" for i in range(120)]
+
+
+def test_the_dataset_page_shows_the_anonymization_plan_of_the_active_policies(site):
+    server, tokens = site
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    assert httpx.post(server.url + "/api/v1/policies", content=SAMPLE_POLICY.read_bytes(), headers=admin,
+                      timeout=60).status_code in (200, 201)
+    plans = graphql(server, tokens, '{ anonymizationPlan(datasetId: "%s") { policy columns { column description } } }'
+                    % CUSTOMERS)["anonymizationPlan"]
+    with browser(server, tokens, "viewer") as client:
+        page = client.get("/dataset", params={"id": CUSTOMERS}).text
+    shown = re.findall(r'<tr class="plan-row"><td>([^<]+)</td><td>[^<]*</td><td>([^<]+)</td>', page)
+    expected = [(c["column"], c["description"]) for p in plans for c in p["columns"]]
+    assert [(column, html.unescape(text)) for column, text in shown] == expected and any(column == "email" for column, _ in shown)
