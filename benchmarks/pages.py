@@ -76,6 +76,7 @@ def main() -> None:
             "datasets with personal data": ("/datasets", {"personal": "1"}),
             "datasets by tag": ("/datasets", {"tag": tag}),
             "datasets by search": ("/datasets", {"q": "orders_daily"}),
+            "datasets by search, with personal data": ("/datasets", {"q": "orders", "personal": "1"}),
             "search `customer events`": ("/search", {"q": "customer events"}),
             "dataset page": ("/dataset", {"id": dataset}),
             "jobs, first page": ("/jobs", {}),
