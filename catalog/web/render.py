@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlparse
 
 import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -102,8 +102,9 @@ def same_origin(endpoint):
     this also covers ``--no-auth``, where no cookie is needed at all.
     """
     async def checked(request: Request):
+        # Host against host: behind a proxy that terminates TLS the schemes differ, the host does not.
         origin = request.headers.get("origin")
-        if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        if origin is not None and urlparse(origin).netloc != request.headers.get("host"):
             raise HTTPError(403, f"form posts from another site ({origin}) are refused", [{"header": "Origin"}])
         return await endpoint(request)
     checked.__name__ = endpoint.__name__

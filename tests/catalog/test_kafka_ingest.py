@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 
 import confluent_kafka
 import httpx
-import pytest
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import column_lineage_dataset, schema_dataset, sql_job

@@ -280,3 +280,14 @@ def test_the_dataset_page_shows_the_anonymization_plan_of_the_active_policies(si
     shown = re.findall(r'<tr class="plan-row"><td>([^<]+)</td><td>[^<]*</td><td>([^<]+)</td>', page)
     expected = [(c["column"], c["description"]) for p in plans for c in p["columns"]]
     assert [(column, html.unescape(text)) for column, text in shown] == expected and any(column == "email" for column, _ in shown)
+
+
+def test_a_post_through_a_tls_proxy_keeps_its_origin(site):
+    """Behind a proxy that terminates TLS the browser's Origin is https while the server sees http."""
+    server, tokens = site
+    with browser(server, tokens, "admin") as client:
+        through_proxy = client.post("/dataset", data={"id": CUSTOMERS, "action": "add_tag", "tag": "via-proxy"},
+                                    headers={"Origin": server.url.replace("http://", "https://")})
+        assert through_proxy.status_code == 303
+        assert client.post("/dataset", data={"id": CUSTOMERS, "action": "add_tag", "tag": "null-origin"},
+                           headers={"Origin": "null"}).status_code == 403
