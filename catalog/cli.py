@@ -41,6 +41,7 @@ def main() -> None:
     \b
     Start a server on the embedded graph engine, with sample lineage:
         catalog serve --demo
+    then open http://127.0.0.1:5000/ in a browser: search, datasets, lineage, compliance.
     Send events from files or folders (JSON, JSON arrays, JSON Lines):
         catalog ingest ./events/
     Read lineage back:
