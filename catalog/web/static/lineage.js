@@ -6,7 +6,8 @@
 const elk = new ELK({ workerUrl: "/static/vendor/elk-worker.min.js" });
 const FIELD_FETCHES = 6;  // column lineage requests in flight at once
 const LARGE_GRAPH = 300;  // nodes from which the layout trades some crossings for speed
-const state = { nodes: new Map(), edges: new Map(), columnEdges: new Map(), start: null, partial: false };
+const state = { nodes: new Map(), edges: new Map(), columnEdges: new Map(), columnsAsked: new Set(), start: null,
+                partial: false };
 const $ = id => document.getElementById(id);
 
 async function gql(query, variables) {
@@ -60,9 +61,11 @@ function addColumnEdges(edges) {
   for (const e of edges) state.columnEdges.set(e.origin + ">" + e.destination, e);
 }
 
-// Column lineage one hop upstream of every drawn column, a few requests at a time.
+// Column lineage one hop upstream of every drawn column not asked yet, a few requests at a time.
 async function loadColumns() {
-  const fields = [...state.nodes.values()].flatMap(n => n.fields.map(f => f.id));
+  const fields = [...state.nodes.values()].flatMap(n => n.fields.map(f => f.id))
+    .filter(id => !state.columnsAsked.has(id));
+  fields.forEach(id => state.columnsAsked.add(id));
   let next = 0;
   async function worker() {
     while (next < fields.length) {
@@ -146,15 +149,16 @@ function segments(source, target, points) {
 
 const STYLE = [
   { selector: "node", style: { label: "data(label)", "font-size": 12, "text-valign": "center", "text-halign": "center",
-      "text-wrap": "ellipsis", "text-max-width": "data(w)", shape: "round-rectangle", width: "data(w)", height: "data(h)",
+      "text-wrap": "ellipsis", "text-max-width": "data(w)", shape: "round-rectangle", width: "data(w)",
+      height: "data(h)",
       "background-color": "#fff", "border-width": 1.5, "min-zoomed-font-size": 7, color: "#1f2937" } },
   { selector: "node.dataset", style: { "border-color": "#2563eb" } },
   { selector: "node.job", style: { "border-color": "#d97706", "background-color": "#fffbeb" } },
   { selector: "node.dataset:parent", style: { "text-valign": "top", "text-margin-y": -4, "font-weight": 600,
       "background-color": "#f8fafc", padding: 6 } },
   { selector: "node.personal", style: { "background-color": "#ffe4e6", "border-color": "#e11d48" } },
-  { selector: "node.special", style: { "background-color": "#fecaca", "border-color": "#b91c1c", "border-style": "double",
-      "border-width": 4 } },
+  { selector: "node.special", style: { "background-color": "#fecaca", "border-color": "#b91c1c",
+      "border-style": "double", "border-width": 4 } },
   { selector: "node.field", style: { "border-color": "#7c3aed", "font-size": 11, "border-width": 1 } },
   { selector: "node.start", style: { "border-width": 4 } },
   { selector: "edge", style: { width: 1.5, "line-color": "#94a3b8", "target-arrow-color": "#94a3b8",
@@ -210,7 +214,8 @@ async function draw() {
   if (view && state.keepView) { cy.zoom(view.zoom); cy.pan(view.pan); } else { fit(); }
   if (state.selected && cy.getElementById(state.selected).length) highlight(cy.getElementById(state.selected));
   $("status").textContent = `${state.nodes.size} nodes, ${state.edges.size} edges` +
-    (showFields ? `, ${columnEdges.length} column edges` : "") + (state.partial ? " (partial: a limit was reached)" : "");
+    (showFields ? `, ${columnEdges.length} column edges` : "") +
+    (state.partial ? " (partial: a limit was reached)" : "");
 }
 
 // The whole graph in view, but never blown up past life size (a three-node graph stays readable).
@@ -233,18 +238,21 @@ function highlight(node) {
 
 function details(node) {
   const kind = node.data("kind"), id = node.id();
-  const page = kind === "JOB" ? "/job?id=" : "/dataset?id=";
-  const datasetId = kind === "FIELD" ? node.parent().id() : id;
-  const lines = [`<p class="kind ${kind.toLowerCase()}">${kind.toLowerCase()}</p>`, `<h3>${escape(node.data("label"))}</h3>`,
-    `<p class="hint">${escape(id)}</p><ul>`,
-    `<li><a id="open-page" href="${kind === "JOB" ? page + encodeURIComponent(id) : page + encodeURIComponent(datasetId)}">open its page</a></li>`];
+  const page = kind === "JOB" ? "/job?id=" + encodeURIComponent(id)
+    : "/dataset?id=" + encodeURIComponent(kind === "FIELD" ? node.parent().id() : id);
+  const column = dir => `/lineage?nodeId=${encodeURIComponent(id)}&direction=${dir}&depth=10`;
+  const lines = [`<p class="kind ${kind.toLowerCase()}">${kind.toLowerCase()}</p>`,
+    `<h3>${escape(node.data("label"))}</h3>`, `<p class="hint">${escape(id)}</p><ul>`,
+    `<li><a id="open-page" href="${page}">open its page</a></li>`];
   if (kind === "FIELD") {
-    lines.push(`<li><a id="column-upstream" href="/lineage?nodeId=${encodeURIComponent(id)}&direction=UPSTREAM&depth=10">this column's upstream</a></li>`);
-    lines.push(`<li><a href="/lineage?nodeId=${encodeURIComponent(id)}&direction=DOWNSTREAM&depth=10">its downstream</a></li>`);
+    lines.push(`<li><a id="column-upstream" href="${column("UPSTREAM")}">this column's upstream</a></li>`);
+    lines.push(`<li><a href="${column("DOWNSTREAM")}">its downstream</a></li>`);
   }
-  const held = { personal: "holds personal data", special: "holds special category data (Art. 9)" }[node.data("personal")];
+  const held = { personal: "holds personal data", special: "holds special category data (Art. 9)" }[
+    node.data("personal")];
   if (held) lines.push(`</ul><p class="pill${node.data("personal") === "special" ? " special" : ""}">${held}</p><ul>`);
-  lines.push(`</ul><p class="hint">${node.predecessors("node").length} upstream, ${node.successors("node").length} downstream on this page</p>`);
+  lines.push(`</ul><p class="hint">${node.predecessors("node").length} upstream, ` +
+             `${node.successors("node").length} downstream on this page</p>`);
   $("details").innerHTML = lines.join("");
 }
 
@@ -275,7 +283,8 @@ async function run(step, keepView) {
 
 async function pick(text) {
   const { search } = await gql(SEARCH, { q: text });
-  $("details").innerHTML = `<p>${search.length ? "Pick one:" : "Nothing matches " + escape(text) + "."}</p><div id="picks"></div>`;
+  const heading = search.length ? "Pick one:" : "Nothing matches " + escape(text) + ".";
+  $("details").innerHTML = `<p>${heading}</p><div id="picks"></div>`;
   for (const hit of search) {
     const a = document.createElement("a");
     a.href = "#"; a.className = "pick";
@@ -297,7 +306,7 @@ function show() {
     return;
   }
   const depth = parseInt($("depth").value, 10) || 2;
-  state.nodes.clear(); state.edges.clear(); state.columnEdges.clear();
+  state.nodes.clear(); state.edges.clear(); state.columnEdges.clear(); state.columnsAsked.clear();
   state.start = nodeId; state.partial = false; state.selected = null;
   const params = new URLSearchParams({ nodeId, depth, direction: $("direction").value });
   if ($("columns").checked) params.set("columns", "1");
@@ -314,7 +323,11 @@ window.lineage = {
   highlighted: () => cy ? cy.elements(".path").map(e => e.id()) : [],
   zoom: () => cy ? cy.zoom() : null,
   withPersonalData: () => cy ? cy.nodes(".personal, .special").map(n => n.id()) : [],
-  focus: id => { cy.zoom({ level: 1.2, position: cy.getElementById(id).position() }); cy.center(cy.getElementById(id)); },
+  focus: id => {
+    const node = cy.getElementById(id);
+    cy.zoom({ level: 1.2, position: node.position() });
+    cy.center(node);
+  },
   // Model-space boxes of the nodes outside compounds and of the compounds themselves (to check for overlaps).
   boxes: () => cy ? cy.nodes().orphans().map(n => ({ id: n.id(), ...n.boundingBox({ includeLabels: false }) })) : [],
 };
