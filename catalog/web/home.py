@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from catalog import browse
-from catalog.keys import COMPLIANCE
 from catalog.api.auth import principal
+from catalog.keys import COMPLIANCE
 from catalog.web.render import bad_request, call, render
 from policies import audit_runs
 
