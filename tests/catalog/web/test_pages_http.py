@@ -1,5 +1,8 @@
 """The web pages over HTTP with authentication on: what each role sees and may change, stewards' edits
-recorded like the GraphQL mutations, refused edits changing nothing, and pages for unknown ids."""
+recorded like the GraphQL mutations, refused edits changing nothing, and pages for unknown ids.
+
+On the embedded engine, the default: the queries behind the pages (catalog.browse, catalog.store.reads)
+are tested on both engines by their own tests, and test_auth_http serves every page from Neo4j too."""
 
 import contextlib
 import html
@@ -19,12 +22,12 @@ ROLES = ("viewer", "steward", "compliance_officer", "admin")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, module_graph_args):
+def site(tmp_path_factory):
     data = tmp_path_factory.mktemp("pages") / "data"
     store = KeyStore(data)
     tokens = {role: store.create(f"pages-{role}", role)[1] for role in ROLES}
     store.close()
-    with ServerProcess(data, *module_graph_args, auth=True) as server:
+    with ServerProcess(data, auth=True) as server:
         admin = {"Authorization": f"Bearer {tokens['admin']}"}
         assert httpx.post(server.url + "/api/v1/lineage/batch", json=sample_events(), headers=admin,
                           timeout=60).status_code == 200
