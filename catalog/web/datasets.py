@@ -17,7 +17,7 @@ from catalog.api.auth import actor
 from catalog.api.body import read_form
 from catalog.runtime import Catalog
 from catalog.store import reads
-from catalog.web.render import MAX_FORM_BYTES, bad_request, call, link_params, not_found, node_url, render
+from catalog.web.render import MAX_FORM_BYTES, bad_request, call, flag, link_params, not_found, node_url, render
 from policies import classifications, registry
 
 PAGE_SIZE = 50
@@ -34,6 +34,7 @@ def dataset_view(catalog: Catalog, key: str) -> dict | None:
     fields = reads.fields_of(store, [key])[key]
     by_field = classifications.of_fields(store, [f["key"] for f in fields])
     jobs = reads.job_edges(store, [key])
+    plans = registry.plans(store, key)
     return {
         "dataset": props,
         "description": props.get("stewardDescription") or props.get("description"),
@@ -44,8 +45,9 @@ def dataset_view(catalog: Catalog, key: str) -> dict | None:
         "versions": reads.versions_of(store, key, LIST_ITEMS),
         "runs": reads.runs_of_dataset(store, key, LIST_ITEMS),
         "assertions": reads.quality_assertions(store, key),
-        "rules": registry.applicable(store, key),
-        "plans": [plan.to_dict() for plan in registry.plans(store, key)],
+        # A plan holds the rules that apply, with why: one read of the dataset's facts serves both sections.
+        "rules": [(plan.policy, rule.name, why) for plan in plans for rule, why in plan.rules],
+        "plans": [plan.to_dict() for plan in plans],
         "history": catalog.governance.history(key, 50),
         "producers": sorted(j for j, rel, _ in jobs if rel == "PRODUCES"),
         "consumers": sorted(j for j, rel, _ in jobs if rel == "CONSUMES"),
@@ -53,15 +55,11 @@ def dataset_view(catalog: Catalog, key: str) -> dict | None:
     }
 
 
-def _flag(request: Request, name: str) -> bool:
-    return request.query_params.get(name) in ("1", "true", "on", "yes")
-
-
 async def list_datasets(request: Request) -> Response:
     params = request.query_params
     filters = {"namespace": params.get("namespace") or None, "search": params.get("q") or None,
                "tag": params.get("tag") or None, "owner": params.get("owner") or None,
-               "personal": _flag(request, "personal"), "special": _flag(request, "special")}
+               "personal": flag(request, "personal"), "special": flag(request, "special")}
     try:
         page = await call(request, browse.datasets, **filters, first=PAGE_SIZE, after=params.get("after"))
     except browse.BrowseError as exc:
@@ -137,7 +135,8 @@ def _edit(catalog: Catalog, who: str, key: str, form: dict[str, list[str]]) -> s
         field_id = value("field")
         if not field_id.startswith("datasetField:" + key.removeprefix("dataset:") + ":"):
             raise stewardship.StewardshipError(f"field {field_id!r} is not a column of this dataset")
-        catalog.decide_classification(who, field_id, value("entity"), action == "confirm", value("note").strip() or None)
+        catalog.decide_classification(who, field_id, value("entity"), action == "confirm",
+                                      value("note").strip() or None)
     else:
         raise stewardship.StewardshipError(f"unknown action {action!r}")
     return action

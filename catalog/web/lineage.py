@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from catalog.web.render import render
+from catalog.web.render import flag, render
 
 DIRECTIONS = ("BOTH", "UPSTREAM", "DOWNSTREAM")
 
@@ -21,4 +21,4 @@ async def lineage_page(request: Request) -> Response:
     direction = params.get("direction", "BOTH").upper()
     return render(request, "lineage.html", node_id=params.get("nodeId", ""), depth=depth, max_depth=max_depth,
                   direction=direction if direction in DIRECTIONS else "BOTH",
-                  columns=params.get("columns") in ("1", "true", "on"))
+                  columns=flag(request, "columns"))

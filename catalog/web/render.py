@@ -56,6 +56,11 @@ def short_field(field_id: str) -> str:
     return short_id("dataset:" + dataset) + "." + column
 
 
+def flag(request: Request, name: str) -> bool:
+    """A ticked box or an on/off query parameter (``?personal=1``, ``?columns=true``)."""
+    return request.query_params.get(name) in ("1", "true", "on", "yes")
+
+
 def link_params(filters: dict) -> dict:
     """A list page's filters as the query parameters of its links (search is ``q``, a ticked box 1)."""
     return {"q" if name == "search" else name: (1 if value is True else value) for name, value in filters.items()}

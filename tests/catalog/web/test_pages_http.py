@@ -283,6 +283,10 @@ def test_the_dataset_page_shows_the_anonymization_plan_of_the_active_policies(si
     shown = re.findall(r'<tr class="plan-row"><td>([^<]+)</td><td>[^<]*</td><td>([^<]+)</td>', page)
     expected = [(c["column"], c["description"]) for p in plans for c in p["columns"]]
     assert [(column, html.unescape(text)) for column, text in shown] == expected and any(column == "email" for column, _ in shown)
+    applied = graphql(server, tokens, '{ dataset(namespace: "food_delivery", name: "public.customers") '
+                                      '{ policies { policy rule } } }')["dataset"]["policies"]
+    section = page[page.index('id="policies"'):page.index('id="anonymization"')]
+    assert re.findall(r"<td><b>([^<]+)</b></td>", section) == [r["rule"] for r in applied] and applied
 
 
 def test_a_post_through_a_tls_proxy_keeps_its_origin(site):
