@@ -3,8 +3,9 @@
 ``start`` returns at once with the run's id (the CLI polls it and draws a progress bar);
 ``run`` waits for the result (GraphQL's ``runAudit``). Either way the audit reads the graph,
 records the run in the governance log and writes it to the graph (see
-:mod:`policies.audit_runs`). Progress of recent audits is kept in memory; finished runs are
-read from the graph.
+:mod:`policies.audit_runs`). One audit runs at a time across every replica (the "audit" lease
+of catalog.logstore), and progress goes where every replica can read it, so a client polling
+through a load balancer sees it from any of them. Finished runs are read from the graph.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 
 from catalog.govlog import GovernanceLog
+from catalog.logstore.base import Coordination
 from catalog.store.base import GraphStore
 from policies import audit_runs, registry
 from policies.audit import audit
 from policies.policy import Policy
 
 log = logging.getLogger("catalog.audit")
-KEPT = 50  # progress entries of recent audits kept in memory
+PROGRESS_EVERY = 0.5  # seconds between progress writes within a phase (a shared database gets one write, not 100K)
 
 
 class AuditBusy(RuntimeError):
@@ -31,13 +32,16 @@ class AuditBusy(RuntimeError):
 
 
 class Auditor:
-    def __init__(self, store: GraphStore, governance: GovernanceLog, on_finish=lambda run, seconds: None):
+    def __init__(self, store: GraphStore, governance: GovernanceLog, coordination: Coordination,
+                 on_finish=lambda run, seconds: None):
         self.store = store
         self.governance = governance
+        self.coordination = coordination
+        self.lease = coordination.lease("audit")  # across replicas
         self.on_finish = on_finish
-        self._busy = threading.Lock()
-        self._guard = threading.Lock()
-        self._progress: OrderedDict[str, dict] = OrderedDict()
+        self._busy = threading.Lock()  # within this process (a lease is re-entrant for its holder)
+        self._current: dict = {}
+        self._saved_at = 0.0
 
     def start(self, actor: str, policies: list[Policy] | None = None) -> dict:
         """Begin an audit in the background; its progress entry (with the run id)."""
@@ -51,25 +55,30 @@ class Auditor:
         return self._execute(self._claim(), actor, policies)
 
     def progress(self, run_id: str) -> dict | None:
-        with self._guard:
-            entry = self._progress.get(run_id)
-            return dict(entry) if entry else None
+        return self.coordination.progress(run_id)
 
     def _claim(self) -> str:
         if not self._busy.acquire(blocking=False):
-            with self._guard:
-                running = next((k for k, v in reversed(self._progress.items()) if v["status"] == "running"), "?")
-            raise AuditBusy(running)
-        run_id = audit_runs.new_run_id()
-        with self._guard:
-            self._progress[run_id] = {"id": run_id, "status": "running", "phase": "starting", "done": 0, "total": 0}
-            while len(self._progress) > KEPT:
-                self._progress.popitem(last=False)
+            raise AuditBusy(self.coordination.running_audit() or "?")
+        try:
+            if not self.lease.try_acquire():
+                raise AuditBusy(self.coordination.running_audit() or "?")
+            run_id = audit_runs.new_run_id()
+            self._current = {"id": run_id, "status": "running", "phase": "starting", "done": 0, "total": 0}
+            self.coordination.save_progress(self._current)
+        except BaseException:
+            self.lease.release()
+            self._busy.release()
+            raise
         return run_id
 
     def _update(self, run_id: str, **values) -> None:
-        with self._guard:
-            self._progress[run_id].update(values)
+        # Within a phase, write at most every PROGRESS_EVERY seconds; a new phase or status is written at once.
+        news = values.get("phase") != self._current.get("phase") or "status" in values
+        self._current.update(values)
+        if news or time.monotonic() - self._saved_at >= PROGRESS_EVERY:
+            self._saved_at = time.monotonic()
+            self.coordination.save_progress(self._current)
 
     def _in_background(self, run_id: str, actor: str, policies: list[Policy] | None) -> None:
         try:
@@ -97,4 +106,5 @@ class Auditor:
             self._update(run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
             raise
         finally:
+            self.lease.release()
             self._busy.release()

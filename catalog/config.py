@@ -12,6 +12,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
 
     data_dir: Path = Field(Path("catalog-data"), description="event log and embedded graph data")
+    database_url: str | None = Field(None, description="postgresql://user:password@host:5432/db for the event log, "
+                                     "governance log and API keys, shared by replicas; none = SQLite files in "
+                                     "the data directory")
     graph_url: str | None = Field(None, description="neo4j://, bolt:// or falkordb://host:port; none = embedded")
     neo4j_user: str = Field("neo4j", description="Neo4j user (with a password; none = a server without auth)")
     neo4j_password: str | None = None

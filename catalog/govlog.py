@@ -7,16 +7,23 @@ editing or deleting any entry breaks the chain from that point on (:meth:`verify
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from pathlib import Path
 
 import orjson
 
-from catalog.eventlog import open_durable
+from catalog.eventlog import sqlite_at
+from catalog.logstore.base import Database
 
 GENESIS = "0" * 64
 GOVERNANCE_FILE = "governance.sqlite3"  # in the data directory
+SCHEMA = [
+    (1, "changes", [
+        "CREATE TABLE IF NOT EXISTS changes (seq {bigint} PRIMARY KEY, at {bigint} NOT NULL, actor TEXT NOT NULL,"
+        " node_id TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS changes_node ON changes (node_id, seq)",
+    ]),
+]
 
 
 def _digest(prev: str, at: int, actor: str, node_id: str, action: str, detail: str) -> str:
@@ -24,72 +31,60 @@ def _digest(prev: str, at: int, actor: str, node_id: str, action: str, detail: s
 
 
 class GovernanceLog:
-    def __init__(self, path: Path):
-        self._lock = threading.Lock()
-        self._db = open_durable(path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,"
-            " node_id TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL, prev TEXT NOT NULL,"
-            " hash TEXT NOT NULL)"
-        )
-        self._db.execute("CREATE INDEX IF NOT EXISTS changes_node ON changes (node_id, seq)")
+    def __init__(self, target: Database | Path):
+        self.db = sqlite_at(target)
+        self.db.migrate("governance", SCHEMA)
 
     def record(self, actor: str, node_id: str, action: str, detail: dict) -> dict:
         at = int(time.time() * 1000)
         body = orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute("SELECT hash FROM changes ORDER BY seq DESC LIMIT 1").fetchone()
-                prev = row[0] if row else GENESIS
-                digest = _digest(prev, at, actor, node_id, action, body)
-                seq = self._db.execute(
-                    "INSERT INTO changes (at, actor, node_id, action, detail, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                    "RETURNING seq", (at, actor, node_id, action, body, prev, digest),
-                ).fetchone()[0]
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return {"seq": seq, "at": at, "actor": actor, "nodeId": node_id, "action": action, "detail": detail}
+        with self.db.transaction(serialize="governance") as tx:
+            # The chain needs each entry to see the one before: the lock makes appends one at a time.
+            row = tx.execute("SELECT seq, hash FROM changes ORDER BY seq DESC LIMIT 1")
+            last_seq, prev = row[0] if row else (0, GENESIS)
+            digest = _digest(prev, at, actor, node_id, action, body)
+            tx.execute("INSERT INTO changes (seq, at, actor, node_id, action, detail, prev, hash) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (last_seq + 1, at, actor, node_id, action, body, prev, digest))
+        return {"seq": last_seq + 1, "at": at, "actor": actor, "nodeId": node_id, "action": action, "detail": detail}
 
     def history(self, node_id: str, limit: int = 100) -> list[dict]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT seq, at, actor, node_id, action, detail FROM changes WHERE node_id = ? "
-                "ORDER BY seq DESC LIMIT ?", (node_id, limit)).fetchall()
-        return [{"seq": s, "at": at, "actor": actor, "nodeId": n, "action": action, "detail": orjson.loads(detail)}
-                for s, at, actor, n, action, detail in rows]
+        return _changes(self.db.query("SELECT seq, at, actor, node_id, action, detail FROM changes WHERE node_id = ? "
+                                      "ORDER BY seq DESC LIMIT ?", (node_id, limit)))
 
     def all(self) -> list[dict]:
-        with self._lock:
-            rows = self._db.execute("SELECT seq, at, actor, node_id, action, detail FROM changes ORDER BY seq").fetchall()
-        return [{"seq": s, "at": at, "actor": actor, "nodeId": n, "action": action, "detail": orjson.loads(detail)}
-                for s, at, actor, n, action, detail in rows]
+        return _changes(self.db.query("SELECT seq, at, actor, node_id, action, detail FROM changes ORDER BY seq"))
+
+    def entries(self, after: int = 0, limit: int = 1000) -> list[tuple]:
+        """Raw rows (seq, at, actor, node_id, action, detail, prev, hash) after ``after``, for copies and checks."""
+        return self.db.query("SELECT seq, at, actor, node_id, action, detail, prev, hash FROM changes WHERE seq > ? "
+                             "ORDER BY seq LIMIT ?", (after, limit))
 
     def head(self) -> tuple[int, str]:
         """(seq, hash) of the latest entry; (0, GENESIS) when empty. Record it elsewhere to detect a cut tail."""
-        with self._lock:
-            row = self._db.execute("SELECT seq, hash FROM changes ORDER BY seq DESC LIMIT 1").fetchone()
-        return (row[0], row[1]) if row else (0, GENESIS)
+        rows = self.db.query("SELECT seq, hash FROM changes ORDER BY seq DESC LIMIT 1")
+        return tuple(rows[0]) if rows else (0, GENESIS)
 
     def hash_at(self, seq: int) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT hash FROM changes WHERE seq = ?", (seq,)).fetchone()
-        return row[0] if row else None
+        rows = self.db.query("SELECT hash FROM changes WHERE seq = ?", (seq,))
+        return rows[0][0] if rows else None
 
     def verify(self) -> tuple[bool, int | None]:
         """(intact, seq of the first bad entry)."""
         prev = GENESIS
         expected_seq = 1
-        with self._lock:
-            rows = self._db.execute("SELECT seq, at, actor, node_id, action, detail, prev, hash FROM changes ORDER BY seq")
+        after = 0
+        while rows := self.entries(after, 5000):
             for seq, at, actor, node_id, action, detail, stored_prev, digest in rows:
                 if seq != expected_seq or stored_prev != prev or _digest(prev, at, actor, node_id, action, detail) != digest:
                     return False, seq
                 prev, expected_seq = digest, seq + 1
+            after = rows[-1][0]
         return True, None
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.db.close()
+
+
+def _changes(rows) -> list[dict]:
+    return [{"seq": s, "at": at, "actor": actor, "nodeId": n, "action": action, "detail": orjson.loads(detail)}
+            for s, at, actor, n, action, detail in rows]

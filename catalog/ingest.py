@@ -8,6 +8,11 @@ UNWIND queries, so concurrent single posts cost about as much as a batch.
 The graph is a projection of the log. ``Projector`` applies logged events and advances
 the checkpoint stored in the graph; after a crash, or while the engine was away, it
 catches up from that checkpoint. Writes are idempotent, so re-applying is harmless.
+
+Replicas sharing one log and one graph take turns through the "projector" lease
+(catalog.logstore): the replica holding it projects every replica's events, reading them from
+the log; the others only append and acknowledge. When the holder dies the lease is free and the
+next replica to try takes it over and goes on from the graph's checkpoint.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from dataclasses import dataclass
 from catalog import changes
 from catalog.eventlog import EventLog, LoggedEvent
 from catalog.govlog import GovernanceLog
+from catalog.logstore.base import Lease, LogsUnavailable
+from catalog.logstore.sqlite_backend import LocalLease
 from catalog.store.base import GraphStore, GraphUnavailable
 from policies.propagate import Propagator
 from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event, unindexable_keys, \
@@ -85,19 +92,38 @@ class Projector:
     """Applies logged events to the graph and keeps the checkpoint."""
 
     def __init__(self, event_log: EventLog, store: GraphStore, chunk: int = 500,
-                 governance: GovernanceLog | None = None, propagator: Propagator | None = None):
+                 governance: GovernanceLog | None = None, propagator: Propagator | None = None,
+                 lease: Lease | None = None):
         self.log = event_log
         self.store = store
         self.governance = governance
         self.propagator = propagator
         self.chunk = chunk
+        self.lease = lease or LocalLease()
+        self.leading = False  # whether this process holds the lease (as of the last check)
         self.applied = 0  # highest seq known to be in the graph
         self.refused = 0  # logged events the engine refused (see _apply_or_isolate)
         self._lock = threading.Lock()
 
-    def load_checkpoint(self) -> int:
-        self.applied = self.store.checkpoint()
-        return self.applied
+    def lead(self) -> bool:
+        """Take the projector lease if it is free (or keep it); whether this process projects now.
+
+        A replica that has just taken over starts from the graph's checkpoint, wherever the last
+        holder left it.
+        """
+        with self._lock:
+            was = self.leading
+            self.leading = self.lease.try_acquire()
+            if self.leading and not was:
+                self.applied = self.store.checkpoint()
+                log.info("this replica projects the event log into the graph now", extra={"checkpoint": self.applied})
+            elif was and not self.leading:
+                log.warning("projector lease lost; another replica projects (or will once the database is back)")
+            return self.leading
+
+    def tick(self) -> int:
+        """One round of the projection loop: lead if possible, then catch up; the events applied."""
+        return self.reconcile() if self.lead() else 0
 
     def apply(self, events: list[tuple[int, GraphWrites]]) -> None:
         """Apply (seq, an event's writes) that directly follow the checkpoint; else catch up."""
@@ -193,18 +219,22 @@ class Projector:
             changes.replay(self.store, self.governance, self.propagator)
 
     def lag(self) -> int:
-        return max(0, self.log.last_seq() - self.applied)
+        applied = self.applied if self.leading else self.store.checkpoint()
+        return max(0, self.log.last_seq() - applied)
 
 
 class IngestPipeline:
     """Group commit of submitted events: log first, then graph, then acknowledge."""
 
     def __init__(self, event_log: EventLog, projector: Projector, max_batch: int = 2000,
-                 on_commit: Callable[[list[PreparedEvent], list[Accepted]], None] | None = None):
+                 on_commit: Callable[[list[PreparedEvent], list[Accepted]], None] | None = None,
+                 on_caught_up: Callable[[int], None] | None = None, interval: float = 0.5):
         self.log = event_log
         self.projector = projector
         self.max_batch = max_batch
         self.on_commit = on_commit
+        self.on_caught_up = on_caught_up  # events logged elsewhere (or while the graph was away) now projected
+        self.interval = interval  # seconds between rounds of the projection loop
         self.lagging = False
         self._queue: asyncio.Queue | None = None
         self._worker: asyncio.Task | None = None
@@ -257,7 +287,7 @@ class IngestPipeline:
     def _commit(self, events: list[PreparedEvent]) -> list[Accepted]:
         rows = self.log.append([(e.digest, e.body, e.kind, e.time) for e in events])
         accepted = [Accepted(seq, new) for seq, new in rows]
-        if not self.lagging:
+        if not self.lagging and self.projector.leading:
             try:
                 self.projector.apply([(a.seq, e.writes) for a, e in zip(accepted, events) if a.new])
             except GraphUnavailable as exc:
@@ -270,11 +300,15 @@ class IngestPipeline:
 
     async def _retry_loop(self) -> None:
         while True:
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(self.interval)
             try:
-                caught = await asyncio.to_thread(self.projector.reconcile)
+                caught = await asyncio.to_thread(self.projector.tick)
                 self.lagging = False
                 if caught:
-                    log.info("projection caught up", extra={"events": caught})
-            except GraphUnavailable:
+                    log.debug("projection caught up", extra={"events": caught})
+                    if self.on_caught_up:
+                        self.on_caught_up(caught)
+            except (GraphUnavailable, LogsUnavailable):
                 self.lagging = True
+            except Exception:  # keep the loop alive: the next round retries
+                log.exception("projection round failed")

@@ -19,10 +19,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.eventlog import open_durable
+from catalog.eventlog import sqlite_at
 from catalog.govlog import GovernanceLog
+from catalog.logstore.base import Database
 
-KEYS_FILE = "keys.sqlite3"
+KEYS_FILE = "keys.sqlite3"  # in the data directory
+SCHEMA = [
+    (1, "keys", [
+        "CREATE TABLE IF NOT EXISTS keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
+        " namespaces TEXT NOT NULL, digest TEXT NOT NULL, created_at {bigint} NOT NULL, revoked_at {bigint})",
+    ]),
+]
 ACTIONS = ("key_created", "key_revoked")
 
 # What each permission lets a key do; routes and GraphQL fields each name one.
@@ -77,14 +84,19 @@ def _digest(token: str) -> str:
 
 
 class KeyStore:
-    """The keys of one data directory; safe to share between the server and ``catalog keys``."""
+    """The keys of a catalog; safe to share between the server and ``catalog keys``.
 
-    def __init__(self, data_dir: Path):
-        self._lock = threading.Lock()
-        self._db = open_durable(Path(data_dir) / KEYS_FILE)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
-            " namespaces TEXT NOT NULL, digest TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER)")
+    ``target``: a database, or a data directory (keys.sqlite3 in it). With ``cache_seconds``, a key that
+    authenticated is trusted that long without asking the database again: a shared database costs a round
+    trip per request otherwise, and a revocation then takes up to that long to reach every replica.
+    """
+
+    def __init__(self, target: Database | Path, cache_seconds: float = 0.0):
+        self.db = sqlite_at(target if isinstance(target, Database) else Path(target) / KEYS_FILE)
+        self.db.migrate("keys", SCHEMA)
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, ApiKey]] = {}
+        self._cache_lock = threading.Lock()
 
     def create(self, name: str, role: str, namespaces: tuple[str, ...] = (),
                governance: GovernanceLog | None = None, actor: str = "system") -> tuple[ApiKey, str]:
@@ -100,9 +112,9 @@ class KeyStore:
         key_id = secrets.token_hex(6)
         token = f"lc_{key_id}_{secrets.token_urlsafe(32)}"
         key = ApiKey(key_id, name.strip(), role, tuple(namespaces), int(time.time() * 1000))
-        with self._lock:
-            self._db.execute("INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                             (key.id, key.name, key.role, "\n".join(key.namespaces), _digest(token), key.created_at))
+        with self.db.transaction() as tx:
+            tx.execute("INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                       (key.id, key.name, key.role, "\n".join(key.namespaces), _digest(token), key.created_at))
         if governance:
             governance.record(actor, f"apikey:{key.id}", "key_created",
                               {"name": key.name, "role": key.role, "namespaces": list(key.namespaces)})
@@ -111,43 +123,62 @@ class KeyStore:
     def revoke(self, key_id: str, governance: GovernanceLog | None = None, actor: str = "system") -> ApiKey:
         """Revoke a key from now on; revoking twice keeps the first time."""
         now = int(time.time() * 1000)
-        with self._lock:
-            updated = self._db.execute("UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                                       (now, key_id)).rowcount
+        with self.db.transaction() as tx:
+            updated = tx.execute("UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING id",
+                                 (now, key_id))
         key = self.get(key_id)
         if key is None:
             raise ApiKeyError(f"no key with id {key_id!r}: `catalog keys list` shows the ids")
+        with self._cache_lock:
+            self._cache.clear()
         if updated and governance:
             governance.record(actor, f"apikey:{key.id}", "key_revoked", {"name": key.name, "role": key.role})
         return key
 
     def get(self, key_id: str) -> ApiKey | None:
-        with self._lock:
-            row = self._db.execute("SELECT id, name, role, namespaces, created_at, revoked_at FROM keys WHERE id = ?",
-                                   (key_id,)).fetchone()
-        return _key(row) if row else None
+        rows = self.db.query("SELECT id, name, role, namespaces, created_at, revoked_at FROM keys WHERE id = ?",
+                             (key_id,))
+        return _key(rows[0]) if rows else None
 
     def list(self) -> list[ApiKey]:
-        with self._lock:
-            rows = self._db.execute("SELECT id, name, role, namespaces, created_at, revoked_at FROM keys "
-                                    "ORDER BY created_at, id").fetchall()
+        rows = self.db.query("SELECT id, name, role, namespaces, created_at, revoked_at FROM keys "
+                             "ORDER BY created_at, id")
         return [_key(row) for row in rows]
+
+    def rows(self) -> list[tuple]:
+        """Every key as stored (its hash included), for moving a catalog to another database."""
+        return self.db.query("SELECT id, name, role, namespaces, digest, created_at, revoked_at FROM keys ORDER BY id")
+
+    def insert_rows(self, rows: list[tuple]) -> None:
+        with self.db.transaction() as tx:
+            for row in rows:
+                tx.execute("INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, ?)", tuple(row))
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The live key this token is, or None (malformed, unknown, wrong secret or revoked)."""
         match = _KEY.fullmatch(token)
         if not match:
             return None
-        with self._lock:
-            row = self._db.execute("SELECT id, name, role, namespaces, created_at, revoked_at, digest FROM keys "
-                                   "WHERE id = ?", (match.group(1),)).fetchone()
-        if not row or not hmac.compare_digest(row[6], _digest(token)) or row[5] is not None:
+        digest = _digest(token)
+        if self.cache_seconds:
+            with self._cache_lock:
+                cached = self._cache.get(digest)
+            if cached and time.monotonic() - cached[0] < self.cache_seconds:
+                return cached[1]
+        rows = self.db.query("SELECT id, name, role, namespaces, created_at, revoked_at, digest FROM keys "
+                             "WHERE id = ?", (match.group(1),))
+        if not rows or not hmac.compare_digest(rows[0][6], digest) or rows[0][5] is not None:
             return None
-        return _key(row[:6])
+        key = _key(rows[0][:6])
+        if self.cache_seconds:
+            with self._cache_lock:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[digest] = (time.monotonic(), key)
+        return key
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.db.close()
 
 
 def _key(row) -> ApiKey:

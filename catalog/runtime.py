@@ -1,4 +1,4 @@
-"""The running catalog: graph engine, store, event log and ingestion, opened and closed together."""
+"""The running catalog: graph engine, store, the logs and ingestion, opened and closed together."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from urllib.parse import urlparse
 from catalog.config import Settings
 from catalog.engine import DataDirLock, EmbeddedEngine
 from catalog.eventlog import EventLog
-from catalog.govlog import GOVERNANCE_FILE, GovernanceLog
+from catalog.govlog import GovernanceLog
 from catalog.ingest import Projector
 from catalog.keys import KeyStore
+from catalog.logstore.logs import Logs, open_logs
 from catalog.store.base import GraphStore
 from policies import classifications, registry
 from policies.propagate import Propagator
@@ -42,49 +43,64 @@ class Catalog:
     settings: Settings
     engine: EmbeddedEngine | None
     store: GraphStore
-    log: EventLog
+    logs: Logs
     projector: Projector
     lock: DataDirLock
-    governance: GovernanceLog
     propagator: Propagator
-    keys: KeyStore
+
+    @property
+    def log(self) -> EventLog:
+        return self.logs.events
+
+    @property
+    def governance(self) -> GovernanceLog:
+        return self.logs.governance
+
+    @property
+    def keys(self) -> KeyStore:
+        return self.logs.keys
 
     @classmethod
     def open(cls, settings: Settings) -> "Catalog":
-        """Start the embedded engine when no graph URL is set, and catch the graph up with the log.
+        """Start the embedded engine when no graph URL is set, open the logs, and, if this process is the
+        projector (always, unless replicas share a PostgreSQL log), catch the graph up with the log.
 
         Call from the main thread: the engine is tied to the thread that spawns it.
         """
         lock = DataDirLock(settings.data_dir)
         lock.acquire()
-        engine = None
+        engine = logs = None
         try:
+            logs = open_logs(settings.data_dir, settings.database_url)
             if not settings.graph_url:
                 engine = EmbeddedEngine(settings.data_dir).start()
             store = open_store(settings, engine)
             store.ensure_schema()
             store.backfill_search_text()
-            event_log = EventLog(settings.data_dir / "events.sqlite3")
-            governance = GovernanceLog(settings.data_dir / GOVERNANCE_FILE)
             propagator = Propagator(store, tuple(settings.anonymizing_jobs))
-            projector = Projector(event_log, store, governance=governance, propagator=propagator)
-            fresh_graph = projector.load_checkpoint() == 0
-            replayed = projector.catch_up()
-            if fresh_graph:
-                projector.replay_governance()
-            for policy, changed in registry.load_files(store, governance, "system:startup", settings.policies,
+            projector = Projector(logs.events, store, governance=logs.governance, propagator=propagator,
+                                  lease=logs.coordination.lease("projector"))
+            if projector.lead():
+                fresh_graph = projector.applied == 0
+                replayed = projector.catch_up()
+                if fresh_graph:
+                    projector.replay_governance()
+                if replayed:
+                    log.info("replayed events from the log", extra={"events": replayed})
+            else:
+                log.info("another replica projects the event log; this one logs events and serves reads")
+            for policy, changed in registry.load_files(store, logs.governance, "system:startup", settings.policies,
                                                        propagator):
                 log.info("policy loaded" if changed else "policy unchanged",
                          extra={"policy": policy["name"], "version": policy["version"]})
-            if replayed:
-                log.info("replayed events from the log", extra={"events": replayed})
         except BaseException:
             if engine:
                 engine.stop()
+            if logs:
+                logs.close()
             lock.release()
             raise
-        return cls(settings, engine, store, event_log, projector, lock, governance, propagator,
-                   KeyStore(settings.data_dir))
+        return cls(settings, engine, store, logs, projector, lock, propagator)
 
     def decide_classification(self, actor: str, field_id: str, entity: str, confirm: bool,
                               note: str | None = None) -> dict:
@@ -94,10 +110,9 @@ class Catalog:
         return next(c for c in classifications.of_fields(self.store, [field_id])[field_id] if c["entity"] == entity)
 
     def close(self) -> None:
+        self.projector.lease.release()
         self.store.close()
-        self.log.close()
-        self.governance.close()
-        self.keys.close()
+        self.logs.close()
         if self.engine:
             self.engine.stop()
         self.lock.release()

@@ -14,7 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 from catalog.api.audits import audit_page, get_audit, get_findings, get_impact, get_register, get_report, \
     impact_page, list_audits, post_audit, register_page
 from catalog.api.auth import AuthMiddleware, guarded
-from catalog.api.errors import HTTPError, error_response
+from catalog.api.errors import HTTPError, error_response, unavailable_response
 from catalog.api.graphql import schema
 from catalog.api.graphql_context import CatalogGraphQL, EventHub
 from catalog.api.ingest import post_lineage, post_lineage_batch
@@ -28,9 +28,10 @@ from catalog.api.scans import post_scan
 from catalog.auditing import Auditor
 from catalog.config import Settings
 from catalog.demo import load_demo
-from catalog.ingest import Accepted, IngestPipeline, PreparedEvent
+from catalog.ingest import Accepted, IngestPipeline, PreparedEvent, Projector
 from catalog.kafka_ingest import start_kafka
 from catalog.keys import AUDIT, COMPLIANCE, INGEST, POLICY, READ, STEWARD
+from catalog.logstore.base import LogsUnavailable
 from catalog.runtime import Catalog
 from catalog.store.base import GraphUnavailable
 from catalog.web.render import error_page, wants_page
@@ -47,6 +48,10 @@ async def _http_error(request: Request, exc: HTTPError) -> Response:
 
 async def _graph_unavailable(request: Request, exc: GraphUnavailable) -> JSONResponse:
     return error_response(503, "the graph engine is unavailable; retry shortly", [str(exc)], {"Retry-After": "2"})
+
+
+async def _logs_unavailable(request: Request, exc: LogsUnavailable) -> JSONResponse:
+    return unavailable_response(exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -83,7 +88,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
     settings = settings or Settings()
     metrics = Metrics()
 
-    def on_commit(hub: EventHub, lineage_changed: asyncio.Event):
+    def on_commit(hub: EventHub, lineage_changed: asyncio.Event, projector: Projector):
         loop = asyncio.get_running_loop()
 
         def count(events: list[PreparedEvent], accepted: list[Accepted]) -> None:
@@ -94,7 +99,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
                 {"namespace": e.event["job"]["namespace"], "job": e.event["job"]["name"],
                  "runId": e.event["run"]["runId"], "eventType": e.event.get("eventType"), "eventTime": e.time}
                 for e, item in zip(events, accepted) if item.new and e.kind == "RunEvent"])
-            if any(item.new and _has_column_lineage(e.event) for e, item in zip(events, accepted)):
+            if projector.leading and any(
+                    item.new and _has_column_lineage(e.event) for e, item in zip(events, accepted)):
                 loop.call_soon_threadsafe(lineage_changed.set)
         return count
 
@@ -103,10 +109,14 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
         owned = catalog is None
         app.state.catalog = Catalog.open(settings) if owned else catalog
         app.state.hub = EventHub(asyncio.get_running_loop())
-        app.state.auditor = Auditor(app.state.catalog.store, app.state.catalog.governance, metrics.audit_finished)
+        opened: Catalog = app.state.catalog
+        app.state.auditor = Auditor(opened.store, opened.governance, opened.logs.coordination, metrics.audit_finished)
         lineage_changed = asyncio.Event()
-        app.state.pipeline = IngestPipeline(app.state.catalog.log, app.state.catalog.projector,
-                                            on_commit=on_commit(app.state.hub, lineage_changed))
+        app.state.pipeline = IngestPipeline(
+            opened.log, opened.projector, on_commit=on_commit(app.state.hub, lineage_changed, opened.projector),
+            # Events other replicas logged carry column lineage too: re-propagate once they are in the graph.
+            on_caught_up=lambda events: lineage_changed.set(),
+            interval=0.2 if opened.logs.coordination.shared else 0.5)
         await app.state.pipeline.start()
         repropagation = asyncio.create_task(_repropagate(app.state.catalog, lineage_changed))
         if load_samples and app.state.catalog.log.count() == 0:
@@ -159,7 +169,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPError: _http_error, GraphUnavailable: _graph_unavailable, Exception: _unexpected},
+        exception_handlers={HTTPError: _http_error, GraphUnavailable: _graph_unavailable,
+                            LogsUnavailable: _logs_unavailable, Exception: _unexpected},
     )
     app.state.settings = settings
     app.state.metrics = metrics

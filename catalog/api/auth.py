@@ -9,14 +9,16 @@ Keys are never logged: only their id appears, as the actor ``key:<id>``.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
-from catalog.api.errors import HTTPError, error_response
+from catalog.api.errors import HTTPError, error_response, unavailable_response
 from catalog.keys import ROLES, ApiKey, namespace_allowed
+from catalog.logstore.base import LogsUnavailable
 
 OPEN_PATHS = ("/health", "/metrics", "/login", "/logout")
 OPEN_PREFIXES = ("/static/",)  # library code, styles and scripts: no data
@@ -103,7 +105,13 @@ class AuthMiddleware:
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         token = bearer_token(headers) or cookie_token(headers)
-        key = scope["app"].state.catalog.keys.authenticate(token) if token else None
+        keys = scope["app"].state.catalog.keys
+        try:
+            # A shared database is a round trip away: off the event loop (a cached key costs nothing).
+            key = (await asyncio.to_thread(keys.authenticate, token) if keys.cache_seconds else keys.authenticate(token)
+                   ) if token else None
+        except LogsUnavailable as exc:
+            return await unavailable_response(exc)(scope, receive, send)
         if key is not None:
             state["principal"] = Principal.of(key)
             return await self.app(scope, receive, send)

@@ -19,3 +19,9 @@ def error_response(status: int, message: str, details: list | None = None, heade
     if details:
         body["details"] = details
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def unavailable_response(exc: Exception) -> JSONResponse:
+    """503 for a log database that cannot be reached: nothing was written, so the client retries as it is."""
+    return error_response(503, "the catalog's database is unavailable; nothing was written, retry shortly",
+                          [str(exc)[:500]], {"Retry-After": "2"})

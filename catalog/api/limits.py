@@ -1,6 +1,6 @@
 """Per-request limits that protect the server from any one client: rate and time.
 
-* Rate: a token bucket per API key; past it, 429 with ``Retry-After``. /health and /metrics
+* Rate: a token bucket per API key (across replicas); past it, 429 with ``Retry-After``. /health and /metrics
   are not limited, so probes keep working; nor is a server run with --no-auth (local
   development: there is no key to count by).
 * Time: a request still unanswered after the limit gets 504; work already handed to the
@@ -11,55 +11,39 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 
-from catalog.api.errors import error_response
+from catalog.api.errors import error_response, unavailable_response
+from catalog.logstore.base import LogsUnavailable
 
 UNLIMITED_PATHS = ("/health", "/metrics")
-MAX_TRACKED_CLIENTS = 10_000
-
-
-class TokenBuckets:
-    """``rate`` requests per second with bursts of ``burst``, per client (an API key's id)."""
-
-    def __init__(self, rate: float, burst: int, clock=time.monotonic):
-        self.rate, self.burst, self.clock = rate, burst, clock
-        self.buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, when)
-
-    def take(self, client: str) -> float:
-        """0 if the request may go ahead, else the seconds until it may."""
-        now = self.clock()
-        tokens, then = self.buckets.get(client, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - then) * self.rate)
-        if tokens < 1:
-            self.buckets[client] = (tokens, now)
-            return (1 - tokens) / self.rate
-        if len(self.buckets) >= MAX_TRACKED_CLIENTS and client not in self.buckets:
-            self._forget_full_buckets(now)
-        self.buckets[client] = (tokens - 1, now)
-        return 0.0
-
-    def _forget_full_buckets(self, now: float) -> None:
-        # A bucket refilled to the brim holds no information: dropping it changes nothing.
-        self.buckets = {c: (t, w) for c, (t, w) in self.buckets.items() if t + (now - w) * self.rate < self.burst}
 
 
 class RateLimitMiddleware:
+    """Takes a token from the key's bucket in the catalog's coordination: in memory for one process, in the
+    shared database for replicas, so a key gets its rate across all of them together."""
+
     def __init__(self, app, per_second: float, burst: int):
         self.app = app
-        self.buckets = TokenBuckets(per_second, burst) if per_second > 0 else None
+        self.rate, self.burst = per_second, burst
 
     async def __call__(self, scope, receive, send):
         principal = scope.get("state", {}).get("principal")
-        if (self.buckets is None or scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS
+        if (self.rate <= 0 or scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS
                 or not principal or not principal.key_id):
             return await self.app(scope, receive, send)
-        wait = self.buckets.take(principal.key_id)
+        coordination = scope["app"].state.catalog.logs.coordination
+        try:
+            if coordination.shared:
+                wait = await asyncio.to_thread(coordination.take_token, principal.key_id, self.rate, self.burst)
+            else:
+                wait = coordination.take_token(principal.key_id, self.rate, self.burst)
+        except LogsUnavailable as exc:
+            return await unavailable_response(exc)(scope, receive, send)
         if wait <= 0:
             return await self.app(scope, receive, send)
         response = error_response(
-            429, f"rate limit exceeded: at most {self.buckets.rate:g} requests per second per key "
-                 f"(bursts of {self.buckets.burst}); retry after the Retry-After seconds",
+            429, f"rate limit exceeded: at most {self.rate:g} requests per second per key "
+                 f"(bursts of {self.burst}); retry after the Retry-After seconds",
             headers={"Retry-After": str(max(1, math.ceil(wait)))})
         await response(scope, receive, send)
 

@@ -5,6 +5,7 @@ import threading
 import pytest
 
 from catalog.auditing import AuditBusy, Auditor
+from catalog.logstore.sqlite_backend import LocalCoordination
 from policies import audit_runs, registry
 from tests.policies.audit_scenario import build, triples
 from tests.policies.conftest import f
@@ -38,7 +39,7 @@ def scenario(store, tmp_path):
 def test_one_audit_at_a_time_with_progress(scenario):
     store, log, policy = scenario
     gated = GatedStore(store)
-    auditor = Auditor(gated, log)
+    auditor = Auditor(gated, log, LocalCoordination())
     started = auditor.start("officer", [policy])
     assert started["status"] == "running"
     assert gated.waiting.wait(10)
@@ -60,7 +61,7 @@ def test_one_audit_at_a_time_with_progress(scenario):
 def test_the_active_policies_are_used_by_default(scenario):
     store, log, policy = scenario
     finished = []
-    auditor = Auditor(store, log, on_finish=lambda run, seconds: finished.append(run["id"]))
+    auditor = Auditor(store, log, LocalCoordination(), on_finish=lambda run, seconds: finished.append(run["id"]))
     bare = auditor.run("officer")
     assert bare["policies"] == [] and finished == [bare["id"]]
     assert "unanonymized-flow" not in bare["summary"]["byRule"], "that rule needs a policy"
@@ -78,7 +79,7 @@ def test_a_failing_audit_is_reported_and_frees_the_auditor(scenario):
         def query(self, cypher, params=None, read_only=False):
             raise RuntimeError("engine said no")
 
-    auditor = Auditor(Broken(store), log)
+    auditor = Auditor(Broken(store), log, LocalCoordination())
     with pytest.raises(RuntimeError, match="engine said no"):
         auditor.run("officer", [policy])
     # The same error again, not AuditBusy: the failed audit released the auditor.

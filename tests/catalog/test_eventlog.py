@@ -16,8 +16,8 @@ def test_append_dedupes_and_orders(tmp_path):
 def test_durable_settings_and_reopen(tmp_path):
     path = tmp_path / "events.sqlite3"
     log = EventLog(path)
-    assert log._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert log._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert log.db.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert log.db.connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     log.append([("a", "{}", "RunEvent", 1)])
     log.close()
     reopened = EventLog(path)

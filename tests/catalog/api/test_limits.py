@@ -9,23 +9,24 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from catalog.api.limits import TimeoutMiddleware, TokenBuckets
+from catalog.api.limits import TimeoutMiddleware
+from catalog.logstore.sqlite_backend import TokenBuckets
 from catalog.keys import KeyStore
 from tests.conftest import ServerProcess
 
 
 def test_token_buckets_allow_a_burst_then_the_rate_per_client():
     now = [0.0]
-    buckets = TokenBuckets(rate=2, burst=3, clock=lambda: now[0])
-    assert [buckets.take("a") for _ in range(3)] == [0, 0, 0]
-    assert buckets.take("a") == pytest.approx(0.5)  # one token comes back every 0.5 s
-    assert buckets.take("b") == 0  # another key has its own bucket
+    buckets = TokenBuckets(clock=lambda: now[0])
+    assert [buckets.take("a", 2, 3) for _ in range(3)] == [0, 0, 0]
+    assert buckets.take("a", 2, 3) == pytest.approx(0.5)  # one token comes back every 0.5 s
+    assert buckets.take("b", 2, 3) == 0  # another key has its own bucket
     now[0] = 0.5
-    assert buckets.take("a") == 0
-    assert buckets.take("a") > 0
+    assert buckets.take("a", 2, 3) == 0
+    assert buckets.take("a", 2, 3) > 0
     now[0] = 100.0
-    assert [buckets.take("a") for _ in range(3)] == [0, 0, 0]  # refilled to the burst, not beyond
-    assert buckets.take("a") > 0
+    assert [buckets.take("a", 2, 3) for _ in range(3)] == [0, 0, 0]  # refilled to the burst, not beyond
+    assert buckets.take("a", 2, 3) > 0
 
 
 async def slow(request):

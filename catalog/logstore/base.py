@@ -1,0 +1,122 @@
+"""The interface every log backend supplies, and the versioned schema migrations they share.
+
+SQL is written once, with ``?`` placeholders and ``{name}`` type slots (``{serial}``, ``{bigint}``,
+``{real}``) that each backend fills in; a backend translates placeholders to its driver's style.
+Everything else that differs between engines (locking, durable appends, leases) stays in its
+backend module.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+
+class LogsUnavailable(RuntimeError):
+    """The log database cannot be reached right now; nothing was written. Answered with 503 and Retry-After."""
+
+
+class Transaction(Protocol):
+    def execute(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Rows of the statement (empty for statements that return none)."""
+
+
+class Database(ABC):
+    """One database holding one or more of the logs."""
+
+    kind: str  # "sqlite" or "postgresql"
+    types: dict[str, str]  # fills the {serial}, {bigint}, {real} slots of the shared DDL
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self, serialize: str | None = None) -> Iterator[Transaction]:
+        """A read-write transaction, committed when the block ends and rolled back if it raises.
+
+        ``serialize`` names a lock held until the commit: transactions naming the same lock run one
+        at a time, across processes too (the event log needs commit order = seq order; the governance
+        log's hash chain needs each entry to see the previous one).
+        """
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self.transaction() as tx:
+            return tx.execute(sql, params)
+
+    def append_events(self, tx: Transaction, rows: list[tuple[str, str, str, int]], now: int) -> list[tuple[int, bool]]:
+        """Insert (digest, body, type, time) rows not yet logged; (seq, is_new) per row, in order."""
+        results = []
+        for digest, body, kind, event_time in rows:
+            # Look up first: a failed INSERT would still consume a seq and leave a gap.
+            known = tx.execute("SELECT seq FROM events WHERE digest = ?", (digest,))
+            if known:
+                results.append((known[0][0], False))
+                continue
+            [(seq,)] = tx.execute("INSERT INTO events (digest, event_type, event_time, received_at, body) "
+                                  "VALUES (?, ?, ?, ?, ?) RETURNING seq", (digest, kind, event_time, now, body))
+            results.append((seq, True))
+        return results
+
+    def migrate(self, component: str, steps: list[tuple[int, str, list[str]]]) -> int:
+        """Apply the component's steps (version, name, statements) not applied yet; the version now."""
+        with self.transaction(serialize="migrations") as tx:
+            tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, version INTEGER "
+                       "NOT NULL, name TEXT NOT NULL, applied_at {bigint} NOT NULL, PRIMARY KEY (component, version))"
+                       .format(**self.types))
+            [(current,)] = tx.execute("SELECT coalesce(max(version), 0) FROM schema_migrations WHERE component = ?",
+                                      (component,))
+            for version, name, statements in steps:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    tx.execute(statement.format(**self.types))
+                tx.execute("INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
+                           (component, version, name, int(time.time() * 1000)))
+                current = version
+        return current
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class Lease(ABC):
+    """A role only one process holds at a time, released when that process dies."""
+
+    @abstractmethod
+    def try_acquire(self) -> bool:
+        """Take the lease if it is free; True if this process holds it now."""
+
+    @abstractmethod
+    def held(self) -> bool:
+        """Whether this process still holds it (False once its connection to the database is gone)."""
+
+    @abstractmethod
+    def release(self) -> None: ...
+
+
+class Coordination(ABC):
+    """What replicas must agree on: the projector and audit leases, audit progress, rate limits."""
+
+    shared: bool  # True when other processes share it (its calls then do network round trips)
+
+    @abstractmethod
+    def lease(self, name: str) -> Lease: ...
+
+    @abstractmethod
+    def take_token(self, client: str, rate: float, burst: int) -> float:
+        """0 if ``client`` may make a request now, else the seconds until it may (a token bucket)."""
+
+    @abstractmethod
+    def save_progress(self, entry: dict) -> None:
+        """Record an audit's progress entry (keyed by its "id"), replacing the previous one."""
+
+    @abstractmethod
+    def progress(self, run_id: str) -> dict | None: ...
+
+    @abstractmethod
+    def running_audit(self) -> str | None:
+        """The id of the audit running now anywhere, if any."""
+
+    @abstractmethod
+    def close(self) -> None: ...
