@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import signal
 import sys
 from pathlib import Path
 
@@ -14,17 +13,12 @@ import httpx
 
 from catalog.audit_cli import audit, impact, key_option, register, url_option
 from catalog.client import CatalogClient, CatalogRefused, CatalogUnavailable
-from catalog.config import Settings
-from catalog.govlog import GOVERNANCE_FILE
 from catalog.keys_cli import keys
+from catalog.logs_cli import database_option, governance_log, move, rebuild, settings_for
 from catalog.scan_cli import scan, split_dataset
 from catalog.text_table import table
 
 SAMPLE_POLICY = Path(__file__).resolve().parent.parent / "policies" / "samples" / "food_delivery.yaml"
-
-
-def _settings(**overrides) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def _loopback(host: str) -> bool:
@@ -63,6 +57,7 @@ def main() -> None:
 @click.option("--graph-url", help="use an external graph: neo4j://host:7687, bolt://..., falkordb://host:6379 "
               "(Neo4j credentials from CATALOG_NEO4J_USER / CATALOG_NEO4J_PASSWORD)")
 @click.option("--graph-database", help="the Neo4j database to use  [default: the server's default database]")
+@database_option
 @click.option("--demo", is_flag=True, help="load the bundled sample lineage (food delivery) and a PII scan of its "
               "customers table if the catalog is empty, and the sample GDPR policy")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
@@ -73,8 +68,8 @@ def main() -> None:
               help="also consume OpenLineage events from Kafka (what the clients' KafkaTransport sends)")
 @click.option("--kafka-topic", metavar="TOPIC", help="the topic to consume  [default: openlineage]")
 @click.option("--kafka-group", metavar="ID", help="the consumer group  [default: lineage-catalog]")
-def serve(host, port, data_dir, graph_url, graph_database, demo, log_level, no_auth, kafka_bootstrap, kafka_topic,
-          kafka_group) -> None:
+def serve(host, port, data_dir, graph_url, graph_database, database, demo, log_level, no_auth, kafka_bootstrap,
+          kafka_topic, kafka_group) -> None:
     """Run the HTTP server (REST, GraphQL at /graphql, pages, /health, /metrics).
 
     With no --graph-url the embedded FalkorDB engine is started as a child process on a
@@ -91,6 +86,14 @@ def serve(host, port, data_dir, graph_url, graph_database, demo, log_level, no_a
     REQUEST_TIMEOUT_SECONDS.
 
     \b
+    \b
+    Replicas: any number of servers on one PostgreSQL and one external graph,
+        catalog serve --database postgresql://catalog@db:5432/catalog --graph-url bolt://neo4j:7687
+    Each accepts events (acknowledged once committed in PostgreSQL) and serves reads; one at a
+    time projects the log into the graph, and another takes over within a second if it dies.
+    Audits run one at a time across them, and rate limits count per key across them.
+
+    \b
     Events from Kafka go through the same validation and event log as HTTP:
         catalog serve --kafka-bootstrap broker1:9092,broker2:9092 --kafka-topic openlineage
     Offsets are committed once the events are in the event log. Messages that are not
@@ -103,10 +106,11 @@ def serve(host, port, data_dir, graph_url, graph_database, demo, log_level, no_a
     from catalog import logs
     from catalog.api.app import create_app
     from catalog.engine import DataDirLocked, EngineStartError
+    from catalog.logstore.base import LogsUnavailable
     from catalog.runtime import Catalog
 
-    settings = _settings(host=host, port=port, data_dir=data_dir, graph_url=graph_url,
-                         neo4j_database=graph_database, log_level=log_level, no_auth=no_auth,
+    settings = settings_for(host=host, port=port, data_dir=data_dir, graph_url=graph_url,
+                         neo4j_database=graph_database, database_url=database, log_level=log_level, no_auth=no_auth,
                          kafka_bootstrap=kafka_bootstrap, kafka_topic=kafka_topic, kafka_group=kafka_group)
     if settings.kafka_bootstrap is not None and not settings.kafka_bootstrap.strip():
         raise click.UsageError("--kafka-bootstrap is empty: give HOST:PORT[,...] of the Kafka brokers")
@@ -124,7 +128,7 @@ def serve(host, port, data_dir, graph_url, graph_database, demo, log_level, no_a
     logs.configure(settings.log_level)
     try:
         catalog = Catalog.open(settings)
-    except (DataDirLocked, EngineStartError, ValueError) as exc:
+    except (DataDirLocked, EngineStartError, LogsUnavailable, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     log = logging.getLogger("catalog.serve")
     if settings.no_auth:
@@ -196,90 +200,6 @@ def demo(ctx, url, api_key) -> None:
     from ingestors.files import SAMPLES
 
     ctx.invoke(ingest, paths=(SAMPLES,), url=url, api_key=api_key, batch_size=500)
-
-
-@main.command()
-@click.option("--data-dir", type=click.Path(path_type=Path), help="[default: ./catalog-data]")
-@click.option("--graph-url", help="external graph to rebuild instead of the embedded one: bolt://, neo4j:// or "
-              "falkordb:// (Neo4j credentials from CATALOG_NEO4J_USER / CATALOG_NEO4J_PASSWORD)")
-@click.option("--graph-database", help="the Neo4j database to rebuild  [default: the server's default database]")
-def rebuild(data_dir, graph_url, graph_database) -> None:
-    """Empty the graph and replay the whole event log, then the governance log, into it.
-
-    The server must be stopped. With --graph-url this also moves a catalog to another
-    engine: rebuild onto Neo4j, then serve the same data directory with that --graph-url.
-
-    \b
-        catalog rebuild --data-dir catalog-data --graph-url bolt://127.0.0.1:7687
-        catalog serve   --data-dir catalog-data --graph-url bolt://127.0.0.1:7687
-    """
-    from catalog import logs
-    from catalog.engine import DataDirLocked
-    from catalog.runtime import Catalog
-
-    logs.configure("WARNING")
-    settings = _settings(data_dir=data_dir, graph_url=graph_url, neo4j_database=graph_database)
-    try:
-        catalog = Catalog.open(settings)
-    except DataDirLocked as exc:
-        raise click.ClickException(str(exc)) from None
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        total = catalog.log.count()
-        with click.progressbar(length=total, label=f"Replaying {total} events", file=sys.stderr) as bar:
-            replayed = catalog.projector.rebuild(progress=bar.update)
-        click.echo(json.dumps({"replayed": replayed, "graph": catalog.store.counts()}, sort_keys=True))
-    finally:
-        catalog.close()
-
-
-@main.group("log")
-def governance_log() -> None:
-    """The governance log: every stewardship edit, classification decision, policy change and
-    audit run, with who and when, in a SHA-256 hash chain."""
-
-
-@governance_log.command("verify")
-@click.option("--data-dir", type=click.Path(path_type=Path), help="[default: ./catalog-data]")
-@click.option("--expect-head", metavar="SEQ:HASH", help="a head printed by an earlier verify: fail unless the log "
-              "still holds that entry unchanged (the chain alone cannot show that its newest entries were cut off)")
-def log_verify(data_dir, expect_head) -> None:
-    """Check that no entry of the governance log was edited or deleted; exit 1 if one was.
-
-    \b
-    Each entry's hash covers the previous entry's hash and its own content, so changing or
-    removing any entry breaks the chain from there on. Keep the printed head somewhere else
-    (a ticket, a CI artifact) and pass it back with --expect-head to also catch a truncated
-    tail. Safe to run while the server runs.
-
-    \b
-    Example:
-        catalog log verify --data-dir catalog-data --expect-head 120:9f2c...
-    """
-    from catalog.govlog import GovernanceLog
-
-    path = _settings(data_dir=data_dir).data_dir / GOVERNANCE_FILE
-    if not path.exists():
-        raise click.ClickException(f"no governance log at {path}")
-    log = GovernanceLog(path)
-    try:
-        intact, broken_at = log.verify()
-        seq, digest = log.head()
-        if not intact:
-            click.echo(f"governance log BROKEN at entry {broken_at}: that entry was edited, or one before it was "
-                       "deleted", err=True)
-            sys.exit(1)
-        if expect_head:
-            expected_seq, _, expected_hash = expect_head.partition(":")
-            if not expected_seq.isdigit() or not expected_hash:
-                raise click.BadParameter("give SEQ:HASH as printed by an earlier verify", param_hint="--expect-head")
-            if log.hash_at(int(expected_seq)) != expected_hash:
-                click.echo(f"governance log BROKEN: entry {expected_seq} is missing or differs from the head "
-                           "recorded earlier (entries were cut off or rewritten)", err=True)
-                sys.exit(1)
-        click.echo(f"governance log intact: {seq} entries; head {seq}:{digest}")
-    finally:
-        log.close()
 
 
 @main.command()
@@ -551,7 +471,7 @@ def vault_reveal(policy_file, vault_name, tokens) -> None:
     sys.exit(1 if missing else 0)
 
 
-for command in (audit, register, impact, keys, scan):
+for command in (audit, register, impact, keys, scan, rebuild, governance_log, move):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -63,6 +63,19 @@ class EventLog:
         rows = self.db.query("SELECT seq, digest, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
         return [LoggedEvent(*row) for row in rows]
 
+    def rows(self, after: int = 0, limit: int = 1000) -> list[tuple]:
+        """Whole rows (seq, digest, type, time, received_at, body), for copying the log elsewhere."""
+        return self.db.query("SELECT seq, digest, event_type, event_time, received_at, body FROM events "
+                             "WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+
+    def insert_rows(self, rows: list[tuple]) -> None:
+        """Rows from :meth:`rows` of another log, with their seqs; later appends go on after the last."""
+        with self.db.transaction(serialize="events") as tx:
+            for row in rows:
+                tx.execute("INSERT INTO events (seq, digest, event_type, event_time, received_at, body) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", tuple(row))
+            self.db.continue_serial(tx, "events", "seq")
+
     def iterate(self, after: int = 0, chunk: int = 1000) -> Iterator[list[LoggedEvent]]:
         while True:
             batch = self.read(after, chunk)

@@ -59,6 +59,13 @@ class GovernanceLog:
         return self.db.query("SELECT seq, at, actor, node_id, action, detail, prev, hash FROM changes WHERE seq > ? "
                              "ORDER BY seq LIMIT ?", (after, limit))
 
+    def insert_entries(self, rows: list[tuple]) -> None:
+        """Rows from :meth:`entries` of another log, verbatim: the chain carries over unchanged."""
+        with self.db.transaction(serialize="governance") as tx:
+            for row in rows:
+                tx.execute("INSERT INTO changes (seq, at, actor, node_id, action, detail, prev, hash) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", tuple(row))
+
     def head(self) -> tuple[int, str]:
         """(seq, hash) of the latest entry; (0, GENESIS) when empty. Record it elsewhere to detect a cut tail."""
         rows = self.db.query("SELECT seq, hash FROM changes ORDER BY seq DESC LIMIT 1")

@@ -1,8 +1,9 @@
-"""``catalog keys create|list|revoke``: API keys of a catalog's data directory.
+"""``catalog keys create|list|revoke``: API keys of a catalog, in its data directory or its PostgreSQL.
 
-They work on the data directory directly (the server reads keys from there on every
-request), so a key works, or stops working, the moment the command returns; safe while
-the server runs. Creating and revoking are recorded in the governance log.
+They work on the database directly (the server reads keys from there), so a key works, or stops
+working, the moment the command returns (on replicas sharing PostgreSQL, within the 2 s each
+keeps a checked key); safe while the server runs. Creating and revoking are recorded in the
+governance log.
 """
 
 from __future__ import annotations
@@ -11,21 +12,12 @@ import getpass
 import json
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import click
 
-from catalog.config import Settings
-from catalog.govlog import GOVERNANCE_FILE, GovernanceLog
-from catalog.keys import ROLES, ApiKeyError, KeyStore
+from catalog.keys import ROLES, ApiKeyError
+from catalog.logs_cli import data_dir_option, database_option, open_cli_logs
 from catalog.text_table import table
-
-data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-                               help="the catalog's data directory  [default: CATALOG_DATA_DIR or ./catalog-data]")
-
-
-def _data_dir(data_dir: Path | None) -> Path:
-    return data_dir or Settings().data_dir
 
 
 def _cli_actor() -> str:
@@ -62,7 +54,8 @@ def keys() -> None:
                    "repeat for more. Every namespace an event touches (job, inputs, outputs, column-lineage "
                    "sources, parent job) must match one.")
 @data_dir_option
-def keys_create(name, role, namespaces, data_dir) -> None:
+@database_option
+def keys_create(name, role, namespaces, data_dir, database) -> None:
     """Create a key; prints it once on standard output (only its hash is stored).
 
     \b
@@ -70,15 +63,13 @@ def keys_create(name, role, namespaces, data_dir) -> None:
         catalog keys create airflow-prod --role producer --namespace 'postgres://prod-db*' --namespace airflow
         export CATALOG_API_KEY=$(catalog keys create dpo-laptop --role compliance_officer)
     """
-    directory = _data_dir(data_dir)
-    store, governance = KeyStore(directory), GovernanceLog(directory / GOVERNANCE_FILE)
+    logs = open_cli_logs(data_dir, database)
     try:
-        key, token = store.create(name, role, tuple(namespaces), governance, _cli_actor())
+        key, token = logs.keys.create(name, role, tuple(namespaces), logs.governance, _cli_actor())
     except ApiKeyError as exc:
         raise click.UsageError(str(exc)) from None
     finally:
-        store.close()
-        governance.close()
+        logs.close()
     scope = f" for namespaces {', '.join(key.namespaces)}" if key.namespaces else ""
     click.echo(f"created key {key.id} ({key.name}): {key.role}{scope}. It is shown only now; store it safely.",
                err=True)
@@ -88,13 +79,14 @@ def keys_create(name, role, namespaces, data_dir) -> None:
 @keys.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @data_dir_option
-def keys_list(fmt, data_dir) -> None:
+@database_option
+def keys_list(fmt, data_dir, database) -> None:
     """Every key with its id, name, role, namespaces, and when it was created and revoked (never the key)."""
-    store = KeyStore(_data_dir(data_dir))
+    logs = open_cli_logs(data_dir, database)
     try:
-        found = store.list()
+        found = logs.keys.list()
     finally:
-        store.close()
+        logs.close()
     if fmt == "json":
         click.echo(json.dumps([key.as_dict() for key in found], indent=2))
         return
@@ -109,16 +101,15 @@ def keys_list(fmt, data_dir) -> None:
 @keys.command("revoke")
 @click.argument("key_id")
 @data_dir_option
-def keys_revoke(key_id, data_dir) -> None:
+@database_option
+def keys_revoke(key_id, data_dir, database) -> None:
     """Revoke a key by its id (from `catalog keys list`); the server refuses it from now on."""
-    directory = _data_dir(data_dir)
-    store, governance = KeyStore(directory), GovernanceLog(directory / GOVERNANCE_FILE)
+    logs = open_cli_logs(data_dir, database)
     try:
-        key = store.revoke(key_id, governance, _cli_actor())
+        key = logs.keys.revoke(key_id, logs.governance, _cli_actor())
     except ApiKeyError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     finally:
-        store.close()
-        governance.close()
+        logs.close()
     click.echo(f"revoked key {key.id} ({key.name}, {key.role}) at {_time(key.revoked_at)} UTC")

@@ -119,6 +119,10 @@ class PostgresDatabase(Database):
                 results.append((known[digest], False))
         return results
 
+    def continue_serial(self, tx, table, column):
+        tx.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                   f"(SELECT coalesce(max({column}), 0) + 1 FROM {table}), false)")
+
     def close(self) -> None:
         self.pool.close()
 

@@ -1,0 +1,49 @@
+"""Copying a catalog's logs to another backend (``catalog move``), exactly: the same seqs, hashes and keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from catalog.logstore.logs import Logs
+
+CHUNK = 2000
+
+
+class CopyRefused(RuntimeError):
+    """The target already holds a catalog, or the copy did not come out identical."""
+
+
+def copy_size(source: Logs) -> int:
+    return source.events.count() + source.governance.head()[0] + len(source.keys.rows())
+
+
+def copy_logs(source: Logs, target: Logs, progress: Callable[[int], None] = lambda rows: None) -> dict:
+    """Copy every event, governance entry and key from ``source`` into an empty ``target``; counts per part."""
+    held = {"events": target.events.count(), "governance entries": target.governance.head()[0],
+            "keys": len(target.keys.rows())}
+    if any(held.values()):
+        raise CopyRefused(f"{target.where} already holds a catalog ("
+                          + ", ".join(f"{n} {part}" for part, n in held.items() if n)
+                          + "): move into an empty database")
+    copied = {"events": 0, "governance": 0, "keys": 0}
+    after = 0
+    while rows := source.events.rows(after, CHUNK):
+        target.events.insert_rows(rows)
+        copied["events"] += len(rows)
+        progress(len(rows))
+        after = rows[-1][0]
+    after = 0
+    while rows := source.governance.entries(after, CHUNK):
+        target.governance.insert_entries(rows)
+        copied["governance"] += len(rows)
+        progress(len(rows))
+        after = rows[-1][0]
+    keys = source.keys.rows()
+    target.keys.insert_rows(keys)
+    copied["keys"] = len(keys)
+    progress(len(keys))
+    if target.governance.head() != source.governance.head() or not target.governance.verify()[0]:
+        raise CopyRefused("the copied governance log does not verify; the target database is left as it is")
+    if (target.events.count(), target.events.last_seq()) != (source.events.count(), source.events.last_seq()):
+        raise CopyRefused("the copied event log differs from the source; the target database is left as it is")
+    return copied
