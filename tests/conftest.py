@@ -97,6 +97,30 @@ def postgres(tmp_path_factory) -> str:
 
 
 @pytest.fixture
+def database_url(postgres) -> str:
+    """A new, empty PostgreSQL database for one test (dropped after it): what `--database` takes."""
+    import psycopg
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    yield postgres.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(postgres, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def logs(request, tmp_path):
+    """The logs of a catalog on each backend: SQLite files in a data directory, a PostgreSQL database."""
+    from catalog.logstore.logs import open_logs
+
+    opened = open_logs(tmp_path / "data", request.getfixturevalue("database_url") if request.param == "postgresql"
+                       else None)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
 def neo4j_url(neo4j, request):
     """The session's Neo4j, emptied and held for one test."""
     with neo4j.lease(request.node.nodeid) as url:

@@ -1,0 +1,127 @@
+"""What only PostgreSQL has to get right: many processes on one database (real server, real processes)."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import psycopg
+
+from catalog.eventlog import EventLog
+from catalog.ingest import prepare_event
+from catalog.logstore.logs import open_logs
+from catalog.logstore.postgres_backend import PostgresCoordination, PostgresDatabase, redacted
+from tests.catalog.test_recovery import event
+
+APPEND = textwrap.dedent("""
+    import sys
+    from catalog.eventlog import EventLog
+    from catalog.logstore.postgres_backend import PostgresDatabase
+    log = EventLog(PostgresDatabase(sys.argv[1]))
+    for batch in range(150):
+        log.append([(f"{sys.argv[2]}-{batch}-{i}", "{}", "RunEvent", 1) for i in range(8)])
+""")
+
+
+def test_a_tail_of_the_log_never_skips_an_event_appended_by_other_processes(database_url):
+    """Two processes append at once while this one reads ``seq > last seen``, as the projector does. Seqs must
+    commit in order, or the tail would move past a seq still uncommitted and never see it."""
+    log = EventLog(PostgresDatabase(database_url))
+    writers = [subprocess.Popen([sys.executable, "-c", APPEND, database_url, name]) for name in ("w1", "w2")]
+    seen: list[int] = []
+    while any(w.poll() is None for w in writers):
+        seen += [e.seq for e in log.read(after=seen[-1] if seen else 0, limit=5000)]
+    seen += [e.seq for e in log.read(after=seen[-1] if seen else 0, limit=5000)]
+    assert all(w.returncode == 0 for w in writers)
+    everything = [e.seq for batch in log.iterate() for e in batch]
+    assert len(everything) == 2 * 150 * 8
+    assert seen == everything  # nothing skipped, nothing twice, in order
+    log.close()
+
+
+HOLD = textwrap.dedent("""
+    import sys, time
+    from catalog.logstore.postgres_backend import PostgresCoordination, PostgresDatabase
+    lease = PostgresCoordination(PostgresDatabase(sys.argv[1])).lease("projector")
+    assert lease.try_acquire()
+    print("held", flush=True)
+    time.sleep(600)
+""")
+
+
+def test_a_lease_is_exclusive_and_freed_when_its_holder_is_killed(database_url):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, database_url], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    coordination = PostgresCoordination(PostgresDatabase(database_url))
+    lease = coordination.lease("projector")
+    assert not lease.try_acquire() and not lease.held()
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    deadline = time.monotonic() + 10
+    while not lease.try_acquire():
+        assert time.monotonic() < deadline, "the lease of a killed process was not freed"
+        time.sleep(0.1)
+    assert lease.held()
+    lease.release()
+    coordination.close()
+    coordination.database.close()
+
+
+def test_rate_limits_and_audits_hold_across_processes_sharing_the_database(database_url):
+    one, two = (PostgresCoordination(PostgresDatabase(database_url)) for _ in range(2))
+    waits = [coordination.take_token("k", 1.0, 4) for coordination in (one, two, one, two, one)]
+    assert waits[:4] == [0, 0, 0, 0] and waits[4] > 0.5  # one bucket of 4 for the key, whichever replica asks
+    first, second = one.lease("audit"), two.lease("audit")
+    assert first.try_acquire() and not second.try_acquire()
+    one.save_progress({"id": "a1", "status": "running", "phase": "rules", "done": 1, "total": 9})
+    assert two.running_audit() == "a1" and two.progress("a1")["status"] == "running"
+    first.release()  # as when the replica running it dies: its connection, and so its lock, is gone
+    assert two.running_audit() is None
+    stale = two.progress("a1")
+    assert stale["status"] == "failed" and "stopped before it finished" in stale["error"]
+    assert second.try_acquire()
+    for coordination in (one, two):
+        coordination.close()
+        coordination.database.close()
+
+
+def test_a_database_that_goes_away_gives_logs_unavailable_and_the_pool_recovers(database_url):
+    database = PostgresDatabase(database_url)
+    log = EventLog(database)
+    log.append([("a", "{}", "RunEvent", 1)])
+    with psycopg.connect(database_url, autocommit=True) as admin:  # as a restart does to every session
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+                      "'lineage-catalog' AND pid <> pg_backend_pid()")
+    assert log.append([("b", "{}", "RunEvent", 1)]) == [(2, True)]  # a checked connection: no error at all
+    assert log.count() == 2
+    log.close()
+
+
+def test_passwords_are_left_out_of_messages():
+    assert redacted("postgresql://u:secret@db:5432/c") == "postgresql://u:***@db:5432/c"
+    assert redacted("postgresql://u@db/c") == "postgresql://u@db/c"
+
+
+def test_move_copies_an_embedded_catalog_exactly_and_refuses_a_full_database(tmp_path, database_url):
+    source = open_logs(tmp_path / "data")
+    prepared = [prepare_event(event(i, "move")) for i in range(50)]
+    source.events.append([(p.digest, p.body, p.kind, p.time) for p in prepared])
+    key, token = source.keys.create("airflow", "producer", ("food_delivery",), source.governance, "cli:me")
+    source.governance.record("alice", "dataset:faults:source", "add_tag", {"label": "Dataset", "tag": "pii"})
+    head = source.governance.head()
+    source.close()
+    command = [sys.executable, "-m", "catalog.cli", "move", "--data-dir", str(tmp_path / "data"),
+               "--database", database_url]
+    moved = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert moved.returncode == 0, moved.stderr
+    assert '"replayed": 50' in moved.stdout and '"Run": 50' in moved.stdout
+    target = open_logs(tmp_path / "elsewhere", database_url)
+    assert target.governance.head() == head and target.governance.verify() == (True, None)
+    assert target.keys.authenticate(token) == key
+    assert [e.digest for batch in target.events.iterate() for e in batch] == [p.digest for p in prepared]
+    assert target.events.append([("new", "{}", "RunEvent", 1)]) == [(51, True)]  # seqs go on after the copy
+    target.close()
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "already holds a catalog (51 events, 2 governance entries, 1 keys)" in again.stderr
