@@ -6,18 +6,31 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from catalog.logstore.base import LogsUnavailable
 from catalog.store.base import GraphUnavailable
 
 
 def health_report(catalog, pipeline, kafka=None) -> tuple[bool, dict]:
-    """The report, and whether the catalog can serve. Kafka being away does not stop HTTP ingestion or
-    reads: it shows as "degraded" but keeps the status code 200."""
+    """The report, and whether the catalog can serve (its graph and its log database both reachable). Kafka
+    being away does not stop HTTP ingestion or reads: it shows as "degraded" but keeps the status code 200."""
     graph_up = catalog.store.ping()
+    log = {"backend": catalog.log.db.kind, "where": catalog.logs.where}
+    lag = None
+    try:
+        log.update(reachable=True, events=catalog.log.count(), lastSeq=catalog.log.last_seq())
+        lag = catalog.projector.lag()
+    except LogsUnavailable as exc:
+        log.update(reachable=False, error=str(exc)[:300])
+    except GraphUnavailable:  # a follower reads the projector's checkpoint from the graph
+        pass
+    serving = graph_up and log["reachable"]
     report = {
-        "status": "ok" if graph_up else "degraded",
+        "status": "ok" if serving else "degraded",
         "graph": {"backend": catalog.store.name, "reachable": graph_up, "version": _version(catalog.store, graph_up)},
-        "eventLog": {"events": catalog.log.count(), "lastSeq": catalog.log.last_seq()},
-        "projection": {"checkpoint": catalog.projector.applied, "lag": catalog.projector.lag(),
+        "eventLog": log,
+        # "projector": this replica projects the log into the graph; "follower": another one does.
+        "projection": {"role": "projector" if catalog.projector.leading else "follower",
+                       "checkpoint": catalog.projector.applied, "lag": lag,
                        "lagging": bool(pipeline and pipeline.lagging)},
     }
     if kafka:
@@ -26,7 +39,7 @@ def health_report(catalog, pipeline, kafka=None) -> tuple[bool, dict]:
             report["status"] = "degraded"
     if catalog.engine:
         report["graph"].update(pid=catalog.engine.pid, port=catalog.engine.port, restarts=catalog.engine.restarts)
-    return graph_up, report
+    return serving, report
 
 
 def _version(store, reachable: bool) -> str | None:
@@ -40,9 +53,10 @@ def _version(store, reachable: bool) -> str | None:
 
 async def health(request: Request) -> JSONResponse:
     state = request.app.state
-    graph_up, report = await run_in_threadpool(health_report, state.catalog, state.pipeline, state.kafka)
-    state.metrics.projection_lag.set(report["projection"]["lag"])
+    serving, report = await run_in_threadpool(health_report, state.catalog, state.pipeline, state.kafka)
+    if report["projection"]["lag"] is not None:
+        state.metrics.projection_lag.set(report["projection"]["lag"])
     if state.catalog.engine:
         state.metrics.engine_restarts.set(state.catalog.engine.restarts)
-    return JSONResponse(report, status_code=200 if graph_up else 503,
-                        headers=None if graph_up else {"Retry-After": "2"})
+    return JSONResponse(report, status_code=200 if serving else 503,
+                        headers=None if serving else {"Retry-After": "2"})

@@ -118,8 +118,8 @@ def differences(expected: dict, found: dict) -> list[str]:
     return [key for key in expected if expected[key] != found[key]]
 
 
-def test_the_corpus_gives_identical_answers_on_falkordb_and_neo4j_and_after_moving_to_neo4j(
-        tmp_path, valid_events, neo4j_url):
+def test_the_corpus_gives_identical_answers_on_falkordb_and_neo4j_and_after_moving_to_postgresql_and_neo4j(
+        tmp_path, valid_events, neo4j_url, database_url):
     corpus = [event for _, event in valid_events]
     embedded, direct = tmp_path / "embedded", tmp_path / "direct"
     with ServerProcess(embedded) as falkor:
@@ -136,13 +136,15 @@ def test_the_corpus_gives_identical_answers_on_falkordb_and_neo4j_and_after_movi
     assert any(v["edges"] for k, v in on_falkor.items() if k.startswith("columnLineage"))
     assert on_falkor["search orders"] and any(f["classifications"] for d in on_falkor["datasets"] for f in d["fields"])
 
-    # The documented move (docs/deployment.md): replay the embedded catalog's event log and
-    # governance log onto Neo4j, then serve the same data directory on it.
-    moved = subprocess.run([sys.executable, "-m", "catalog.cli", "rebuild", "--data-dir", str(embedded),
-                            "--graph-url", neo4j_url], capture_output=True, text=True, timeout=300)
+    # The documented move (docs/deployment.md): copy the embedded catalog's logs into PostgreSQL and
+    # rebuild the graph on Neo4j from them, then serve from there (another data directory: nothing of
+    # the embedded one is used any more).
+    moved = subprocess.run([sys.executable, "-m", "catalog.cli", "move", "--data-dir", str(embedded),
+                            "--database", database_url, "--graph-url", neo4j_url],
+                           capture_output=True, text=True, timeout=300)
     assert moved.returncode == 0, moved.stderr
-    with ServerProcess(embedded, "--graph-url", neo4j_url) as after_move:
+    with ServerProcess(tmp_path / "replica", "--database", database_url, "--graph-url", neo4j_url) as after_move:
         on_moved = served_answers(after_move, corpus, fill=False)
     differing = differences(on_falkor, on_moved)
-    print(f"after the move to Neo4j: {len(differing)} of {len(on_moved)} answers differ")
+    print(f"after the move to PostgreSQL and Neo4j: {len(differing)} of {len(on_moved)} answers differ")
     assert not differing, {key: (on_falkor[key], on_moved[key]) for key in differing[:3]}
