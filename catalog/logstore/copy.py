@@ -25,19 +25,8 @@ def copy_logs(source: Logs, target: Logs, progress: Callable[[int], None] = lamb
         raise CopyRefused(f"{target.where} already holds a catalog ("
                           + ", ".join(f"{n} {part}" for part, n in held.items() if n)
                           + "): move into an empty database")
-    copied = {"events": 0, "governance": 0, "keys": 0}
-    after = 0
-    while rows := source.events.rows(after, CHUNK):
-        target.events.insert_rows(rows)
-        copied["events"] += len(rows)
-        progress(len(rows))
-        after = rows[-1][0]
-    after = 0
-    while rows := source.governance.entries(after, CHUNK):
-        target.governance.insert_entries(rows)
-        copied["governance"] += len(rows)
-        progress(len(rows))
-        after = rows[-1][0]
+    copied = {"events": _copy_by_seq(source.events.rows, target.events.insert_rows, progress),
+              "governance": _copy_by_seq(source.governance.entries, target.governance.insert_entries, progress)}
     keys = source.keys.rows()
     target.keys.insert_rows(keys)
     copied["keys"] = len(keys)
@@ -46,4 +35,16 @@ def copy_logs(source: Logs, target: Logs, progress: Callable[[int], None] = lamb
         raise CopyRefused("the copied governance log does not verify; the target database is left as it is")
     if (target.events.count(), target.events.last_seq()) != (source.events.count(), source.events.last_seq()):
         raise CopyRefused("the copied event log differs from the source; the target database is left as it is")
+    return copied
+
+
+def _copy_by_seq(read: Callable[[int, int], list[tuple]], write: Callable[[list[tuple]], None],
+                 progress: Callable[[int], None]) -> int:
+    """Copy rows whose first column is their seq, a chunk at a time; how many."""
+    copied = after = 0
+    while rows := read(after, CHUNK):
+        write(rows)
+        copied += len(rows)
+        progress(len(rows))
+        after = rows[-1][0]
     return copied
