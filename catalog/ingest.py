@@ -100,7 +100,9 @@ class Projector:
         self.propagator = propagator
         self.chunk = chunk
         self.lease = lease or LocalLease()
-        self.leading = False  # whether this process holds the lease (as of the last check)
+        # Whether this process holds the lease, as of the last check. Without a lease given, nothing else
+        # projects into this graph: it leads from the start.
+        self.leading = lease is None and self.lease.try_acquire()
         self.applied = 0  # highest seq known to be in the graph
         self.refused = 0  # logged events the engine refused (see _apply_or_isolate)
         self._lock = threading.Lock()
