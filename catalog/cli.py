@@ -14,7 +14,7 @@ import httpx
 from catalog.audit_cli import audit, impact, key_option, register, url_option
 from catalog.client import CatalogClient, CatalogRefused, CatalogUnavailable
 from catalog.keys_cli import keys
-from catalog.logs_cli import database_option, governance_log, move, rebuild, settings_for
+from catalog.logs_cli import database_option, governance_log, move, prune, rebuild, settings_for
 from catalog.scan_cli import scan, split_dataset
 from catalog.text_table import table
 
@@ -471,7 +471,7 @@ def vault_reveal(policy_file, vault_name, tokens) -> None:
     sys.exit(1 if missing else 0)
 
 
-for command in (audit, register, impact, keys, scan, rebuild, governance_log, move):
+for command in (audit, register, impact, keys, scan, rebuild, prune, governance_log, move):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -30,6 +30,15 @@ class Settings(BaseSettings):
                                                 "their headers; none = TOPIC.dead-letter")
     kafka_config: dict[str, str] = Field(default_factory=dict, description="more librdkafka properties for both "
                                          "clients, e.g. security.protocol, sasl.* (JSON in CATALOG_KAFKA_CONFIG)")
+    retention_days: float | None = Field(None, gt=0, description="runs and dataset versions last seen longer ago "
+                                         "than this leave the graph (each job's latest run and each dataset's "
+                                         "current version stay), and raw events that old fold into the event "
+                                         "log's snapshot; none = keep everything")
+    audit_retention_days: float | None = Field(None, gt=0, description="audit runs finished longer ago than this "
+                                               "leave the graph with their findings (the newest two stay); "
+                                               "none = keep them all")
+    retention_interval_seconds: float = Field(3600.0, gt=0, description="how often the projecting replica "
+                                              "applies retention")
     host: str = "127.0.0.1"
     port: int = 5000
     max_body_bytes: int = Field(8 * 1024 * 1024, description="largest request body, after gunzip")

@@ -22,10 +22,11 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from catalog import changes
+from catalog import changes, retention as retention_rules
 from catalog.eventlog import EventLog, LoggedEvent
 from catalog.govlog import GovernanceLog
 from catalog.logstore.base import Lease, LogsUnavailable
@@ -93,7 +94,8 @@ class Projector:
 
     def __init__(self, event_log: EventLog, store: GraphStore, chunk: int = 500,
                  governance: GovernanceLog | None = None, propagator: Propagator | None = None,
-                 lease: Lease | None = None):
+                 lease: Lease | None = None, retention: retention_rules.Retention | None = None,
+                 retention_interval: float = 3600.0):
         self.log = event_log
         self.store = store
         self.governance = governance
@@ -105,6 +107,10 @@ class Projector:
         self.leading = lease is None and self.lease.try_acquire()
         self.applied = 0  # highest seq known to be in the graph
         self.refused = 0  # logged events the engine refused (see _apply_or_isolate)
+        self.retention = retention or retention_rules.Retention()
+        self.retention_interval = retention_interval  # seconds between retention passes while projecting
+        self.last_retention: retention_rules.Pruned | None = None
+        self._next_retention = 0.0
         self._lock = threading.Lock()
 
     def lead(self) -> bool:
@@ -124,8 +130,21 @@ class Projector:
             return self.leading
 
     def tick(self) -> int:
-        """One round of the projection loop: lead if possible, then catch up; the events applied."""
-        return self.reconcile() if self.lead() else 0
+        """One round of the projection loop: lead if possible, catch up, and apply retention when it is due;
+        the events applied."""
+        if not self.lead():
+            return 0
+        applied = self.reconcile()
+        if self.retention.enabled and time.monotonic() >= self._next_retention:
+            self._next_retention = time.monotonic() + self.retention_interval
+            self.retain()
+        return applied
+
+    def retain(self, progress: Callable[[int], None] | None = None) -> retention_rules.Pruned:
+        """Apply the retention settings now (see catalog.retention)."""
+        self.last_retention = retention_rules.apply(self.store, self.log, self.retention, progress=progress,
+                                                    guard=self._lock)
+        return self.last_retention
 
     def apply(self, events: list[tuple[int, GraphWrites]]) -> None:
         """Apply (seq, an event's writes) that directly follow the checkpoint; else catch up."""
@@ -171,13 +190,22 @@ class Projector:
             return self._catch_up_locked(progress)
 
     def _catch_up_locked(self, progress) -> int:
+        snapshot = self.log.snapshot()
+        behind_snapshot = self.applied < snapshot.seq
+        if behind_snapshot:  # some events before the checkpoint to reach live only in the snapshot now
+            log.info("loading the event log's snapshot", extra={"checkpoint": self.applied, "snapshot": snapshot.seq})
+            retention_rules.load_snapshot(self.log, self.store, progress)
         applied = 0
         for batch in self.log.iterate(after=self.applied, chunk=self.chunk):
             self._apply_logged(batch)
             applied += len(batch)
             if progress:
                 progress(len(batch))
-        return applied
+        if behind_snapshot and self.applied < snapshot.seq:  # the newest events folded: nothing left to replay
+            if not self.store.advance_checkpoint(self.applied, snapshot.seq):
+                raise GraphUnavailable("the graph's checkpoint moved during replay (engine restarted?)")
+            self.applied = snapshot.seq
+        return applied + snapshot.events * behind_snapshot
 
     def _apply_logged(self, batch: list[LoggedEvent]) -> None:
         if not self._project([(item.seq, map_event(json.loads(item.body), item.digest)) for item in batch]):
@@ -213,7 +241,9 @@ class Projector:
             self.applied = 0
             replayed = self._catch_up_locked(progress)
             self.replay_governance()
-            return replayed
+        if self.retention.enabled:
+            self.retain()
+        return replayed
 
     def replay_governance(self) -> None:
         # Stewardship edits and classifications are not events: they are re-applied from their own log.

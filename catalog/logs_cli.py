@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -77,6 +78,57 @@ def rebuild(data_dir, database, graph_url, graph_database) -> None:
         with click.progressbar(length=total, label=f"Replaying {total} events", file=sys.stderr) as bar:
             replayed = catalog.projector.rebuild(progress=bar.update)
         click.echo(json.dumps({"replayed": replayed, "graph": catalog.store.counts()}, sort_keys=True))
+    finally:
+        catalog.close()
+
+
+@click.command()
+@data_dir_option
+@database_option
+@click.option("--graph-url", help="the external graph the catalog serves from: bolt://, neo4j:// or falkordb://  "
+              "[default: the embedded engine of the data directory]")
+@click.option("--graph-database", help="the Neo4j database  [default: the server's default database]")
+@click.option("--older-than", "days", type=click.FloatRange(min=0, min_open=True), metavar="DAYS",
+              help="prune runs and dataset versions last seen more than DAYS ago, and fold raw events that old "
+              "into the snapshot  [default: CATALOG_RETENTION_DAYS]")
+@click.option("--audits-older-than", "audit_days", type=click.FloatRange(min=0, min_open=True), metavar="DAYS",
+              help="prune audit runs (with their findings) that finished more than DAYS ago; the newest two stay  "
+              "[default: CATALOG_AUDIT_RETENTION_DAYS]")
+def prune(data_dir, database, graph_url, graph_database, days, audit_days) -> None:
+    """Apply retention once: what a server with CATALOG_RETENTION_DAYS does every hour.
+
+    
+    Leaves the graph: runs last seen more than DAYS ago (each job's latest run stays), their
+    facets and run inputs, dataset versions as old (each dataset's current version stays), and
+    audit runs past --audits-older-than (the newest two stay).
+    Stays: datasets, fields, jobs, lineage edges with their first and last seen times, owners,
+    tags, classifications and the whole governance log.
+    Raw events older than DAYS are folded into the event log's snapshot, one merged row per node
+    and edge; `catalog rebuild` loads it and replays the rest, so the lineage comes out the same.
+
+    The server (every replica) must be stopped; a running one prunes by itself when configured.
+
+    
+        catalog prune --data-dir catalog-data --older-than 30 --audits-older-than 365
+    """
+    from catalog import logs
+    from catalog.retention import Retention
+
+    logs.configure("WARNING")
+    settings = settings_for(data_dir=data_dir, database_url=database, graph_url=graph_url,
+                            neo4j_database=graph_database, retention_days=days, audit_retention_days=audit_days)
+    if settings.retention_days is None and settings.audit_retention_days is None:
+        raise click.UsageError("say how old is too old: --older-than DAYS and/or --audits-older-than DAYS")
+    catalog = _open_catalog(settings)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        retention = catalog.projector.retention = Retention(settings.retention_days, settings.audit_retention_days)
+        horizon = retention.horizons(int(time.time() * 1000))[0]
+        total = catalog.log.count(before_time=horizon) if horizon is not None else 0
+        with click.progressbar(length=total, label=f"Pruning; folding {total} events", file=sys.stderr) as bar:
+            pruned = catalog.projector.retain(progress=bar.update)
+        click.echo(json.dumps({"pruned": pruned.as_dict(), "snapshotRows": catalog.log.snapshot_size(),
+                               "eventsLeft": catalog.log.count(), "graph": catalog.store.counts()}, sort_keys=True))
     finally:
         catalog.close()
 

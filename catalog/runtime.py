@@ -13,6 +13,7 @@ from catalog.govlog import GovernanceLog
 from catalog.ingest import Projector
 from catalog.keys import KeyStore
 from catalog.logstore.logs import Logs, open_logs
+from catalog.retention import Retention
 from catalog.store.base import GraphStore
 from policies import classifications, registry
 from policies.propagate import Propagator
@@ -36,6 +37,10 @@ def open_store(settings: Settings, engine: EmbeddedEngine | None) -> GraphStore:
             raise ValueError(f"unsupported graph URL scheme {parsed.scheme!r}: use neo4j://, bolt:// or falkordb://")
         return FalkorStore(parsed.hostname or "127.0.0.1", parsed.port or 6379)
     return FalkorStore("127.0.0.1", engine.port)
+
+
+def retention_of(settings: Settings) -> Retention:
+    return Retention(settings.retention_days, settings.audit_retention_days)
 
 
 @dataclass
@@ -79,7 +84,8 @@ class Catalog:
             store.backfill_search_text()
             propagator = Propagator(store, tuple(settings.anonymizing_jobs))
             projector = Projector(logs.events, store, governance=logs.governance, propagator=propagator,
-                                  lease=logs.coordination.lease("projector"))
+                                  lease=logs.coordination.lease("projector"), retention=retention_of(settings),
+                                  retention_interval=settings.retention_interval_seconds)
             if projector.lead():
                 fresh_graph = projector.applied == 0
                 replayed = projector.catch_up()

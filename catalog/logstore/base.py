@@ -58,8 +58,9 @@ class Database(ABC):
             results.append((seq, True))
         return results
 
-    def continue_serial(self, tx: Transaction, table: str, column: str) -> None:
-        """After rows were inserted with explicit values of a {serial} column, make new rows continue after them."""
+    def continue_serial(self, tx: Transaction, table: str, column: str, after: int = 0) -> None:
+        """After rows were inserted with explicit values of a {serial} column, make new rows continue after them
+        (and after ``after``, a value given out before whose row is gone)."""
 
     def migrate(self, component: str, steps: list[tuple[int, str, list[str]]]) -> int:
         """Apply the component's steps (version, name, statements) not applied yet; the version now."""

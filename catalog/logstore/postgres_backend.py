@@ -136,9 +136,9 @@ class PostgresDatabase(Database):
                 results.append((known[digest], False))
         return results
 
-    def continue_serial(self, tx, table, column):
+    def continue_serial(self, tx, table, column, after=0):
         tx.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
-                   f"(SELECT coalesce(max({column}), 0) + 1 FROM {table}), false)")
+                   f"greatest((SELECT coalesce(max({column}), 0) FROM {table}), ?) + 1, false)", (after,))
 
     def close(self) -> None:
         self.pool.close()

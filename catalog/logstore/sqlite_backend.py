@@ -61,6 +61,12 @@ class SQLiteDatabase(Database):
                 self.connection.execute("ROLLBACK")
                 raise
 
+    def continue_serial(self, tx, table, column, after=0):
+        # AUTOINCREMENT goes on after the highest value ever used, kept in sqlite_sequence.
+        if after and not tx.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ? RETURNING seq",
+                                    (after, table)):
+            tx.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, after))
+
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:  # a read needs no write lock
             return self.connection.execute(sql, params).fetchall()

@@ -181,52 +181,86 @@ _VERSION_COLUMN = {"runs": "stateKey", "fields": "v", "derives_from": "v", "data
                    "job_facets": "v", "run_facets": "v", "runinput_facets": "v", "datasetversion_facets": "v"}
 
 
+_SPAN = ("seen", "first", "last")  # when a row was seen, not what it says
+
+
 def _wins(row: dict, current: dict, column: str | None) -> bool:
     """Whether ``row`` replaces ``current``: higher version, ties broken on the whole row."""
     if column:
         mine, theirs = row.get(column) or "", current.get(column) or ""
         if mine != theirs:
             return mine > theirs
-    if all(current.get(k) == v for k, v in row.items() if k != "seen"):
+    if all(current.get(k) == v for k, v in row.items() if k not in _SPAN):
         return False  # same content: nothing to choose (the common case, kept cheap)
     return _content(row) > _content(current)
 
 
 def _content(row: dict) -> str:
-    return repr(sorted((k, v) for k, v in row.items() if k not in ("seen", "first", "last")))
+    return repr(sorted((k, v) for k, v in row.items() if k not in _SPAN))
 
 
-def compact(writes: GraphWrites) -> dict[str, list[dict]]:
-    """One row per identity and kind, merged commutatively; rows gain ``first``/``last``."""
-    compacted: dict[str, list[dict]] = {}
+def identity(kind: str, row: dict) -> tuple:
+    """What makes a row of ``kind`` the same node or edge as another."""
+    return tuple(row[k] for k in _IDENTITY[kind])
+
+
+def _span(row: dict) -> tuple:
+    """(first, last) times of a row: its ``seen``, or the span of rows merged before (a snapshot's)."""
+    if "first" in row:
+        return row["first"], row["last"]
+    seen = row.get("seen")
+    return seen, seen
+
+
+def _earliest(a, b):
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _latest(a, b):
+    return b if a is None else a if b is None else max(a, b)
+
+
+def merge_rows(writes: GraphWrites) -> dict[str, list[dict]]:
+    """One row per identity and kind, merged commutatively; rows gain ``first``/``last`` and lose ``seen``.
+
+    Rows already merged (with ``first``/``last``, as a snapshot keeps them) merge again with new ones to
+    the same result as merging everything at once: that is what lets the event log's snapshot
+    (:mod:`catalog.retention`) stand in for the events it replaced.
+    """
+    merged_by_kind: dict[str, list[dict]] = {}
     for kind, rows in writes.rows.items():
-        identity, column = _IDENTITY[kind], _VERSION_COLUMN.get(kind)
+        column = _VERSION_COLUMN.get(kind)
         merged: dict[tuple, dict] = {}
         for row in rows:
-            ident = tuple(row[k] for k in identity)
-            seen = row.get("seen")
+            ident = identity(kind, row)
+            first, last = _span(row)
             current = merged.get(ident)
             if current is None:
-                merged[ident] = {**row, "first": seen, "last": seen}
+                merged[ident] = {k: v for k, v in row.items() if k != "seen"} | {"first": first, "last": last}
                 continue
-            first = min(current["first"], seen) if seen is not None else current["first"]
-            last = max(current["last"], seen) if seen is not None else current["last"]
+            first, last = _earliest(current["first"], first), _latest(current["last"], last)
             start = current.get("startTime")
-            if "startTime" in row and row["startTime"] is not None:
-                start = row["startTime"] if start is None else min(start, row["startTime"])
+            if "startTime" in row:
+                start = _earliest(start, row["startTime"])
             if _wins(row, current, column):
-                current = {**row}
+                current = {k: v for k, v in row.items() if k != "seen"}
             current.update(first=first, last=last)
             if "startTime" in row:
                 current["startTime"] = start
             merged[ident] = current
-        for row in merged.values():
-            row.pop("seen", None)
+        merged_by_kind[kind] = list(merged.values())
+    return merged_by_kind
+
+
+def compact(writes: GraphWrites) -> dict[str, list[dict]]:
+    """:func:`merge_rows`, with what the queries derive from a row: its searchText, its facet's version map."""
+    compacted = merge_rows(writes)
+    for kind, rows in compacted.items():
+        for row in rows:
             if kind in SEARCHABLE:
                 row["searchText"] = search_text(row["name"])
             if "vprop" in row:
                 row["vmap"] = {row["vprop"]: row["v"]}
-        compacted[kind] = list(merged.values())
     return compacted
 
 
