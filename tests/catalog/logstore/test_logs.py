@@ -4,7 +4,9 @@ import threading
 
 import pytest
 
-from catalog.eventlog import SCHEMA as EVENTS_SCHEMA
+from catalog.eventlog import SCHEMA as EVENTS_SCHEMA, EventLog, Snapshot
+from catalog.govlog import SCHEMA as GOVERNANCE_SCHEMA
+from catalog.keys import SCHEMA as KEYS_SCHEMA
 from catalog.logstore.base import LogsUnavailable
 
 
@@ -57,15 +59,31 @@ def test_keys_authenticate_and_revoke(logs):
 
 
 def test_migrations_are_versioned_and_run_once(logs):
-    for part, component in ((logs.events, "events"), (logs.governance, "governance"), (logs.keys, "keys")):
-        assert part.db.query("SELECT version FROM schema_migrations WHERE component = ?", (component,)) == [(1,)]
-    db = logs.events.db
-    assert db.migrate("events", EVENTS_SCHEMA) == 1  # already there: nothing runs again
-    later = EVENTS_SCHEMA + [(2, "an index on event time", ["CREATE INDEX events_time ON events (event_time)"])]
-    assert db.migrate("events", later) == 2
-    assert db.migrate("events", later) == 2  # a second start does not create the index twice
-    assert db.query("SELECT name FROM schema_migrations WHERE component = 'events' AND version = 2") == [
-        ("an index on event time",)]
+    for part, component, schema in ((logs.events, "events", EVENTS_SCHEMA),
+                                    (logs.governance, "governance", GOVERNANCE_SCHEMA), (logs.keys, "keys", KEYS_SCHEMA)):
+        assert part.db.query("SELECT version FROM schema_migrations WHERE component = ? ORDER BY version",
+                             (component,)) == [(step[0],) for step in schema]
+    db, current = logs.events.db, EVENTS_SCHEMA[-1][0]
+    assert db.migrate("events", EVENTS_SCHEMA) == current  # already there: nothing runs again
+    later = EVENTS_SCHEMA + [(current + 1, "an index on event time", ["CREATE INDEX events_time ON events (event_time)"])]
+    assert db.migrate("events", later) == current + 1
+    assert db.migrate("events", later) == current + 1  # a second start does not create the index twice
+    assert db.query("SELECT name FROM schema_migrations WHERE component = 'events' AND version = ?",
+                    (current + 1,)) == [("an index on event time",)]
+
+
+def test_a_log_of_an_earlier_version_is_upgraded_at_start_with_its_events(tmp_path):
+    from catalog.logstore.sqlite_backend import SQLiteDatabase
+
+    earlier = SQLiteDatabase(tmp_path / "events.sqlite3")
+    earlier.migrate("events", EVENTS_SCHEMA[:1])  # as the first version left it
+    with earlier.transaction() as tx:
+        earlier.append_events(tx, [("d1", "{}", "RunEvent", 1)], 2)
+    earlier.close()
+    log = EventLog(tmp_path / "events.sqlite3")
+    assert log.count() == 1 and log.snapshot() == Snapshot() and log.snapshot_size() == 0
+    assert log.db.query("SELECT max(version) FROM schema_migrations")[0][0] == EVENTS_SCHEMA[-1][0]
+    log.close()
 
 
 def test_rate_limit_tokens_and_audit_progress(logs):

@@ -1,5 +1,6 @@
 """What only PostgreSQL has to get right: many processes on one database (real server, real processes)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -125,3 +126,29 @@ def test_move_copies_an_embedded_catalog_exactly_and_refuses_a_full_database(tmp
     target.close()
     again = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert again.returncode == 1 and "already holds a catalog (51 events, 2 governance entries, 1 keys)" in again.stderr
+
+
+def test_a_pruned_catalog_moves_with_its_snapshot_and_seqs_go_on_after_it(tmp_path, database_url):
+    source = open_logs(tmp_path / "data")
+    runs = [dict(event(i, "pruned"), job={"namespace": "faults", "name": f"job-{i % 10}"},
+                 eventTime=f"2024-01-0{1 + i // 10}T00:00:00Z") for i in range(50)]
+    source.events.append([(p.digest, p.body, p.kind, p.time) for p in map(prepare_event, runs)])
+    source.close()
+    cli = [sys.executable, "-m", "catalog.cli"]
+    pruned = subprocess.run(cli + ["prune", "--data-dir", str(tmp_path / "data"), "--older-than", "30"],
+                            capture_output=True, text=True, timeout=120)
+    assert pruned.returncode == 0, pruned.stderr
+    report = json.loads(pruned.stdout)
+    # Ten jobs of five runs, all from 2024: each job keeps its latest run; every event is folded.
+    assert report["pruned"]["runs"] == 40 and report["pruned"]["eventsFolded"] == 50 and report["eventsLeft"] == 0
+    assert report["graph"]["Run"] == 10 and report["graph"]["Dataset"] == 51
+
+    moved = subprocess.run(cli + ["move", "--data-dir", str(tmp_path / "data"), "--database", database_url],
+                           capture_output=True, text=True, timeout=120)
+    assert moved.returncode == 0, moved.stderr
+    graph = {label: n for label, n in json.loads(moved.stdout)["graph"].items() if label != "CatalogMeta"}
+    assert graph == {label: n for label, n in report["graph"].items() if label != "CatalogMeta"}  # from the snapshot
+    target = open_logs(tmp_path / "elsewhere", database_url)
+    assert target.events.snapshot().seq == 50 and target.events.snapshot_size() == report["snapshotRows"]
+    assert target.events.append([("new", "{}", "RunEvent", 1)]) == [(51, True)]  # not a seq given out before
+    target.close()
