@@ -109,7 +109,8 @@ class Projector:
         self.refused = 0  # logged events the engine refused (see _apply_or_isolate)
         self.retention = retention or retention_rules.Retention()
         self.retention_interval = retention_interval  # seconds between retention passes while projecting
-        self.last_retention: retention_rules.Pruned | None = None
+        self.last_retention: tuple[float, retention_rules.Pruned] | None = None  # (when, what) of the last pass
+        self.retained = retention_rules.Pruned()  # everything this process removed, for /metrics
         self._next_retention = 0.0
         self._lock = threading.Lock()
 
@@ -142,9 +143,10 @@ class Projector:
 
     def retain(self, progress: Callable[[int], None] | None = None) -> retention_rules.Pruned:
         """Apply the retention settings now (see catalog.retention)."""
-        self.last_retention = retention_rules.apply(self.store, self.log, self.retention, progress=progress,
-                                                    guard=self._lock)
-        return self.last_retention
+        pruned = retention_rules.apply(self.store, self.log, self.retention, progress=progress, guard=self._lock)
+        self.last_retention = (time.time(), pruned)
+        self.retained.add(pruned)
+        return pruned
 
     def apply(self, events: list[tuple[int, GraphWrites]]) -> None:
         """Apply (seq, an event's writes) that directly follow the checkpoint; else catch up."""

@@ -95,6 +95,10 @@ class Pruned:
         return {"runs": self.runs, "datasetVersions": self.versions, "auditRuns": self.audits,
                 "findings": self.findings, "eventsFolded": self.events, "seconds": round(self.seconds, 3)}
 
+    def add(self, other: "Pruned") -> None:
+        for name in ("runs", "versions", "audits", "findings", "events", "seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
 
 def apply(store: GraphStore, event_log: EventLog, retention: Retention, now_ms: int | None = None,
           progress: Callable[[int], None] | None = None, guard: AbstractContextManager | None = None) -> Pruned:

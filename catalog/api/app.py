@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
         app.state.hub = EventHub(asyncio.get_running_loop())
         opened: Catalog = app.state.catalog
         app.state.auditor = Auditor(opened.store, opened.governance, opened.logs.coordination, metrics.audit_finished)
+        metrics.watch_retention(opened.projector)
         lineage_changed = asyncio.Event()
         app.state.pipeline = IngestPipeline(
             opened.log, opened.projector, on_commit=on_commit(app.state.hub, lineage_changed, opened.projector),
@@ -119,7 +120,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
             interval=0.2 if opened.logs.coordination.shared else 0.5)
         await app.state.pipeline.start()
         repropagation = asyncio.create_task(_repropagate(app.state.catalog, lineage_changed))
-        if load_samples and app.state.catalog.log.count() == 0:
+        if load_samples and app.state.catalog.log.last_seq() == 0:  # a new catalog (not one retention emptied)
             await load_demo(app.state.catalog, app.state.pipeline)
         app.state.kafka = None
         if settings.kafka_bootstrap:

@@ -52,6 +52,10 @@ class Metrics:
         """Export a Kafka consumer's counts, offsets and lag, read at each scrape."""
         self.registry.register(_KafkaCollector(ingestor))
 
+    def watch_retention(self, projector) -> None:
+        """Export what retention removed in this process, read at each scrape."""
+        self.registry.register(_RetentionCollector(projector))
+
     def audit_finished(self, run: dict, seconds: float) -> None:
         self.audit_seconds.observe(seconds)
         for severity, count in run["summary"]["bySeverity"].items():
@@ -87,6 +91,23 @@ class _KafkaCollector:
                 if partition[key] is not None:
                     family.add_metric([status["topic"], str(partition["partition"])], partition[key])
             yield family
+
+
+class _RetentionCollector:
+    def __init__(self, projector):
+        self.projector = projector
+
+    def collect(self):
+        removed = self.projector.retained
+        family = CounterMetricFamily("catalog_retention_removed", "What retention removed since this process "
+                                     "started: runs, dataset versions, audit runs and findings from the graph; "
+                                     "events folded from the event log into its snapshot", labels=["kind"])
+        for kind, count in (("runs", removed.runs), ("dataset_versions", removed.versions),
+                            ("audit_runs", removed.audits), ("findings", removed.findings),
+                            ("events_folded", removed.events)):
+            family.add_metric([kind], count)
+        yield family
+        yield CounterMetricFamily("catalog_retention_seconds", "Time spent applying retention", value=removed.seconds)
 
 
 access_log = logging.getLogger("catalog.access")

@@ -6,6 +6,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from catalog.lineage import iso
 from catalog.logstore.base import LogsUnavailable
 from catalog.store.base import GraphUnavailable
 
@@ -17,7 +18,9 @@ def health_report(catalog, pipeline, kafka=None) -> tuple[bool, dict]:
     log = {"backend": catalog.log.db.kind, "where": catalog.logs.where}
     lag = None
     try:
-        log.update(reachable=True, events=catalog.log.count(), lastSeq=catalog.log.last_seq())
+        snapshot = catalog.log.snapshot()
+        log.update(reachable=True, events=catalog.log.count(), lastSeq=catalog.log.last_seq(),
+                   snapshot={"seq": snapshot.seq, "eventsFolded": snapshot.events, "at": iso(snapshot.compacted_at or None)})
         lag = catalog.projector.lag()
     except LogsUnavailable as exc:
         log.update(reachable=False, error=str(exc)[:300])
@@ -32,6 +35,7 @@ def health_report(catalog, pipeline, kafka=None) -> tuple[bool, dict]:
         "projection": {"role": "projector" if catalog.projector.leading else "follower",
                        "checkpoint": catalog.projector.applied, "lag": lag,
                        "lagging": bool(pipeline and pipeline.lagging)},
+        "retention": _retention(catalog.projector),
     }
     if kafka:
         report["kafka"] = kafka.status()
@@ -40,6 +44,12 @@ def health_report(catalog, pipeline, kafka=None) -> tuple[bool, dict]:
     if catalog.engine:
         report["graph"].update(pid=catalog.engine.pid, port=catalog.engine.port, restarts=catalog.engine.restarts)
     return serving, report
+
+
+def _retention(projector) -> dict:
+    rules, last = projector.retention, projector.last_retention
+    return {"days": rules.days, "auditDays": rules.audit_days,
+            "lastPass": None if last is None else {"at": iso(int(last[0] * 1000)), **last[1].as_dict()}}
 
 
 def _version(store, reachable: bool) -> str | None:

@@ -4,10 +4,12 @@ the event log's snapshot plus the events left gives the same graph."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from catalog.eventlog import EventLog
@@ -15,6 +17,7 @@ from catalog.ingest import Projector
 from catalog.retention import Retention
 from ingestors.openlineage import canonical_json, event_hash
 from ingestors.validate import parse_event_time
+from tests.conftest import ServerProcess
 
 NS = "retail"
 PRODUCER = "https://github.com/lineage-catalog/tests/retention"
@@ -175,3 +178,34 @@ def test_retention_settings_are_checked():
     with pytest.raises(ValueError, match="positive"):
         Retention(days=0)
     assert not Retention().enabled and Retention(audit_days=1).enabled
+
+
+def test_a_server_applies_retention_by_itself_and_a_lost_graph_comes_back_from_the_snapshot(tmp_path, valid_events):
+    data = tmp_path / "data"
+    settings = {"CATALOG_RETENTION_DAYS": "30", "CATALOG_RETENTION_INTERVAL_SECONDS": "0.3"}
+    events, _ = history(valid_events)
+    old_run = run_events(3, 0, OLD)[0]["run"]["runId"]  # job 3's first run: old, and the job ran since
+    lineage = "/api/v1/lineage?nodeId=dataset:retail:out_3&depth=3"
+    graphql = {"query": '{ run(id: "%s") { id } job(namespace: "retail", name: "job_3") { latestRun { id } } }'
+               % old_run}
+    with ServerProcess(data, env=settings) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        assert http.post("/api/v1/lineage/batch", json=events).status_code == 200
+        deadline = time.monotonic() + 30
+        while not http.get("/health").json()["eventLog"]["snapshot"]["eventsFolded"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        health = http.get("/health").json()
+        assert health["retention"]["days"] == 30 and health["retention"]["lastPass"]["runs"] > 0
+        assert health["eventLog"]["events"] < len(events) and health["eventLog"]["lastSeq"] >= health["eventLog"][
+            "snapshot"]["seq"] > 0
+        metrics = http.get("/metrics").text
+        assert 'catalog_retention_removed_total{kind="runs"}' in metrics
+        answer = http.post("/graphql", json=graphql).json()["data"]
+        assert answer["run"] is None and answer["job"]["latestRun"]["id"]  # the old run went, the latest stays
+        before = http.get(lineage).json()
+        assert {n["id"] for n in before["graph"]} == {"dataset:retail:raw_3", "job:retail:job_3", "dataset:retail:out_3"}
+
+    # The graph is lost (a new engine, a disk replaced): it comes back from the snapshot and the events left.
+    shutil.rmtree(data / "graph")
+    with ServerProcess(data, env=settings) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+        assert http.get(lineage).json() == before
+        assert http.post("/graphql", json=graphql).json()["data"] == answer
