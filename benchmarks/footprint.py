@@ -9,8 +9,9 @@ at the step's simulated time (catalog.retention.apply, as the projecting server 
 Measured after each step, in the same run for both:
 
 * the graph: FalkorDB's ``used_memory`` (INFO memory) less the empty engine's; Neo4j's store
-  files on disk (data/databases/neo4j after a checkpoint; transaction logs left out: Neo4j
-  rotates and prunes them itself);
+  files on disk (data/databases/neo4j, measured after a clean stop, which checkpoints them;
+  Neo4j is started again for the next step; transaction logs left out: Neo4j rotates and prunes
+  them itself);
 * the event log file (SQLite, after a WAL checkpoint), snapshot included.
 
 Events go through the same code as ``POST /api/v1/lineage`` without HTTP: prepare_event, the
@@ -87,15 +88,22 @@ class Neo4j:
     name = "neo4j"
 
     def __init__(self, tmp: Path):
-        self.process = Neo4jProcess(tmp / "neo4j").start()
-        self.store = store_at(self.process.url)
+        self.home = tmp / "neo4j"
+        self.files = self.home / "data" / "databases" / "neo4j"
+        self._start()
         self.store.ensure_schema()
-        self.files = tmp / "neo4j" / "data" / "databases" / "neo4j"
+
+    def _start(self) -> None:
+        self.process = Neo4jProcess(self.home).start()
+        self.store = store_at(self.process.url)
 
     def graph_bytes(self) -> int:
-        self.store.query("CALL db.checkpoint()")
-        return int(subprocess.run(["du", "-sb", str(self.files)], capture_output=True, text=True,
+        # Community Neo4j has no checkpoint procedure: a clean stop writes the store files out.
+        self.stop()
+        size = int(subprocess.run(["du", "-sb", str(self.files)], capture_output=True, text=True,
                                   check=True).stdout.split()[0])
+        self._start()
+        return size
 
     def stop(self) -> None:
         self.store.close()
@@ -111,8 +119,8 @@ def run(engine, tmp: Path, args, keep_days: float | None) -> list[dict]:
     """One pass over the simulated time on a new engine process; a measurement per chunk."""
     path = tmp / "events.sqlite3"
     log = EventLog(path)
-    projector = Projector(log, engine.store)
     empty = engine.graph_bytes()
+    projector = Projector(log, engine.store)
     copies = args.events // len(TEMPLATES)
     per_chunk = copies // args.chunks
     start = datetime.now(UTC) - timedelta(days=args.days)
@@ -130,6 +138,7 @@ def run(engine, tmp: Path, args, keep_days: float | None) -> list[dict]:
         now = start + (chunk + 1) * per_chunk * step
         pruned = retention.apply(engine.store, log, rules, now_ms=int(now.timestamp() * 1000)) if rules else None
         graph, logged = engine.graph_bytes() - empty, log_bytes(log, path)
+        projector.store = engine.store  # Neo4j was restarted to measure it
         steps.append({"events": ingested, "graphMB": round(graph / MB, 1), "logMB": round(logged / MB, 1),
                       "runs": engine.store.rows("MATCH (r:Run) RETURN count(r)")[0][0],
                       "eventsInLog": log.count(), "snapshotRows": log.snapshot_size(),

@@ -68,8 +68,13 @@ def main() -> None:
               help="also consume OpenLineage events from Kafka (what the clients' KafkaTransport sends)")
 @click.option("--kafka-topic", metavar="TOPIC", help="the topic to consume  [default: openlineage]")
 @click.option("--kafka-group", metavar="ID", help="the consumer group  [default: lineage-catalog]")
+@click.option("--retention-days", type=click.FloatRange(min=0, min_open=True), metavar="DAYS",
+              help="prune runs and dataset versions last seen more than DAYS ago, every hour, and fold raw events "
+              "that old into the event log's snapshot (see `catalog prune --help`)  [default: keep everything]")
+@click.option("--audit-retention-days", type=click.FloatRange(min=0, min_open=True), metavar="DAYS",
+              help="prune audit runs finished more than DAYS ago (the newest two stay)  [default: keep them all]")
 def serve(host, port, data_dir, graph_url, graph_database, database, demo, log_level, no_auth, kafka_bootstrap,
-          kafka_topic, kafka_group) -> None:
+          kafka_topic, kafka_group, retention_days, audit_retention_days) -> None:
     """Run the HTTP server (REST, GraphQL at /graphql, pages, /health, /metrics).
 
     With no --graph-url the embedded FalkorDB engine is started as a child process on a
@@ -94,6 +99,13 @@ def serve(host, port, data_dir, graph_url, graph_database, database, demo, log_l
     Audits run one at a time across them, and rate limits count per key across them.
 
     \b
+    Retention bounds growth: with --retention-days 30 the projecting server prunes, every hour,
+    runs and dataset versions last seen over 30 days ago (each job's latest run and each
+    dataset's current version stay), and folds raw events that old into the event log's
+    snapshot, from which a rebuild gives the same lineage. Lineage, datasets, fields, jobs and
+    the governance log stay. --audit-retention-days does the same for audit runs.
+
+    \b
     Events from Kafka go through the same validation and event log as HTTP:
         catalog serve --kafka-bootstrap broker1:9092,broker2:9092 --kafka-topic openlineage
     Offsets are committed once the events are in the event log. Messages that are not
@@ -111,7 +123,8 @@ def serve(host, port, data_dir, graph_url, graph_database, database, demo, log_l
 
     settings = settings_for(host=host, port=port, data_dir=data_dir, graph_url=graph_url,
                          neo4j_database=graph_database, database_url=database, log_level=log_level, no_auth=no_auth,
-                         kafka_bootstrap=kafka_bootstrap, kafka_topic=kafka_topic, kafka_group=kafka_group)
+                         kafka_bootstrap=kafka_bootstrap, kafka_topic=kafka_topic, kafka_group=kafka_group,
+                         retention_days=retention_days, audit_retention_days=audit_retention_days)
     if settings.kafka_bootstrap is not None and not settings.kafka_bootstrap.strip():
         raise click.UsageError("--kafka-bootstrap is empty: give HOST:PORT[,...] of the Kafka brokers")
     if settings.kafka_bootstrap:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from catalog.config import Settings
 
@@ -20,7 +21,13 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, pa
 
 
 def settings_for(**overrides) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Settings from CATALOG_* variables and the command's options; a usage error naming what is wrong."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'} (CATALOG_"
+                             f"{'_'.join(map(str, e['loc'])).upper()}): {e['msg']}" for e in exc.errors())
+        raise click.UsageError(f"invalid settings: {problems}") from None
 
 
 def open_cli_logs(data_dir: Path | None, database: str | None):

@@ -76,3 +76,16 @@ def test_serve_refuses_kafka_client_settings_librdkafka_does_not_know(tmp_path):
     assert not (tmp_path / "data").exists()  # refused before anything was started or written
     empty = catalog("serve", "--no-auth", "--data-dir", str(tmp_path / "data"), "--kafka-bootstrap", "")
     assert empty.returncode == 2 and "--kafka-bootstrap is empty" in empty.stderr
+
+
+def test_settings_out_of_range_are_refused_by_name_before_anything_starts(tmp_path):
+    done = catalog("serve", "--no-auth", "--data-dir", str(tmp_path / "data"),
+                   env={**os.environ, "CATALOG_RETENTION_DAYS": "-3", "CATALOG_RETENTION_INTERVAL_SECONDS": "x"})
+    assert done.returncode == 2
+    assert "retention_days (CATALOG_RETENTION_DAYS): Input should be greater than 0" in done.stderr
+    assert "CATALOG_RETENTION_INTERVAL_SECONDS" in done.stderr
+    assert not (tmp_path / "data").exists()
+    flag = catalog("prune", "--data-dir", str(tmp_path / "data"), "--older-than", "0")
+    assert flag.returncode == 2 and "--older-than" in flag.stderr
+    nothing = catalog("prune", "--data-dir", str(tmp_path / "data"))
+    assert nothing.returncode == 2 and "--older-than DAYS and/or --audits-older-than DAYS" in nothing.stderr
