@@ -1,6 +1,7 @@
 """Replicas: two `catalog serve` processes on one real PostgreSQL and one real Neo4j, under load, while the
 projecting replica is SIGKILLed and while PostgreSQL restarts."""
 
+import json
 import signal
 import threading
 import time
@@ -8,9 +9,11 @@ from collections import Counter
 
 import httpx
 
+from catalog.engine import EmbeddedEngine
+from tests.catalog.test_kafka_ingest import produce
 from tests.catalog.test_recovery import event
 from tests.conftest import ServerProcess
-from tests.engines import PostgresProcess, store_at
+from tests.engines import PostgresProcess, create_topic, store_at
 
 LINEAGE = """{ lineage(nodeId: "dataset:faults:source", direction: DOWNSTREAM, depth: 2, first: 5000) {
   nodes { id } edges { origin destination } isPartial } }"""
@@ -163,3 +166,33 @@ def test_postgresql_restarted_mid_load_gives_503_then_recovers_with_nothing_lost
                 server.stop()
     finally:
         database.stop()
+
+
+def test_replicas_consuming_kafka_share_the_partitions_and_keep_each_event_once(tmp_path, database_url, kafka):
+    """Two replicas in one consumer group on a topic of 4 partitions, on one PostgreSQL and one graph."""
+    topic = create_topic(kafka, partitions=4)
+    consuming = ("--kafka-bootstrap", kafka, "--kafka-topic", topic, "--kafka-group", f"replicas-{topic}")
+    with EmbeddedEngine(tmp_path / "graph") as engine:
+        graph = f"falkordb://127.0.0.1:{engine.port}"
+        servers = [ServerProcess(tmp_path / name, "--database", database_url, "--graph-url", graph, *consuming)
+                   .start(timeout=60) for name in ("a", "b")]
+        try:
+            def assigned() -> list[set[int]]:
+                return [{p["partition"] for p in health(server)["kafka"]["partitions"]} for server in servers]
+
+            wait_until(lambda: all(assigned()) and sum(map(len, assigned())) == 4, 60, "the group to rebalance")
+            first, second = assigned()
+            assert first.isdisjoint(second) and first | second == {0, 1, 2, 3}
+
+            events = [event(i, "kafka") for i in range(200)]  # one job each: keys spread over the partitions
+            produce(kafka, topic, [json.dumps(e).encode() for e in events])
+            wait_until(lambda: all(health(s)["kafka"]["lag"] == 0 for s in servers) and caught_up(servers[0])
+                       and caught_up(servers[1]), 60, "both replicas to commit and the graph to catch up")
+            consumed = [health(server)["kafka"]["consumed"] for server in servers]
+            found = runs_in_graph(graph, [e["run"]["runId"] for e in events])
+            print(f"consumed by each replica {consumed}; in the graph {len(found)} of {len(events)}")
+            assert sum(consumed) == 200 and min(consumed) > 0
+            assert len(found) == 200 and set(found.values()) == {1}
+        finally:
+            for server in servers:
+                server.stop()
