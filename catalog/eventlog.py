@@ -161,10 +161,12 @@ class EventLog:
 
     @staticmethod
     def _put_rows(tx, rows: list[SnapshotRow]) -> None:
-        for row in rows:
-            tx.execute("INSERT INTO snapshot_rows (kind, ident, subject, body) VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT (kind, ident) DO UPDATE SET subject = excluded.subject, body = excluded.body",
-                       (row.kind, row.ident, row.subject, row.body))
+        for start in range(0, len(rows), 200):  # 200 rows a statement: a round trip each on PostgreSQL
+            part = rows[start:start + 200]
+            tx.execute("INSERT INTO snapshot_rows (kind, ident, subject, body) VALUES "
+                       + ", ".join(["(?, ?, ?, ?)"] * len(part))
+                       + " ON CONFLICT (kind, ident) DO UPDATE SET subject = excluded.subject, body = excluded.body",
+                       tuple(value for row in part for value in (row.kind, row.ident, row.subject, row.body)))
 
     @staticmethod
     def _put_state(tx, seq: int, events: int, now: int, replace: bool = False) -> None:

@@ -112,6 +112,7 @@ class Projector:
         self.last_retention: tuple[float, retention_rules.Pruned] | None = None  # (when, what) of the last pass
         self.retained = retention_rules.Pruned()  # everything this process removed, for /metrics
         self._next_retention = 0.0
+        self._retaining = threading.Event()  # a pass is running
         self._lock = threading.Lock()
 
     def lead(self) -> bool:
@@ -136,10 +137,23 @@ class Projector:
         if not self.lead():
             return 0
         applied = self.reconcile()
-        if self.retention.enabled and time.monotonic() >= self._next_retention:
+        if self.retention.enabled and time.monotonic() >= self._next_retention and not self._retaining.is_set():
+            # In a thread of its own: a long first pass must not hold up projecting other replicas' events.
             self._next_retention = time.monotonic() + self.retention_interval
-            self.retain()
+            self._retaining.set()
+            threading.Thread(target=self._retain_in_background, name="retention", daemon=True).start()
         return applied
+
+    def _retain_in_background(self) -> None:
+        try:
+            self.retain()
+        except (GraphUnavailable, LogsUnavailable) as exc:
+            log.warning("retention pass stopped: a store is unavailable; the next pass goes on",
+                        extra={"error": str(exc)[:300]})
+        except Exception:
+            log.exception("retention pass failed; the next pass retries")
+        finally:
+            self._retaining.clear()
 
     def retain(self, progress: Callable[[int], None] | None = None) -> retention_rules.Pruned:
         """Apply the retention settings now (see catalog.retention)."""

@@ -129,9 +129,10 @@ def test_old_runs_and_versions_go_lineage_stays_and_a_rebuild_gives_the_same_gra
     log.close()
 
 
-def test_the_snapshot_grows_by_merging_and_a_fresh_graph_loads_it(store, tmp_path, valid_events):
-    """Events folded in two passes, over the same datasets and jobs, merge into the rows already there."""
-    log = EventLog(tmp_path / "events.sqlite3")
+def test_the_snapshot_grows_by_merging_and_a_fresh_graph_loads_it(logs, falkor_store, valid_events):
+    """Events folded in two passes, over the same datasets and jobs, merge into the rows already there; on
+    either log backend."""
+    store, log = falkor_store, logs.events
     projector = Projector(log, store, retention=Retention(days=30))
     events, _ = history(valid_events)
     ingest(log, projector, events[: len(events) // 2])
@@ -148,7 +149,6 @@ def test_the_snapshot_grows_by_merging_and_a_fresh_graph_loads_it(store, tmp_pat
     assert store.checkpoint() == log.last_seq()
     fresh.retain()
     assert store.dump() == live
-    log.close()
 
 
 def test_audit_runs_keep_the_newest_and_come_back_pruned_after_a_rebuild(falkor_store, tmp_path):
