@@ -12,6 +12,8 @@ Measured after each step, in the same run for both:
   files on disk (data/databases/neo4j, measured after a clean stop, which checkpoints them;
   Neo4j is started again for the next step; transaction logs left out: Neo4j rotates and prunes
   them itself);
+* FalkorDB's resident memory too (``used_memory_rss``: what the machine gives it, allocator
+  fragmentation included);
 * the event log file (SQLite, after a WAL checkpoint), snapshot included.
 
 Events go through the same code as ``POST /api/v1/lineage`` without HTTP: prepare_event, the
@@ -79,6 +81,10 @@ class Falkor:
     def graph_bytes(self) -> int:
         return int(self.client.info("memory")["used_memory"])
 
+    def resident_bytes(self) -> int | None:
+        """The engine process's resident memory: used_memory plus the allocator's fragmentation."""
+        return int(self.client.info("memory")["used_memory_rss"])
+
     def stop(self) -> None:
         self.store.close()
         self.engine.stop()
@@ -104,6 +110,9 @@ class Neo4j:
                                   check=True).stdout.split()[0])
         self._start()
         return size
+
+    def resident_bytes(self) -> int | None:
+        return None  # a JVM's heap and page cache are sized by configuration, not by the graph
 
     def stop(self) -> None:
         self.store.close()
@@ -139,7 +148,9 @@ def run(engine, tmp: Path, args, keep_days: float | None) -> list[dict]:
         pruned = retention.apply(engine.store, log, rules, now_ms=int(now.timestamp() * 1000)) if rules else None
         graph, logged = engine.graph_bytes() - empty, log_bytes(log, path)
         projector.store = engine.store  # Neo4j was restarted to measure it
+        resident = engine.resident_bytes()
         steps.append({"events": ingested, "graphMB": round(graph / MB, 1), "logMB": round(logged / MB, 1),
+                      "residentMB": None if resident is None else round(resident / MB, 1),
                       "runs": engine.store.rows("MATCH (r:Run) RETURN count(r)")[0][0],
                       "eventsInLog": log.count(), "snapshotRows": log.snapshot_size(),
                       "seconds": round(time.monotonic() - began, 1),
@@ -173,10 +184,12 @@ def main() -> None:
         full, kept = modes["keepAll"][-1], modes["retention"][-1]
         events = full["events"]
         print(f"\n{name}: {events} events over {args.days:g} days, retention {args.retention_days:g} days")
-        print("| events | graph MB, all kept | graph MB, retention | log MB, all kept | log MB, retention |")
-        print("|---|---|---|---|---|")
+        print("| events | graph MB, all kept | graph MB, retention | resident MB, all kept | resident MB, retention "
+              "| log MB, all kept | log MB, retention |")
+        print("|---|---|---|---|---|---|---|")
         for a, b in zip(modes["keepAll"], modes["retention"]):
-            print(f"| {a['events']} | {a['graphMB']} | {b['graphMB']} | {a['logMB']} | {b['logMB']} |")
+            print(f"| {a['events']} | {a['graphMB']} | {b['graphMB']} | {a['residentMB'] or '-'} | "
+                  f"{b['residentMB'] or '-'} | {a['logMB']} | {b['logMB']} |")
         per_event = {mode: 1024 * (last["graphMB"] + last["logMB"]) / events
                      for mode, last in (("keepAll", full), ("retention", kept))}
         print(f"per event at the end: {per_event['keepAll']:.2f} KB all kept, {per_event['retention']:.2f} KB with "
