@@ -192,8 +192,10 @@ def free_port() -> int:
 class ServerProcess:
     """``catalog serve`` in a child process, as a user runs it; ``auth=False`` adds --no-auth."""
 
-    def __init__(self, data_dir: Path, *extra: str, env: dict | None = None, auth: bool = False):
+    def __init__(self, data_dir: Path, *extra: str, env: dict | None = None, auth: bool = False,
+                 code: Path | None = None):
         self.data_dir = data_dir
+        self.code = code  # a checkout whose catalog package to run (benchmarks compare commits); None: this one
         self.extra = extra if auth else ("--no-auth", *extra)
         self.env = env or {}
         self.port = free_port()
@@ -208,6 +210,7 @@ class ServerProcess:
             [sys.executable, "-m", "catalog.cli", "serve", "--port", str(self.port), "--data-dir",
              str(self.data_dir), *self.extra],
             stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
+            cwd=self.code,  # `python -m` puts the working directory first on the path
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -14,7 +14,9 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -318,6 +320,10 @@ EXPECTED_ERRORS = (lineage_service.LineageError, browse.BrowseError, stewardship
                    audit_runs.AuditRunError, ImpactError, AuditBusy, Forbidden)
 
 
+DOCUMENT_CACHE_SIZE = 512  # distinct documents kept parsed and validated (an LRU)
+LIMIT_RULES = [depth_rule(MAX_QUERY_DEPTH, None), aliases_rule(MAX_ALIASES)]
+
+
 class CatalogSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
         # Bad arguments are the client's business: answer them, do not log them as failures.
@@ -330,8 +336,12 @@ schema = CatalogSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    extensions=[QueryCostLimiter,
-                lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
-                lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-                lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS)],
+    # Parsing and validating a document cost more than running a small query, and clients send the same few
+    # documents again and again: both are cached by document text. The rules are built once, so that a
+    # cached validation matches them; the cost limit depends on the variables and runs on every request.
+    extensions=[lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+                lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+                lambda: AddValidationRules(LIMIT_RULES),
+                lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+                QueryCostLimiter],
 )

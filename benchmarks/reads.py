@@ -1,0 +1,111 @@
+"""Read requests/s under load on the demo graph: GraphQL and the REST view, lineage at depth 1.
+
+Starts ``catalog serve --demo`` (embedded FalkorDB, --no-auth) on a fresh data directory and
+drives it with wrk (``--connections`` connections, ``--seconds`` per measurement):
+
+* GraphQL: POST /graphql of ``lineage(nodeId: ..., depth: 1)`` with nodes and edges;
+* REST: GET /api/v1/lineage?nodeId=...&depth=1 (the Marquez-shaped view).
+
+With ``--baseline REF`` a second server runs the code of that git commit (a worktree), and
+each repeat measures both, interleaved, so that machine noise hits both alike; the ratios
+are this checkout's over the baseline's, per repeat. Reported: medians of requests/s, p50
+and p99 latency, and non-2xx answers (any fails the run).
+
+    python benchmarks/reads.py [--seconds 10] [--connections 8] [--repeats 3] [--baseline HEAD~1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.conftest import ServerProcess  # noqa: E402
+
+NODE = "dataset:food_delivery:public.orders"
+GRAPHQL = {"query": "query($id: String!) { lineage(nodeId: $id, depth: 1) { nodes { id type } "
+                    "edges { origin destination } isPartial } }", "variables": {"id": NODE}}
+REST = f"/api/v1/lineage?nodeId={NODE}&depth=1"
+
+
+def wrk(url: str, connections: int, seconds: int, body: Path | None) -> dict:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command += ["-s", str(REPO / "benchmarks" / "post_body.lua"), url, "--", str(body)] if body else [url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"wrk saw failed requests:\n{out}")
+    latency = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.strip()[:3] in ("50%", "99%")}
+    return {"rps": float(out.split("Requests/sec:")[1].split()[0]),
+            "p50": _ms(latency["50%"]), "p99": _ms(latency["99%"])}
+
+
+def _ms(text: str) -> float:
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * factor
+    raise ValueError(text)
+
+
+def start(tmp: Path, name: str, code: Path | None) -> ServerProcess:
+    server = ServerProcess(tmp / name, "--demo", code=code).start(timeout=120)
+    # Same answers from both, before timing anything.
+    httpx.post(server.url + "/graphql", json=GRAPHQL, timeout=30).raise_for_status()
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline", metavar="REF", help="also run this git commit's server, for ratios")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="reads-") as tmp_name:
+        tmp = Path(tmp_name)
+        body = tmp / "graphql.json"
+        body.write_text(json.dumps(GRAPHQL))
+        servers = {"this": start(tmp, "this", None)}
+        if args.baseline:
+            worktree = tmp / "baseline-code"
+            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), args.baseline],
+                           check=True, capture_output=True)
+            servers["baseline"] = start(tmp, "baseline", worktree)
+        results = {name: {"graphql": [], "rest": []} for name in servers}
+        try:
+            for repeat in range(args.repeats):
+                for name, server in servers.items():
+                    results[name]["graphql"].append(wrk(server.url + "/graphql", args.connections, args.seconds, body))
+                    results[name]["rest"].append(wrk(server.url + REST, args.connections, args.seconds, None))
+                print(f"repeat {repeat + 1}: " + ", ".join(
+                    f"{name} {kind} {runs[-1]['rps']:.0f}/s" for name, kinds in results.items()
+                    for kind, runs in kinds.items()), file=sys.stderr)
+        finally:
+            for server in servers.values():
+                server.stop()
+            if args.baseline:
+                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], check=False)
+    print("| server | read | requests/s | p50 ms | p99 ms |" + (" this / baseline |" if args.baseline else ""))
+    print("|---|---|---|---|---|" + ("---|" if args.baseline else ""))
+    for name, kinds in results.items():
+        for kind, runs in kinds.items():
+            row = (f"| {name} | {kind} | {statistics.median(r['rps'] for r in runs):.0f} | "
+                   f"{statistics.median(r['p50'] for r in runs):.1f} | {statistics.median(r['p99'] for r in runs):.1f} |")
+            if args.baseline:
+                ratio = statistics.median(a["rps"] / b["rps"] for a, b in
+                                          zip(results["this"][kind], results["baseline"][kind]))
+                row += f" {ratio:.2f}x |" if name == "this" else " |"
+            print(row)
+    print(json.dumps({"args": vars(args), "results": results}))
+
+
+if __name__ == "__main__":
+    main()
