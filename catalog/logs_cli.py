@@ -20,6 +20,15 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, pa
                                help="the catalog's data directory  [default: CATALOG_DATA_DIR or ./catalog-data]")
 
 
+def graph_options(command):
+    """--graph-url and --graph-database, for commands that work on the catalog's graph."""
+    command = click.option("--graph-database", help="the Neo4j database  [default: the server's default "
+                           "database]")(command)
+    return click.option("--graph-url", help="an external graph instead of the data directory's embedded one: "
+                        "bolt://, neo4j:// or falkordb:// (Neo4j credentials from CATALOG_NEO4J_USER / "
+                        "CATALOG_NEO4J_PASSWORD)")(command)
+
+
 def settings_for(**overrides) -> Settings:
     """Settings from CATALOG_* variables and the command's options; a usage error naming what is wrong."""
     try:
@@ -61,9 +70,7 @@ def _open_catalog(settings: Settings):
 @click.command()
 @data_dir_option
 @database_option
-@click.option("--graph-url", help="external graph to rebuild instead of the embedded one: bolt://, neo4j:// or "
-              "falkordb:// (Neo4j credentials from CATALOG_NEO4J_USER / CATALOG_NEO4J_PASSWORD)")
-@click.option("--graph-database", help="the Neo4j database to rebuild  [default: the server's default database]")
+@graph_options
 def rebuild(data_dir, database, graph_url, graph_database) -> None:
     """Empty the graph and replay the whole event log, then the governance log, into it.
 
@@ -92,9 +99,7 @@ def rebuild(data_dir, database, graph_url, graph_database) -> None:
 @click.command()
 @data_dir_option
 @database_option
-@click.option("--graph-url", help="the external graph the catalog serves from: bolt://, neo4j:// or falkordb://  "
-              "[default: the embedded engine of the data directory]")
-@click.option("--graph-database", help="the Neo4j database  [default: the server's default database]")
+@graph_options
 @click.option("--older-than", "days", type=click.FloatRange(min=0, min_open=True), metavar="DAYS",
               help="prune runs and dataset versions last seen more than DAYS ago, and fold raw events that old "
               "into the snapshot  [default: CATALOG_RETENTION_DAYS]")
@@ -196,9 +201,7 @@ def log_verify(data_dir, database, expect_head) -> None:
 @data_dir_option
 @click.option("--database", required=True, metavar="URL", help="the PostgreSQL database to move the logs to "
               "(postgresql://user:password@host:5432/db); it must hold no catalog yet")
-@click.option("--graph-url", help="the graph to project into: bolt://, neo4j:// or falkordb://  [default: the "
-              "embedded engine of the data directory]")
-@click.option("--graph-database", help="the Neo4j database  [default: the server's default database]")
+@graph_options
 def move(data_dir, database, graph_url, graph_database) -> None:
     """Move an embedded catalog to PostgreSQL (and Neo4j): copy its event log, governance log
     and API keys from the SQLite files of --data-dir into --database, then rebuild the graph at

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 from strawberry.asgi import GraphQL
 from strawberry.dataloader import DataLoader
 
 from catalog.api.auth import Principal
+from catalog.api.responses import encode
 from catalog.api.graphql_types import Dataset, Job
 from catalog.store import reads
 from catalog.web.graphiql import graphiql_html
@@ -85,6 +87,12 @@ class EventHub:
 
 
 class CatalogGraphQL(GraphQL):
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
+    def encode_json(self, data: object) -> bytes:
+        return encode(data)
+
     async def render_graphql_ide(self, request) -> HTMLResponse:
         return HTMLResponse(graphiql_html())
 

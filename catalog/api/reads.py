@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse
 
 from catalog.api.errors import HTTPError
 from catalog.api.params import int_param
+from catalog.api.responses import FastJSONResponse
 from catalog.lineage import LineageError, dataset_data, iso, marquez_graph
 from catalog.store import reads
 from ingestors.openlineage import dataset_id
@@ -35,7 +36,7 @@ async def get_lineage(request: Request) -> JSONResponse:
     except LineageError as exc:
         status = 404 if str(exc).startswith("no ") else 400
         raise HTTPError(status, str(exc)) from exc
-    return JSONResponse(graph)
+    return FastJSONResponse(graph)
 
 
 def _dataset_view(store, namespace: str, name: str) -> dict | None:
@@ -66,4 +67,4 @@ async def get_dataset(request: Request) -> JSONResponse:
     view = await run_in_threadpool(_dataset_view, request.app.state.catalog.store, namespace, name)
     if view is None:
         raise HTTPError(404, f"dataset {name!r} not found in namespace {namespace!r}")
-    return JSONResponse(view)
+    return FastJSONResponse(view)
