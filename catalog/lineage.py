@@ -60,13 +60,28 @@ class Walk:
     def exhausted(self) -> bool:
         return self.is_partial or not any(self._frontiers.values())
 
-    def reads(self) -> list[Read]:
-        """The expansions the next hop needs, one per direction with a frontier."""
-        return [self.store.expansion(self._frontiers[d], self.prefix + d, as_of=self.as_of)
+    def reads(self, limit: int | None = None) -> list[Read]:
+        """The expansions the next hop needs, one per direction with a frontier (each cut at ``limit`` pairs of
+        the lowest target ids, if given)."""
+        return [self.store.expansion(self._frontiers[d], self.prefix + d, as_of=self.as_of, limit=limit)
                 for d in self.directions if self._frontiers[d]]
 
-    def advance(self, expanded: list[list[tuple]]) -> None:
-        """Take the next hop from the results of :meth:`reads`."""
+    def covers(self, expanded: list[list[tuple]], limit: int, wanted: int) -> bool:
+        """Whether expansions read with ``limit`` hold the ``wanted`` lowest-id nodes this hop finds: no
+        expansion was cut, or at least ``wanted`` new nodes lie below every cut (targets seen before took
+        some of the rows otherwise, and the hop must be read further)."""
+        cuts = [pairs[-1][1] for pairs in expanded if len(pairs) >= limit]
+        if not cuts:
+            return True
+        bound = min(cuts)
+        return len({dst for pairs in expanded for _, dst in pairs if dst <= bound and dst not in self.depth_of}) \
+            >= wanted
+
+    def advance(self, expanded: list[list[tuple]], limit: int | None = None) -> None:
+        """Take the next hop from the results of :meth:`reads`. If an expansion was cut at ``limit``, the hop
+        is partial: the walk ends with it, and only its lowest-id nodes are certain to be all there."""
+        if limit is not None and any(len(pairs) >= limit for pairs in expanded):
+            self.is_partial = True
         hop = self.hops + 1
         known = len(self.depth_of)
         for dirn, pairs in zip([d for d in self.directions if self._frontiers[d]], expanded):
@@ -215,10 +230,18 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
     # After hop h the nodes up to depth h-1 are known, then come hop h's datasets and then its
     # jobs: a page that those datasets fill needs neither the jobs nor any further hop. Each hop's
     # expansion goes to the engine together with the previous hop's jobs, in one round trip.
+    # Without a total to count, a hop is read only as far as the page needs, lowest ids first (the order of a
+    # depth's datasets on the page): a hub's thousands of neighbours cost a page, and the answer is partial.
     while walk.hops < depth and not walk.exhausted and not (walk.hops and not count_all and fills_page(walk.hops)):
-        expansions, jobs_read = walk.reads(), carriage(walk.hops)
-        results = store.read(*expansions, *jobs_read)
-        walk.advance(results[:len(expansions)])
+        wanted = None if count_all else max(1, needed - len(walk.depth_of) - len(jobs))
+        jobs_read = carriage(walk.hops)
+        results = store.read(*walk.reads(wanted), *jobs_read)
+        expanded = results[:len(results) - len(jobs_read)]
+        limit = wanted
+        while limit is not None and not walk.covers(expanded, limit, wanted):
+            limit *= 4
+            expanded = store.read(*walk.reads(limit))
+        walk.advance(expanded, limit)
         if jobs_read:
             add_jobs(walk.hops - 1, results[-1])
     complete = count_all or not fills_page(walk.hops)

@@ -171,11 +171,15 @@ class GraphStore(ABC):
                               {"keys": keys}))
 
     # Each traversal read comes as a Read: ``store.read(...)`` runs several in one round trip.
-    def expansion(self, ids: list, traversal: str, as_of: int | None = None) -> Read:
-        """One hop from the nodes ``ids`` along a traversal: (from, to) id pairs, optionally as of a time."""
+    def expansion(self, ids: list, traversal: str, as_of: int | None = None, limit: int | None = None) -> Read:
+        """One hop from the nodes ``ids`` along a traversal: (from, to) id pairs, optionally as of a time.
+
+        With ``limit``, the ``limit`` pairs of the lowest target ids, in that order: a hub's hop read only as
+        far as a page needs (the engine still matches every pair, but sends and decodes only these)."""
         fn = self.id_function
+        cut = f" ORDER BY {fn}(b) LIMIT {int(limit)}" if limit is not None else ""
         return Read(f"UNWIND $ids AS i MATCH (a) WHERE {fn}(a) = i MATCH {TRAVERSALS[traversal]} "
-                    f"{_seen_by('WHERE', as_of, 'e')} RETURN i, {fn}(b)", {"ids": ids, "asOf": as_of})
+                    f"{_seen_by('WHERE', as_of, 'e')} RETURN i, {fn}(b){cut}", {"ids": ids, "asOf": as_of})
 
     def description(self, ids: list) -> Read:
         """Key, namespace and name (and a field's dataset) of nodes by engine id."""

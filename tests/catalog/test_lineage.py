@@ -255,3 +255,21 @@ def test_datasets_only_column_lineage_names_are_inputs_marked_as_implied(module_
                                          ["main.stg_customers"], columns)]))
     assert _upstream_edges(store)[("dataset:duckdb:main.raw_countries", job)] is None
 
+
+
+def test_a_hub_page_reads_its_hop_only_as_far_as_the_page_needs(module_store):
+    """A dataset read by 300 jobs: a first page of 10 without totalReachable takes the 10 lowest of the hop,
+    as the whole lineage orders them, and says it is partial; the whole lineage is not."""
+    module_store.clear()
+    load_runs(module_store, 301, [(job, {0}, {job + 1}) for job in range(300)])
+    node = "dataset:gen:d0"
+    whole = lineage_page(module_store, node, "DOWNSTREAM", 3, max_depth=10, max_nodes=1000, first=1000)
+    assert whole["totalReachable"] == 601 and not whole["isPartial"]
+    seen, after = [], None
+    for _ in range(3):
+        page = lineage_page(module_store, node, "DOWNSTREAM", 3, max_depth=10, max_nodes=1000, first=10,
+                            after=after, count_all=False)
+        assert page["isPartial"] and page["hasNextPage"] and page["totalReachable"] is None
+        seen += page["nodes"]
+        after = page["endCursor"]
+    assert seen == whole["nodes"][:30]
