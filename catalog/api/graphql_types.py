@@ -396,7 +396,10 @@ class LineageGraph:
     edges: list[LineageEdge]
     depth_reached: int = strawberry.field(
         description="The deepest hop explored for this page (the lineage's own depth once the last page is read).")
-    is_partial: bool = strawberry.field(description="The node limit cut the lineage; later pages end there.")
+    is_partial: bool = strawberry.field(description="The walk stopped early: the node limit cut the lineage "
+                                        "(later pages end there), or, without totalReachable, a hop too large "
+                                        "for this page (a hub's) was read only as far as this page needs (later "
+                                        "pages read further).")
     total_reachable: int = strawberry.field(
         description="Nodes in the whole lineage, up to the node limit. Asking for it explores the whole "
                     "lineage; leave it out and a page explores only the hops that reach it.")
