@@ -54,6 +54,11 @@ class LoggedEvent:
     body: str
 
 
+def _marks(values: list) -> str:
+    """As many ``?`` placeholders as ``values``, for an IN list."""
+    return ", ".join("?" * len(values))
+
+
 def sqlite_at(target: Database | Path) -> Database:
     """``target`` itself, or the SQLite database in the file at ``target``."""
     if isinstance(target, Database):
@@ -120,7 +125,7 @@ class EventLog:
         for start in range(0, len(idents), 500):
             part = idents[start:start + 500]
             found.update(self.db.query(f"SELECT ident, body FROM snapshot_rows WHERE kind = ? AND ident IN "
-                                       f"({', '.join('?' * len(part))})", (kind, *part)))
+                                       f"({_marks(part)})", (kind, *part)))
         return found
 
     def snapshot_rows(self, kind: str, after: str = "", limit: int = 1000) -> list[SnapshotRow]:
@@ -141,7 +146,7 @@ class EventLog:
             self._put_rows(tx, rows)
             for start in range(0, len(events), 500):
                 part = [e.seq for e in events[start:start + 500]]
-                tx.execute(f"DELETE FROM events WHERE seq IN ({', '.join('?' * len(part))})", tuple(part))
+                tx.execute(f"DELETE FROM events WHERE seq IN ({_marks(part)})", tuple(part))
             self._put_state(tx, max(e.seq for e in events), len(events), now)
 
     def drop_subjects(self, subjects: list[str]) -> None:
@@ -149,7 +154,7 @@ class EventLog:
         with self.db.transaction() as tx:
             for start in range(0, len(subjects), 500):
                 part = subjects[start:start + 500]
-                tx.execute(f"DELETE FROM snapshot_rows WHERE subject IN ({', '.join('?' * len(part))})", tuple(part))
+                tx.execute(f"DELETE FROM snapshot_rows WHERE subject IN ({_marks(part)})", tuple(part))
 
     def insert_snapshot(self, rows: list[SnapshotRow], state: Snapshot) -> None:
         """Rows and state of another log's snapshot (copying a catalog); later appends go on after its seq."""

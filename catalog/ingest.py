@@ -208,7 +208,7 @@ class Projector:
     def _catch_up_locked(self, progress) -> int:
         snapshot = self.log.snapshot()
         behind_snapshot = self.applied < snapshot.seq
-        if behind_snapshot:  # some events before the checkpoint to reach live only in the snapshot now
+        if behind_snapshot:  # events this graph lacks were folded into the snapshot (retention): load it first
             log.info("loading the event log's snapshot", extra={"checkpoint": self.applied, "snapshot": snapshot.seq})
             retention_rules.load_snapshot(self.log, self.store, progress)
         applied = 0
@@ -221,7 +221,8 @@ class Projector:
             if not self.store.advance_checkpoint(self.applied, snapshot.seq):
                 raise GraphUnavailable("the graph's checkpoint moved during replay (engine restarted?)")
             self.applied = snapshot.seq
-        return applied + snapshot.events * behind_snapshot
+        folded = snapshot.events if behind_snapshot else 0
+        return applied + folded
 
     def _apply_logged(self, batch: list[LoggedEvent]) -> None:
         if not self._project([(item.seq, map_event(json.loads(item.body), item.digest)) for item in batch]):
