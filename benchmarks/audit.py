@@ -16,7 +16,12 @@ Timed, ``--repeats`` times, medians printed:
   (``registry.dataset_facts`` + owners + writes: 5 queries per dataset, as a resolver-style
   implementation would), timed on ``--baseline-sample`` datasets and scaled to all of them.
 
-    python benchmarks/audit.py [--datasets 100000] [--repeats 3] [--baseline-sample 2000]
+With ``--keep-audits N``, audit retention runs after each record (catalog.retention.expire_audits,
+with a horizon that makes every earlier run old enough): only the newest N runs and their
+findings stay, as with ``--audit-retention-days`` shorter than the time between audits. Each
+repeat's times are printed, to see whether consecutive audits slow down.
+
+    python benchmarks/audit.py [--datasets 100000] [--repeats 3] [--baseline-sample 2000] [--keep-audits 2]
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from catalog.engine import EmbeddedEngine  # noqa: E402
 from catalog.govlog import GovernanceLog  # noqa: E402
+from catalog.retention import expire_audits  # noqa: E402
 from catalog.store import reads  # noqa: E402
 from catalog.store.falkor_backend import FalkorStore  # noqa: E402
 from policies import audit_runs, registry  # noqa: E402
@@ -126,6 +132,7 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline-sample", type=int, default=2000)
+    parser.add_argument("--keep-audits", type=int, help="prune audit runs after each record, keeping the newest N")
     args = parser.parse_args()
     policy = parse_policy(POLICY, "bench.yaml")
     with tempfile.TemporaryDirectory() as tmp, EmbeddedEngine(Path(tmp) / "engine") as engine:
@@ -144,6 +151,8 @@ def main() -> None:
             audits.append(time.perf_counter() - started)
             started = time.perf_counter()
             run = audit_runs.record_run(store, log, "bench", result)
+            if args.keep_audits is not None:
+                expire_audits(store, int(time.time() * 1000) + 1, args.keep_audits)
             records.append(time.perf_counter() - started)
             found = len(result.findings)
             baselines.append(per_dataset_reads(store, sample) * args.datasets / len(sample))

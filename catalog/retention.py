@@ -116,7 +116,7 @@ def apply(store: GraphStore, event_log: EventLog, retention: Retention, now_ms: 
         pruned.runs += _orphaned_parents(store, event_log.drop_subjects)
         pruned.versions = _expire(store, "DatasetVersion", "dataset", runs_before, event_log.drop_subjects)
     if audits_before is not None:
-        pruned.audits, pruned.findings = _expire_audits(store, audits_before, retention.keep_audits)
+        pruned.audits, pruned.findings = expire_audits(store, audits_before, retention.keep_audits)
     if runs_before is not None:
         pruned.events = fold_events(event_log, store, runs_before, progress, guard or nullcontext())
     pruned.seconds = time.monotonic() - started
@@ -168,7 +168,7 @@ def _orphaned_parents(store: GraphStore, forget: Callable[[list[str]], None]) ->
         deleted += len(keys)
 
 
-def _expire_audits(store: GraphStore, before: int, keep: int) -> tuple[int, int]:
+def expire_audits(store: GraphStore, before: int, keep: int) -> tuple[int, int]:
     """Delete audit runs that finished before ``before``, except the ``keep`` newest; (runs, findings) deleted."""
     audits = store.rows("MATCH (a:AuditRun) RETURN a.key, a.id, a.finishedAt ORDER BY a.startedAt DESC, a.key DESC")
     runs = findings = 0
