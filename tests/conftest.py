@@ -159,7 +159,7 @@ def _store_on(request, engine):
     backend = FalkorStore("127.0.0.1", engine.port, graph=f"test-{uuid.uuid4().hex[:12]}")
     backend.ensure_schema()
     yield backend
-    backend.clear()
+    backend.drop()  # not only emptied: the session's engine would keep every test's indexes
     backend.close()
 
 
@@ -179,7 +179,7 @@ def falkor_store(engine):
     backend = FalkorStore("127.0.0.1", engine.port, graph=f"test-{uuid.uuid4().hex[:12]}")
     backend.ensure_schema()
     yield backend
-    backend.clear()
+    backend.drop()  # not only emptied: the session's engine would keep every test's indexes
     backend.close()
 
 

@@ -7,6 +7,7 @@ when the index exists; unique constraints via the GRAPH.CONSTRAINT command.
 from __future__ import annotations
 
 import threading
+import time
 
 import redis
 from falkordb import FalkorDB
@@ -160,6 +161,17 @@ class FalkorStore(GraphStore):
             except ResponseError as exc:
                 if "already indexed" not in str(exc).lower():
                     raise
+        self._wait_for_indexes()
+
+    def _wait_for_indexes(self, timeout: float = 60.0) -> None:
+        # FalkorDB builds an index in the background; until it is operational, lookups and searches through it
+        # miss nodes (a search right after a start found nothing under load).
+        deadline = time.monotonic() + timeout
+        while any(self.rows(f"CALL db.{kind}() YIELD status WHERE status <> 'OPERATIONAL' RETURN count(*)")[0][0]
+                  for kind in ("indexes", "constraints")):
+            if time.monotonic() > deadline:
+                raise GraphUnavailable(f"the graph engine's indexes were not built within {timeout:.0f} s")
+            time.sleep(0.01)
 
     def text_search(self, label: str, words: list[str], limit: int) -> list[dict]:
         # Words are letters and digits only (writes.search_words), so nothing reaches RediSearch's
@@ -170,6 +182,14 @@ class FalkorStore(GraphStore):
             "RETURN node.key AS key, node.name AS name, node.namespace AS namespace, node.dataset AS dataset, "
             "node.description AS description LIMIT $limit",
             {"label": label, "text": text, "limit": limit}, read_only=True)
+
+    def drop(self) -> None:
+        """Delete the graph itself, indexes and all (tests: a graph no one writes again)."""
+        try:
+            self._graph.delete()
+        except ResponseError as exc:
+            if "empty key" not in str(exc).lower() and "invalid graph" not in str(exc).lower():
+                raise
 
     def clear(self) -> None:
         # Node by node, not GRAPH.DELETE: deleting a graph and at once writing a new one under the same name
