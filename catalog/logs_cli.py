@@ -124,7 +124,6 @@ def prune(data_dir, database, graph_url, graph_database, days, audit_days) -> No
         catalog prune --data-dir catalog-data --older-than 30 --audits-older-than 365
     """
     from catalog import logs
-    from catalog.retention import Retention
 
     logs.configure("WARNING")
     settings = settings_for(data_dir=data_dir, database_url=database, graph_url=graph_url,
@@ -134,8 +133,7 @@ def prune(data_dir, database, graph_url, graph_database, days, audit_days) -> No
     catalog = _open_catalog(settings)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        retention = catalog.projector.retention = Retention(settings.retention_days, settings.audit_retention_days)
-        horizon = retention.horizons(int(time.time() * 1000))[0]
+        horizon = catalog.projector.retention.horizons(int(time.time() * 1000))[0]  # built from the settings
         total = catalog.log.count(before_time=horizon) if horizon is not None else 0
         with click.progressbar(length=total, label=f"Pruning; folding {total} events", file=sys.stderr) as bar:
             pruned = catalog.projector.retain(progress=bar.update)
