@@ -54,6 +54,11 @@ class LoggedEvent:
     body: str
 
 
+def _chunks(values: list, size: int) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
 def _marks(values: list) -> str:
     """As many ``?`` placeholders as ``values``, for an IN list."""
     return ", ".join("?" * len(values))
@@ -122,8 +127,7 @@ class EventLog:
     def snapshot_bodies(self, kind: str, idents: list[str]) -> dict[str, str]:
         """The stored body of each of ``idents`` of ``kind`` that the snapshot holds."""
         found: dict[str, str] = {}
-        for start in range(0, len(idents), 500):
-            part = idents[start:start + 500]
+        for part in _chunks(idents, 500):
             found.update(self.db.query(f"SELECT ident, body FROM snapshot_rows WHERE kind = ? AND ident IN "
                                        f"({_marks(part)})", (kind, *part)))
         return found
@@ -144,16 +148,14 @@ class EventLog:
         """In one transaction: store merged ``rows`` in the snapshot and delete the ``events`` they stand for."""
         with self.db.transaction() as tx:
             self._put_rows(tx, rows)
-            for start in range(0, len(events), 500):
-                part = [e.seq for e in events[start:start + 500]]
+            for part in _chunks([e.seq for e in events], 500):
                 tx.execute(f"DELETE FROM events WHERE seq IN ({_marks(part)})", tuple(part))
             self._put_state(tx, max(e.seq for e in events), len(events), now)
 
     def drop_subjects(self, subjects: list[str]) -> None:
         """Forget the snapshot's rows of runs or dataset versions that retention removed from the graph."""
         with self.db.transaction() as tx:
-            for start in range(0, len(subjects), 500):
-                part = subjects[start:start + 500]
+            for part in _chunks(subjects, 500):
                 tx.execute(f"DELETE FROM snapshot_rows WHERE subject IN ({_marks(part)})", tuple(part))
 
     def insert_snapshot(self, rows: list[SnapshotRow], state: Snapshot) -> None:
@@ -166,8 +168,7 @@ class EventLog:
 
     @staticmethod
     def _put_rows(tx, rows: list[SnapshotRow]) -> None:
-        for start in range(0, len(rows), 200):  # 200 rows a statement: a round trip each on PostgreSQL
-            part = rows[start:start + 200]
+        for part in _chunks(rows, 200):  # 200 rows a statement: a round trip each on PostgreSQL
             tx.execute("INSERT INTO snapshot_rows (kind, ident, subject, body) VALUES "
                        + ", ".join(["(?, ?, ?, ?)"] * len(part))
                        + " ON CONFLICT (kind, ident) DO UPDATE SET subject = excluded.subject, body = excluded.body",

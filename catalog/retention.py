@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from catalog.eventlog import EventLog, LoggedEvent, SnapshotRow
 from catalog.store.base import GraphStore
@@ -96,8 +96,8 @@ class Pruned:
                 "findings": self.findings, "eventsFolded": self.events, "seconds": round(self.seconds, 3)}
 
     def add(self, other: "Pruned") -> None:
-        for name in ("runs", "versions", "audits", "findings", "events", "seconds"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for counted in fields(self):
+            setattr(self, counted.name, getattr(self, counted.name) + getattr(other, counted.name))
 
 
 def apply(store: GraphStore, event_log: EventLog, retention: Retention, now_ms: int | None = None,
