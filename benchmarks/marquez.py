@@ -299,7 +299,7 @@ def main() -> None:
                 rng = random.Random(size)
                 width = size // LAYERS
                 for depth in DEPTHS:
-                    starts = [f"dataset:gen:d{rng.randrange(1, width * 3)}" for _ in range(args.queries)]
+                    starts = [f"dataset:gen:d{rng.randrange(width, width * 4)}" for _ in range(args.queries)]  # written by a job
                     if depth == 1:
                         starts.append(f"dataset:gen:d{HUB}")
                     m = measure(http, marquez, batch, starts, depth)
