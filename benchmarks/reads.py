@@ -6,12 +6,13 @@ drives it with wrk (``--connections`` connections, ``--seconds`` per measurement
 * GraphQL: POST /graphql of ``lineage(nodeId: ..., depth: 1)`` with nodes and edges;
 * REST: GET /api/v1/lineage?nodeId=...&depth=1 (the Marquez-shaped view).
 
-With ``--baseline REF`` a second server runs the code of that git commit (a worktree), and
-each repeat measures both, interleaved, so that machine noise hits both alike; the ratios
-are this checkout's over the baseline's, per repeat. Reported: medians of requests/s, p50
-and p99 latency, and non-2xx answers (any fails the run).
+``--workers 1 2`` starts one server per count (``catalog serve --workers N``: N processes on
+one port). With ``--baseline REF`` one more server runs the code of that git commit (a
+worktree, one process). Each repeat measures every server, interleaved, so that machine noise
+hits all alike; the ratios are each server's over the first one's, per repeat. Reported:
+medians of requests/s, p50 and p99 latency, and non-2xx answers (any fails the run).
 
-    python benchmarks/reads.py [--seconds 10] [--connections 8] [--repeats 3] [--baseline HEAD~1]
+    python benchmarks/reads.py [--seconds 10] [--connections 8] [--repeats 3] [--workers 1 2] [--baseline HEAD~1]
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ def _ms(text: str) -> float:
     raise ValueError(text)
 
 
-def start(tmp: Path, name: str, code: Path | None) -> ServerProcess:
-    server = ServerProcess(tmp / name, "--demo", code=code).start(timeout=120)
+def start(tmp: Path, name: str, code: Path | None, workers: int = 1) -> ServerProcess:
+    args = ("--workers", str(workers)) if workers > 1 else ()
+    server = ServerProcess(tmp / name.replace(" ", "-"), "--demo", *args, code=code).start(timeout=120)
     # Same answers from both, before timing anything.
     httpx.post(server.url + "/graphql", json=GRAPHQL, timeout=30).raise_for_status()
     return server
@@ -67,13 +69,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1], metavar="N",
+                        help="serve with N processes (one server per value given)")
     parser.add_argument("--baseline", metavar="REF", help="also run this git commit's server, for ratios")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="reads-") as tmp_name:
         tmp = Path(tmp_name)
         body = tmp / "graphql.json"
         body.write_text(json.dumps(GRAPHQL))
-        servers = {"this": start(tmp, "this", None)}
+        servers = {f"this, {n} process{'es' if n > 1 else ''}": start(tmp, f"this {n}", None, n)
+                   for n in args.workers}
         if args.baseline:
             worktree = tmp / "baseline-code"
             subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), args.baseline],
@@ -93,17 +98,15 @@ def main() -> None:
                 server.stop()
             if args.baseline:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], check=False)
-    print("| server | read | requests/s | p50 ms | p99 ms |" + (" this / baseline |" if args.baseline else ""))
-    print("|---|---|---|---|---|" + ("---|" if args.baseline else ""))
+    first = next(iter(results))
+    print(f"| server | read | requests/s | p50 ms | p99 ms | / {first} |")
+    print("|---|---|---|---|---|---|")
     for name, kinds in results.items():
         for kind, runs in kinds.items():
-            row = (f"| {name} | {kind} | {statistics.median(r['rps'] for r in runs):.0f} | "
-                   f"{statistics.median(r['p50'] for r in runs):.1f} | {statistics.median(r['p99'] for r in runs):.1f} |")
-            if args.baseline:
-                ratio = statistics.median(a["rps"] / b["rps"] for a, b in
-                                          zip(results["this"][kind], results["baseline"][kind]))
-                row += f" {ratio:.2f}x |" if name == "this" else " |"
-            print(row)
+            ratio = statistics.median(a["rps"] / b["rps"] for a, b in zip(runs, results[first][kind]))
+            print(f"| {name} | {kind} | {statistics.median(r['rps'] for r in runs):.0f} | "
+                  f"{statistics.median(r['p50'] for r in runs):.1f} | {statistics.median(r['p99'] for r in runs):.1f} | "
+                  f"{ratio:.2f}x |")
     print(json.dumps({"args": vars(args), "results": results}))
 
 

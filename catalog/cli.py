@@ -53,6 +53,8 @@ def main() -> None:
 @main.command()
 @click.option("--host", help="interface to bind  [default: 127.0.0.1]")
 @click.option("--port", type=int, help="TCP port  [default: 5000]")
+@click.option("--workers", type=click.IntRange(1, 64), metavar="N",
+              help="processes serving the port, to use more cores (see below)  [default: 1]")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="event log and embedded graph  [default: ./catalog-data]")
 @click.option("--graph-url", help="use an external graph: neo4j://host:7687, bolt://..., falkordb://host:6379 "
               "(Neo4j credentials from CATALOG_NEO4J_USER / CATALOG_NEO4J_PASSWORD)")
@@ -73,8 +75,8 @@ def main() -> None:
               "that old into the event log's snapshot (see `catalog prune --help`)  [default: keep everything]")
 @click.option("--audit-retention-days", type=click.FloatRange(min=0, min_open=True), metavar="DAYS",
               help="prune audit runs finished more than DAYS ago (the newest two stay)  [default: keep them all]")
-def serve(host, port, data_dir, graph_url, graph_database, database, demo, log_level, no_auth, kafka_bootstrap,
-          kafka_topic, kafka_group, retention_days, audit_retention_days) -> None:
+def serve(host, port, workers, data_dir, graph_url, graph_database, database, demo, log_level, no_auth,
+          kafka_bootstrap, kafka_topic, kafka_group, retention_days, audit_retention_days) -> None:
     """Run the HTTP server (REST, GraphQL at /graphql, pages, /health, /metrics).
 
     With no --graph-url the embedded FalkorDB engine is started as a child process on a
@@ -99,6 +101,14 @@ def serve(host, port, data_dir, graph_url, graph_database, database, demo, log_l
     Audits run one at a time across them, and rate limits count per key across them.
 
     \b
+    More cores: --workers N starts N-1 more processes on the same port, data and graph,
+        catalog serve --workers 2
+    Each serves reads and accepts events (acknowledged once in the event log; this process
+    projects them into the graph within 0.2 s). Rate limits count per key across them, and
+    audits run one at a time. /health says which process answered; /metrics counts per
+    process. Two per core at most: each is a Python interpreter of about 150 MB.
+
+    \b
     Retention bounds growth: with --retention-days 30 the projecting server prunes, every hour,
     runs and dataset versions last seen over 30 days ago (each job's latest run and each
     dataset's current version stay), and folds raw events that old into the event log's
@@ -120,8 +130,9 @@ def serve(host, port, data_dir, graph_url, graph_database, database, demo, log_l
     from catalog.engine import DataDirLocked, EngineStartError
     from catalog.logstore.base import LogsUnavailable
     from catalog.runtime import Catalog
+    from catalog.workers import Workers, listen, serve_until_stopped, worker_settings
 
-    settings = settings_for(host=host, port=port, data_dir=data_dir, graph_url=graph_url,
+    settings = settings_for(host=host, port=port, workers=workers, data_dir=data_dir, graph_url=graph_url,
                          neo4j_database=graph_database, database_url=database, log_level=log_level, no_auth=no_auth,
                          kafka_bootstrap=kafka_bootstrap, kafka_topic=kafka_topic, kafka_group=kafka_group,
                          retention_days=retention_days, audit_retention_days=audit_retention_days)
@@ -139,6 +150,11 @@ def serve(host, port, data_dir, graph_url, graph_database, database, demo, log_l
     if demo:
         settings.policies.append(SAMPLE_POLICY)
     logs.configure(settings.log_level)
+    if settings.workers > 1:
+        try:  # before the catalog opens: a port in use is the commonest mistake, and should cost nothing
+            sockets = listen(settings.host, settings.port, settings.workers)
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
     try:
         catalog = Catalog.open(settings)
     except (DataDirLocked, EngineStartError, LogsUnavailable, ValueError) as exc:
@@ -151,10 +167,17 @@ def serve(host, port, data_dir, graph_url, graph_database, database, demo, log_l
                     "`catalog keys create NAME --role admin`")
     try:
         app = create_app(settings, catalog=catalog, load_samples=demo)
-        # uvicorn turns SIGTERM and Ctrl-C into a graceful shutdown; the engine stops after it.
+        # uvicorn turns SIGTERM and Ctrl-C into a graceful shutdown; the workers, then the engine stop after it.
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None,
                                 access_log=False, timeout_graceful_shutdown=10)
-        uvicorn.Server(config).run()
+        if settings.workers == 1:
+            serve_until_stopped(uvicorn.Server(config))
+        else:
+            workers = Workers(worker_settings(settings, catalog.engine and catalog.engine.port), sockets[1:]).start()
+            try:
+                serve_until_stopped(uvicorn.Server(config), sockets[:1])
+            finally:
+                workers.stop()
     finally:
         catalog.close()
 

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
                                                "none = keep them all")
     retention_interval_seconds: float = Field(3600.0, gt=0, description="how often the projecting replica "
                                               "applies retention")
+    workers: int = Field(1, ge=1, le=64, description="processes serving HTTP on the one port: the first holds "
+                         "the data directory, the embedded engine and the projection; the others are replicas of it "
+                         "on the same logs and graph")
     host: str = "127.0.0.1"
     port: int = 5000
     max_body_bytes: int = Field(8 * 1024 * 1024, description="largest request body, after gunzip")

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import redis
 
+from catalog.flock import is_locked
+
 log = logging.getLogger("catalog.engine")
 
 
@@ -40,13 +42,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    # Linux: the engine gets SIGTERM when the server dies, even by SIGKILL.
+def die_with_parent() -> None:
+    # Linux: the child (engine or worker) gets SIGTERM when the server dies, even by SIGKILL.
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
         pass
-    os.setpgrp()  # keep terminal Ctrl-C for the server, which stops the engine in order
+    os.setpgrp()  # keep terminal Ctrl-C for the server, which stops its children in order
 
 
 def _pid_alive(pid: int) -> bool:
@@ -81,6 +83,10 @@ class DataDirLock:
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
+
+    def held_by_another(self) -> bool:
+        """Whether a server holds it now (this object not having taken it)."""
+        return self._fd is None and is_locked(self.path)
 
     def release(self) -> None:
         if self._fd is not None:
@@ -164,7 +170,7 @@ class EmbeddedEngine:
     def _spawn(self) -> None:
         self._proc = subprocess.Popen(
             self._command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent, close_fds=True, cwd=self.graph_dir,
+            stderr=subprocess.DEVNULL, preexec_fn=die_with_parent, close_fds=True, cwd=self.graph_dir,
         )
         self.pid_file.write_text(str(self._proc.pid))
         self._wait_ready()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from catalog.config import Settings
-from catalog.engine import DataDirLock, EmbeddedEngine
+from catalog.engine import DataDirLock, DataDirLocked, EmbeddedEngine
 from catalog.eventlog import EventLog
 from catalog.govlog import GovernanceLog
 from catalog.ingest import Projector
@@ -31,12 +31,14 @@ def open_store(settings: Settings, engine: EmbeddedEngine | None) -> GraphStore:
                           retry_seconds=settings.neo4j_retry_seconds)
     from catalog.store.falkor_backend import FalkorStore
 
+    # A server's processes write one at a time (see FalkorStore); Neo4j's uniqueness constraints do that for it.
+    write_lock = settings.data_dir / "graph-writes.lock" if settings.workers > 1 else None
     if url:
         parsed = urlparse(url)
         if parsed.scheme not in ("falkordb", "redis"):
             raise ValueError(f"unsupported graph URL scheme {parsed.scheme!r}: use neo4j://, bolt:// or falkordb://")
-        return FalkorStore(parsed.hostname or "127.0.0.1", parsed.port or 6379)
-    return FalkorStore("127.0.0.1", engine.port)
+        return FalkorStore(parsed.hostname or "127.0.0.1", parsed.port or 6379, write_lock_file=write_lock)
+    return FalkorStore("127.0.0.1", engine.port, write_lock_file=write_lock)
 
 
 def retention_of(settings: Settings) -> Retention:
@@ -52,6 +54,7 @@ class Catalog:
     projector: Projector
     lock: DataDirLock
     propagator: Propagator
+    worker: bool = False  # a further process of a server started with --workers (catalog.workers)
 
     @property
     def log(self) -> EventLog:
@@ -66,22 +69,30 @@ class Catalog:
         return self.logs.keys
 
     @classmethod
-    def open(cls, settings: Settings) -> "Catalog":
+    def open(cls, settings: Settings, worker: bool = False) -> "Catalog":
         """Start the embedded engine when no graph URL is set, open the logs, and, if this process is the
         projector (always, unless replicas share a PostgreSQL log), catch the graph up with the log.
+
+        ``worker``: a further process of a server started with --workers (catalog.workers). Its primary holds
+        the data directory, has started the engine (``settings.graph_url`` points at it), prepared the graph
+        and loaded the policies; the worker opens the same logs and graph.
 
         Call from the main thread: the engine is tied to the thread that spawns it.
         """
         lock = DataDirLock(settings.data_dir)
-        lock.acquire()
+        if not worker:
+            lock.acquire()
+        elif not lock.held_by_another():
+            raise DataDirLocked(f"no server holds {settings.data_dir}: a worker runs beside its primary only")
         engine = logs = None
         try:
-            logs = open_logs(settings.data_dir, settings.database_url)
+            logs = open_logs(settings.data_dir, settings.database_url, processes=settings.workers)
             if not settings.graph_url:
                 engine = EmbeddedEngine(settings.data_dir).start()
             store = open_store(settings, engine)
-            store.ensure_schema()
-            store.backfill_search_text()
+            if not worker:
+                store.ensure_schema()
+                store.backfill_search_text()
             propagator = Propagator(store, tuple(settings.anonymizing_jobs))
             projector = Projector(logs.events, store, governance=logs.governance, propagator=propagator,
                                   lease=logs.coordination.lease("projector"), retention=retention_of(settings),
@@ -95,8 +106,8 @@ class Catalog:
                     log.info("replayed events from the log", extra={"events": replayed})
             else:
                 log.info("another replica projects the event log; this one logs events and serves reads")
-            for policy, changed in registry.load_files(store, logs.governance, "system:startup", settings.policies,
-                                                       propagator):
+            for policy, changed in registry.load_files(store, logs.governance, "system:startup",
+                                                       [] if worker else settings.policies, propagator):
                 log.info("policy loaded" if changed else "policy unchanged",
                          extra={"policy": policy["name"], "version": policy["version"]})
         except BaseException:
@@ -106,7 +117,7 @@ class Catalog:
                 logs.close()
             lock.release()
             raise
-        return cls(settings, engine, store, logs, projector, lock, propagator)
+        return cls(settings, engine, store, logs, projector, lock, propagator, worker)
 
     def decide_classification(self, actor: str, field_id: str, entity: str, confirm: bool,
                               note: str | None = None) -> dict:

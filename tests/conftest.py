@@ -217,12 +217,27 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log()}")
             try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                if self.serving_processes() >= self.processes:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"server did not become healthy: {self.log()}")
+
+    @property
+    def processes(self) -> int:
+        return int(self.extra[self.extra.index("--workers") + 1]) if "--workers" in self.extra else 1
+
+    def serving_processes(self, tries: int = 20) -> int:
+        """How many distinct processes answered /health, each asked on a new connection (0 if none was healthy)."""
+        if self.processes == 1:
+            return int(httpx.get(self.url + "/health", timeout=1).status_code == 200)
+        pids = set()
+        for _ in range(tries):
+            answer = httpx.get(self.url + "/health", timeout=1)
+            if answer.status_code == 200:
+                pids.add(answer.json()["process"]["pid"])
+        return len(pids)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]

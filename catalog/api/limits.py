@@ -33,7 +33,7 @@ class RateLimitMiddleware:
             return await self.app(scope, receive, send)
         coordination = scope["app"].state.catalog.logs.coordination
         try:
-            if coordination.shared:
+            if coordination.remote:
                 wait = await asyncio.to_thread(coordination.take_token, principal.key_id, self.rate, self.burst)
             else:
                 wait = coordination.take_token(principal.key_id, self.rate, self.burst)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -36,6 +38,9 @@ def health_report(catalog, pipeline, kafka=None) -> tuple[bool, dict]:
                        "checkpoint": catalog.projector.applied, "lag": lag,
                        "lagging": bool(pipeline and pipeline.lagging)},
         "retention": _retention(catalog.projector),
+        # Which process answered: with --workers, several serve the port (catalog.workers).
+        "process": {"pid": os.getpid(), "role": "worker" if catalog.worker else "primary",
+                    "processes": catalog.settings.workers},
     }
     if kafka:
         report["kafka"] = kafka.status()

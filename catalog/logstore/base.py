@@ -14,6 +14,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
+import orjson
+
+
+# What replicas share besides the logs: token buckets per key and audit progress (see TableCoordination).
+COORDINATION_SCHEMA = [
+    (1, "rate limits and audit progress", [
+        "CREATE TABLE IF NOT EXISTS rate_limits (client TEXT PRIMARY KEY, tokens {real} NOT NULL,"
+        " at {real} NOT NULL, granted BOOLEAN NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS audit_progress (id TEXT PRIMARY KEY, status TEXT NOT NULL, entry TEXT NOT NULL,"
+        " updated_at {real} NOT NULL)",
+    ]),
+]
+
 
 class LogsUnavailable(RuntimeError):
     """The log database cannot be reached right now; nothing was written. Answered with 503 and Retry-After."""
@@ -102,7 +115,8 @@ class Lease(ABC):
 class Coordination(ABC):
     """What replicas must agree on: the projector and audit leases, audit progress, rate limits."""
 
-    shared: bool  # True when other processes share it (its calls then do network round trips)
+    shared: bool  # True when other processes share it (so the log is followed closely)
+    remote: bool = False  # True when its calls are network round trips (so they run off the event loop)
 
     @abstractmethod
     def lease(self, name: str) -> Lease: ...
@@ -124,3 +138,40 @@ class Coordination(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+
+class TableCoordination(Coordination):
+    """Coordination whose audit progress is a table of a database the replicas share; leases and rate limits
+    are the backend's."""
+
+    shared = True
+    remote = True
+    now_sql: str  # the database's clock in seconds since the epoch, so replicas' clocks need not agree
+
+    def __init__(self, database: Database):
+        self.database = database
+        database.migrate("coordination", COORDINATION_SCHEMA)
+
+    @abstractmethod
+    def audit_lease_taken(self) -> bool:
+        """Whether some replica holds the audit lease now."""
+
+    def save_progress(self, entry: dict) -> None:
+        with self.database.transaction() as tx:
+            tx.execute(f"INSERT INTO audit_progress VALUES (?, ?, ?, {self.now_sql}) ON CONFLICT (id) DO UPDATE SET "
+                       "status = EXCLUDED.status, entry = EXCLUDED.entry, updated_at = EXCLUDED.updated_at",
+                       (entry["id"], entry["status"], orjson.dumps(entry).decode()))
+
+    def progress(self, run_id: str) -> dict | None:
+        rows = self.database.query("SELECT entry FROM audit_progress WHERE id = ?", (run_id,))
+        if not rows:
+            return None
+        entry = orjson.loads(rows[0][0])
+        if entry["status"] == "running" and not self.audit_lease_taken():
+            entry.update(status="failed", error="the replica running this audit stopped before it finished")
+        return entry
+
+    def running_audit(self) -> str | None:
+        rows = self.database.query("SELECT id FROM audit_progress WHERE status = 'running' ORDER BY updated_at DESC "
+                                   "LIMIT 1")
+        return rows[0][0] if rows and self.audit_lease_taken() else None

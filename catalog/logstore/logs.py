@@ -39,10 +39,12 @@ def database_kind(url: str | None) -> str:
                      "(or none, for SQLite files in the data directory)")
 
 
-def open_logs(data_dir: Path, database_url: str | None = None) -> Logs:
+def open_logs(data_dir: Path, database_url: str | None = None, processes: int = 1) -> Logs:
     """The logs of a catalog: SQLite files under ``data_dir``, or the PostgreSQL database at ``database_url``.
 
-    Schema migrations run here, under a lock, so replicas starting together migrate once.
+    ``processes`` > 1: the SQLite logs are shared by that many processes of one server (``--workers``), so
+    their coordination is too. Schema migrations run here, under a lock, so replicas starting together
+    migrate once.
     """
     if database_kind(database_url) == "postgresql":
         from catalog.logstore.postgres_backend import PostgresCoordination, PostgresDatabase
@@ -54,8 +56,9 @@ def open_logs(data_dir: Path, database_url: str | None = None) -> Logs:
         except BaseException:
             database.close()
             raise
-    from catalog.logstore.sqlite_backend import LocalCoordination
+    from catalog.logstore.sqlite_backend import LocalCoordination, MachineCoordination
 
     data_dir = Path(data_dir)
+    coordination = MachineCoordination(data_dir) if processes > 1 else LocalCoordination()
     return Logs(EventLog(data_dir / EVENTS_FILE), GovernanceLog(data_dir / GOVERNANCE_FILE), KeyStore(data_dir),
-                LocalCoordination(), str(data_dir))
+                coordination, str(data_dir))

@@ -19,27 +19,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlparse, urlunparse
 
-import orjson
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from catalog.logstore.base import Coordination, Database, Lease, LogsUnavailable
+from catalog.logstore.base import Database, Lease, LogsUnavailable, TableCoordination
 
 # Advisory lock keys; any 32-bit numbers, fixed so every replica uses the same ones.
 LOCK_KEYS = {"migrations": 7_301_001, "events": 7_301_002, "governance": 7_301_003, "keys": 7_301_004,
              "projector": 7_301_101, "audit": 7_301_102}
 CONNECT = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
            "keepalives_count": 3, "application_name": "lineage-catalog"}
-COORDINATION_SCHEMA = [
-    (1, "rate limits and audit progress", [
-        "CREATE TABLE IF NOT EXISTS rate_limits (client TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL,"
-        " at DOUBLE PRECISION NOT NULL, granted BOOLEAN NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS audit_progress (id TEXT PRIMARY KEY, status TEXT NOT NULL, entry TEXT NOT NULL,"
-        " updated_at DOUBLE PRECISION NOT NULL)",
-    ]),
-]
-
-
 def redacted(url: str) -> str:
     """The URL without its password, for logs and messages."""
     parts = urlparse(url)
@@ -197,12 +186,11 @@ class PostgresLease(Lease):
             self._drop()
 
 
-class PostgresCoordination(Coordination):
-    shared = True
+class PostgresCoordination(TableCoordination):
+    now_sql = "extract(epoch FROM clock_timestamp())"
 
     def __init__(self, database: PostgresDatabase):
-        self.database = database
-        database.migrate("coordination", COORDINATION_SCHEMA)
+        super().__init__(database)
         self._leases: dict[str, PostgresLease] = {}
         self._guard = threading.Lock()
 
@@ -224,27 +212,7 @@ class PostgresCoordination(Coordination):
                 "RETURNING granted, tokens", {"client": client, "burst": burst, "rate": rate}).fetchall()
         return 0.0 if granted else (1 - tokens) / rate
 
-    def save_progress(self, entry: dict) -> None:
-        with self.database.transaction() as tx:
-            tx.execute("INSERT INTO audit_progress VALUES (?, ?, ?, extract(epoch FROM clock_timestamp())) "
-                       "ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, entry = EXCLUDED.entry, "
-                       "updated_at = EXCLUDED.updated_at", (entry["id"], entry["status"], orjson.dumps(entry).decode()))
-
-    def progress(self, run_id: str) -> dict | None:
-        rows = self.database.query("SELECT entry FROM audit_progress WHERE id = ?", (run_id,))
-        if not rows:
-            return None
-        entry = orjson.loads(rows[0][0])
-        if entry["status"] == "running" and not self._audit_lock_taken():
-            entry.update(status="failed", error="the replica running this audit stopped before it finished")
-        return entry
-
-    def running_audit(self) -> str | None:
-        rows = self.database.query("SELECT id FROM audit_progress WHERE status = 'running' ORDER BY updated_at DESC "
-                                   "LIMIT 1")
-        return rows[0][0] if rows and self._audit_lock_taken() else None
-
-    def _audit_lock_taken(self) -> bool:
+    def audit_lease_taken(self) -> bool:
         [(taken,)] = self.database.query(
             "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = ? "
             "AND objsubid = 1 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = "

@@ -1,14 +1,18 @@
-"""SQLite: the default, a file per log in the data directory, for one server process.
+"""SQLite: the default, a file per log in the data directory, for the processes of one server.
 
 WAL with ``synchronous=FULL``: a committed transaction survives a crash of the process or the
-machine. ``BEGIN IMMEDIATE`` takes the file's write lock, so writers run one at a time (the
-``serialize`` lock of the interface comes for free). The data directory's lock
-(catalog.engine.DataDirLock) keeps a second server away, so leases, audit progress and rate
-limits live in this process's memory.
+machine. ``BEGIN IMMEDIATE`` takes the file's write lock, so writers run one at a time, across
+processes too (the ``serialize`` lock of the interface comes for free). The data directory's lock
+(catalog.engine.DataDirLock) keeps a second server away. One process keeps leases, audit progress
+and rate limits in its memory (LocalCoordination); a server with ``--workers`` keeps them where
+all its processes see them (MachineCoordination): leases as flocks, the rest in
+``coordination.sqlite3``.
 """
 
 from __future__ import annotations
 
+import os
+import random
 import sqlite3
 import threading
 import time
@@ -17,18 +21,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from catalog.logstore.base import Coordination, Database, Lease
+from catalog.flock import is_locked, try_lock
+from catalog.logstore.base import Coordination, Database, Lease, TableCoordination
 
-KEPT_PROGRESS = 50  # progress entries of recent audits kept in memory
+KEPT_PROGRESS = 50  # progress entries of recent audits kept
 MAX_TRACKED_CLIENTS = 10_000
+COORDINATION_FILE = "coordination.sqlite3"
 
 
-def open_durable(path: Path) -> sqlite3.Connection:
-    """A SQLite connection whose commits survive a crash: WAL with synchronous=FULL, explicit transactions."""
+def open_durable(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
+    """A SQLite connection in WAL mode with explicit transactions; with synchronous=FULL (the default) its
+    commits survive a crash."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    # Writers of other processes hold the file for microseconds; wait for them rather than fail.
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
+    db.execute(f"PRAGMA synchronous={synchronous}")
     return db
 
 
@@ -44,11 +52,11 @@ class SQLiteDatabase(Database):
     kind = "sqlite"
     types = {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "bigint": "INTEGER", "real": "REAL"}
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, synchronous: str = "FULL"):
         self.path = Path(path)
         self.where = str(self.path)
         self._lock = threading.Lock()
-        self.connection = open_durable(self.path)
+        self.connection = open_durable(self.path, synchronous)
 
     @contextmanager
     def transaction(self, serialize: str | None = None) -> Iterator[_SQLiteTransaction]:
@@ -97,6 +105,15 @@ class LocalLease(Lease):
             self._lock.release()
 
 
+def take_from_bucket(tokens: float, then: float, now: float, rate: float, burst: int) -> tuple[float, float]:
+    """A token bucket holding ``tokens`` at ``then``, refilled at ``rate`` per second up to ``burst``: (0 if a
+    token was taken now, else the seconds until one can be; the tokens left)."""
+    tokens = min(burst, tokens + (now - then) * rate)
+    if tokens < 1:
+        return (1 - tokens) / rate, tokens
+    return 0.0, tokens - 1
+
+
 class TokenBuckets:
     """``rate`` requests per second with bursts of ``burst``, per client, in memory."""
 
@@ -106,15 +123,14 @@ class TokenBuckets:
 
     def take(self, client: str, rate: float, burst: int) -> float:
         now = self.clock()
-        tokens, then = self.buckets.get(client, (burst, now))
-        tokens = min(burst, tokens + (now - then) * rate)
-        if tokens < 1:
+        wait, tokens = take_from_bucket(*self.buckets.get(client, (burst, now)), now, rate, burst)
+        if wait:
             self.buckets[client] = (tokens, now)
-            return (1 - tokens) / rate
+            return wait
         if len(self.buckets) >= MAX_TRACKED_CLIENTS and client not in self.buckets:
             # A bucket refilled to the brim holds no information: dropping it changes nothing.
             self.buckets = {c: (t, w) for c, (t, w) in self.buckets.items() if t + (now - w) * rate < burst}
-        self.buckets[client] = (tokens - 1, now)
+        self.buckets[client] = (tokens, now)
         return 0.0
 
 
@@ -152,3 +168,81 @@ class LocalCoordination(Coordination):
 
     def close(self) -> None:
         pass
+
+
+class FileLease(Lease):
+    """A lease across the processes of one machine: an flock on a file, freed by the kernel when its holder
+    dies (even by SIGKILL). Re-entrant for its holder, like the other backends' leases."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+        self._lock = threading.Lock()
+
+    def try_acquire(self) -> bool:
+        with self._lock:
+            if self._fd is None:
+                self._fd = try_lock(self.path)
+            return self._fd is not None
+
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def taken(self) -> bool:
+        """Whether any process holds it now."""
+        return is_locked(self.path)
+
+    def release(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)  # drops the flock
+                self._fd = None
+
+
+class MachineCoordination(TableCoordination):
+    """Coordination for the processes of one server (``catalog serve --workers``): leases are flocks under
+    ``<data-dir>/leases/``; token buckets and audit progress are in ``coordination.sqlite3``, written with
+    synchronous=OFF since nothing there needs to outlive the server."""
+
+    remote = False  # a local file: a call takes tens of microseconds
+    now_sql = "((julianday('now') - 2440587.5) * 86400.0)"
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = Path(data_dir)
+        super().__init__(SQLiteDatabase(self.data_dir / COORDINATION_FILE, synchronous="OFF"))
+        self._leases: dict[str, FileLease] = {}
+        self._guard = threading.Lock()
+
+    def lease(self, name: str) -> Lease:
+        with self._guard:
+            if name not in self._leases:
+                self._leases[name] = FileLease(self.data_dir / "leases" / f"{name}.lock")
+            return self._leases[name]
+
+    def audit_lease_taken(self) -> bool:
+        return self.lease("audit").taken()
+
+    def take_token(self, client: str, rate: float, burst: int) -> float:
+        # CLOCK_MONOTONIC is one clock for every process of the machine.
+        now = time.monotonic()
+        with self.database.transaction() as tx:
+            rows = tx.execute("SELECT tokens, at FROM rate_limits WHERE client = ?", (client,))
+            wait, tokens = take_from_bucket(*(rows[0] if rows else (burst, now)), now, rate, burst)
+            tx.execute("INSERT INTO rate_limits (client, tokens, at, granted) VALUES (?, ?, ?, ?) ON CONFLICT (client) "
+                       "DO UPDATE SET tokens = EXCLUDED.tokens, at = EXCLUDED.at, granted = EXCLUDED.granted",
+                       (client, tokens, now, not wait))
+            if not rows and random.random() < 0.01:
+                # Now and then, as new clients come: a bucket refilled to the brim holds no information.
+                tx.execute("DELETE FROM rate_limits WHERE tokens + (? - at) * ? >= ?", (now, rate, burst))
+        return wait
+
+    def save_progress(self, entry: dict) -> None:
+        super().save_progress(entry)
+        with self.database.transaction() as tx:
+            tx.execute("DELETE FROM audit_progress WHERE id NOT IN (SELECT id FROM audit_progress "
+                       "ORDER BY updated_at DESC LIMIT ?)", (KEPT_PROGRESS,))
+
+    def close(self) -> None:
+        for lease in self._leases.values():
+            lease.release()
+        self.database.close()

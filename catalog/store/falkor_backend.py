@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import redis
 from falkordb import FalkorDB
@@ -15,6 +16,7 @@ from falkordb.helpers import stringify_param_value
 from falkordb.query_result import parse_scalar
 from redis.exceptions import ResponseError
 
+from catalog.flock import ProcessLock
 from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, SEARCH_INDEXED, GraphStore, GraphUnavailable, Read
 
 
@@ -43,8 +45,10 @@ _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY, _MAP = 1, 2, 3, 4, 5, 6, 10
 
 # One lock per graph for the writers of this process. FalkorDB runs each query atomically but not a MERGE
 # racing another connection's: two at once can both create the same edge (seen in 2 of 8 runs of
-# test_concurrent_writers_of_the_same_keys_all_succeed). It runs writes one at a time anyway.
-_WRITE_LOCKS: dict[tuple, threading.RLock] = {}
+# test_concurrent_writers_of_the_same_keys_all_succeed). It runs writes one at a time anyway. The processes
+# of one server (--workers) share a file lock instead (catalog.flock.ProcessLock).
+_WRITE_LOCKS: dict[tuple, threading.RLock | ProcessLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
 
 
 CLEAR_BATCH = 50_000  # nodes deleted per statement by clear()
@@ -53,10 +57,16 @@ CLEAR_BATCH = 50_000  # nodes deleted per statement by clear()
 class FalkorStore(GraphStore):
     name = "falkordb"
 
-    def __init__(self, host: str, port: int, graph: str = "catalog", timeout: float = 30.0):
+    def __init__(self, host: str, port: int, graph: str = "catalog", timeout: float = 30.0,
+                 write_lock_file: Path | None = None):
+        """``write_lock_file``: writers of every process that names the same file take turns."""
         self._db = FalkorDB(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=2)
         self._graph = self._db.select_graph(graph)
-        self._write_lock = _WRITE_LOCKS.setdefault((host, port, graph), threading.RLock())
+        with _WRITE_LOCKS_GUARD:
+            key = (host, port, graph, write_lock_file)
+            if key not in _WRITE_LOCKS:
+                _WRITE_LOCKS[key] = ProcessLock(write_lock_file) if write_lock_file else threading.RLock()
+            self._write_lock = _WRITE_LOCKS[key]
 
     def query(self, cypher: str, params: dict | None = None, read_only: bool = False) -> list[dict]:
         if read_only:

@@ -1,4 +1,6 @@
-"""What only PostgreSQL has to get right: many processes on one database (real server, real processes)."""
+"""What only PostgreSQL has to get right: outages, moving a catalog into it (real server, real processes).
+
+Many processes on one database: tests/catalog/logstore/test_processes.py, for both backends."""
 
 import json
 import os
@@ -13,79 +15,8 @@ import psycopg
 from catalog.eventlog import EventLog
 from catalog.ingest import prepare_event
 from catalog.logstore.logs import open_logs
-from catalog.logstore.postgres_backend import PostgresCoordination, PostgresDatabase, redacted
+from catalog.logstore.postgres_backend import PostgresDatabase, redacted
 from tests.catalog.test_recovery import event
-
-APPEND = textwrap.dedent("""
-    import sys
-    from catalog.eventlog import EventLog
-    from catalog.logstore.postgres_backend import PostgresDatabase
-    log = EventLog(PostgresDatabase(sys.argv[1]))
-    for batch in range(150):
-        log.append([(f"{sys.argv[2]}-{batch}-{i}", "{}", "RunEvent", 1) for i in range(8)])
-""")
-
-
-def test_a_tail_of_the_log_never_skips_an_event_appended_by_other_processes(database_url):
-    """Two processes append at once while this one reads ``seq > last seen``, as the projector does. Seqs must
-    commit in order, or the tail would move past a seq still uncommitted and never see it."""
-    log = EventLog(PostgresDatabase(database_url))
-    writers = [subprocess.Popen([sys.executable, "-c", APPEND, database_url, name]) for name in ("w1", "w2")]
-    seen: list[int] = []
-    while any(w.poll() is None for w in writers):
-        seen += [e.seq for e in log.read(after=seen[-1] if seen else 0, limit=5000)]
-    seen += [e.seq for e in log.read(after=seen[-1] if seen else 0, limit=5000)]
-    assert all(w.returncode == 0 for w in writers)
-    everything = [e.seq for batch in log.iterate() for e in batch]
-    assert len(everything) == 2 * 150 * 8
-    assert seen == everything  # nothing skipped, nothing twice, in order
-    log.close()
-
-
-HOLD = textwrap.dedent("""
-    import sys, time
-    from catalog.logstore.postgres_backend import PostgresCoordination, PostgresDatabase
-    lease = PostgresCoordination(PostgresDatabase(sys.argv[1])).lease("projector")
-    assert lease.try_acquire()
-    print("held", flush=True)
-    time.sleep(600)
-""")
-
-
-def test_a_lease_is_exclusive_and_freed_when_its_holder_is_killed(database_url):
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, database_url], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "held"
-    coordination = PostgresCoordination(PostgresDatabase(database_url))
-    lease = coordination.lease("projector")
-    assert not lease.try_acquire() and not lease.held()
-    os.kill(holder.pid, signal.SIGKILL)
-    holder.wait()
-    deadline = time.monotonic() + 10
-    while not lease.try_acquire():
-        assert time.monotonic() < deadline, "the lease of a killed process was not freed"
-        time.sleep(0.1)
-    assert lease.held()
-    lease.release()
-    coordination.close()
-    coordination.database.close()
-
-
-def test_rate_limits_and_audits_hold_across_processes_sharing_the_database(database_url):
-    one, two = (PostgresCoordination(PostgresDatabase(database_url)) for _ in range(2))
-    waits = [coordination.take_token("k", 1.0, 4) for coordination in (one, two, one, two, one)]
-    assert waits[:4] == [0, 0, 0, 0] and waits[4] > 0.5  # one bucket of 4 for the key, whichever replica asks
-    first, second = one.lease("audit"), two.lease("audit")
-    assert first.try_acquire() and not second.try_acquire()
-    one.save_progress({"id": "a1", "status": "running", "phase": "rules", "done": 1, "total": 9})
-    assert two.running_audit() == "a1" and two.progress("a1")["status"] == "running"
-    first.release()  # as when the replica running it dies: its connection, and so its lock, is gone
-    assert two.running_audit() is None
-    stale = two.progress("a1")
-    assert stale["status"] == "failed" and "stopped before it finished" in stale["error"]
-    assert second.try_acquire()
-    for coordination in (one, two):
-        coordination.close()
-        coordination.database.close()
 
 
 def test_a_database_that_goes_away_gives_logs_unavailable_and_the_pool_recovers(database_url):
