@@ -106,7 +106,7 @@ def serve(host, port, workers, data_dir, graph_url, graph_database, database, de
     Each serves reads and accepts events (acknowledged once in the event log; this process
     projects them into the graph within 0.2 s). Rate limits count per key across them, and
     audits run one at a time. /health says which process answered; /metrics counts per
-    process. Two per core at most: each is a Python interpreter of about 150 MB.
+    process. One per core at most: each is a Python interpreter of about 190 MB.
 
     \b
     Retention bounds growth: with --retention-days 30 the projecting server prunes, every hour,
