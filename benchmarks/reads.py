@@ -104,9 +104,8 @@ def main() -> None:
     for name, kinds in results.items():
         for kind, runs in kinds.items():
             ratio = statistics.median(a["rps"] / b["rps"] for a, b in zip(runs, results[first][kind]))
-            print(f"| {name} | {kind} | {statistics.median(r['rps'] for r in runs):.0f} | "
-                  f"{statistics.median(r['p50'] for r in runs):.1f} | {statistics.median(r['p99'] for r in runs):.1f} | "
-                  f"{ratio:.2f}x |")
+            rps, p50, p99 = (statistics.median(r[measure] for r in runs) for measure in ("rps", "p50", "p99"))
+            print(f"| {name} | {kind} | {rps:.0f} | {p50:.1f} | {p99:.1f} | {ratio:.2f}x |")
     print(json.dumps({"args": vars(args), "results": results}))
 
 

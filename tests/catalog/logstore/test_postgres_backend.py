@@ -3,12 +3,8 @@
 Many processes on one database: tests/catalog/logstore/test_processes.py, for both backends."""
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import textwrap
-import time
 
 import psycopg
 
