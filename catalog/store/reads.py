@@ -25,6 +25,8 @@ def nodes(store: GraphStore, label: str, keys: list[str]) -> dict[str, dict]:
     """Properties of nodes by key; label is one of _NODE_LABELS' values."""
     if label not in _NODE_LABELS.values():
         raise ValueError(f"unknown label {label}")
+    if not keys:
+        return {}
     rows = store.query(f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN n {{.*}} AS n",
                        {"keys": keys}, read_only=True)
     return {r["n"]["key"]: plain(r["n"]) for r in rows}

@@ -111,6 +111,16 @@ def test_lineage_page_with_colons_in_namespaces(module_store):
                                                  "dataset:postgres://db:5432:public.users", "dataset:s3://lake:users"}
     assert {"origin": "job:postgres://db:5432:copy:users", "destination": "dataset:s3://lake:users"} in page["edges"]
 
+    # The Marquez-shaped view, from the job and from a dataset: the start node is read once and still described.
+    for start in ("job:postgres://db:5432:copy:users", "dataset:s3://lake:users"):
+        graph = {n["id"]: n for n in marquez_graph(module_store, start, 1, max_depth=5, max_nodes=100)["graph"]}
+        assert set(graph) == {"job:postgres://db:5432:copy:users", "dataset:postgres://db:5432:public.users",
+                              "dataset:s3://lake:users"}
+        assert graph["job:postgres://db:5432:copy:users"]["data"]["name"] == "copy:users"
+        assert graph["dataset:s3://lake:users"]["data"]["namespace"] == "s3://lake"
+        assert graph["dataset:s3://lake:users"]["inEdges"] == [{"origin": "job:postgres://db:5432:copy:users",
+                                                                "destination": "dataset:s3://lake:users"}]
+
 
 # Lineage pages: datasets and the jobs between them, paged, against a reference built from the runs.
 runs_spec = st.integers(min_value=2, max_value=20).flatmap(
