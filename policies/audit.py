@@ -16,9 +16,11 @@ skipped.
 from __future__ import annotations
 
 import fnmatch
+import gc
 import json
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -336,6 +338,27 @@ def audit(store: GraphStore, policies: list[Policy], now: int | None = None,
 
     ``progress(phase, done, total)`` is called as datasets are read ("reading") and checked ("checking").
     """
+    with _no_cyclic_gc():
+        return _audit(store, policies, now, progress)
+
+
+@contextmanager
+def _no_cyclic_gc():
+    """The cyclic collector off for the audit's few seconds. An audit allocates hundreds of thousands of
+    objects, none in cycles; the collector went over all of them again and again (4.2 s of 8.8 s at 100K
+    datasets, 8 s of 12.5 s while an earlier audit's result was still alive). Reference counting still frees
+    everything that is not in a cycle."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _audit(store: GraphStore, policies: list[Policy], now: int | None,
+           progress: Callable[[str, int, int], None]) -> AuditResult:
     started = int(time.time() * 1000)
     now = started if now is None else now
     total = store.query("MATCH (d:Dataset) RETURN count(d) AS n", read_only=True)[0]["n"]
