@@ -310,12 +310,11 @@ def marquez_graph(store: GraphStore, node_id: str, depth: int, *, max_depth: int
     dataset_keys = sorted(found.depth_of)
     job_links = reads.job_edges(store, dataset_keys, as_of)
     job_keys = sorted({job for job, _, _ in job_links} | ({node_id} if node_id.startswith("job:") else set()))
-    known = {node_id: start}  # the start node is read already: one engine query less per answer
-    datasets = {**reads.nodes(store, "Dataset", [k for k in dataset_keys if k not in known]),
-                **{k: v for k, v in known.items() if k in found.depth_of}}
+    # The start node is read already (a dataset start is at depth 0, a job start among job_keys): not again.
+    datasets = reads.nodes(store, "Dataset", [k for k in dataset_keys if k != node_id])
     fields = reads.fields_of(store, dataset_keys)
-    jobs = {**reads.nodes(store, "Job", [k for k in job_keys if k not in known]),
-            **{k: v for k, v in known.items() if k in job_keys}}
+    jobs = reads.nodes(store, "Job", [k for k in job_keys if k != node_id])
+    (jobs if node_id.startswith("job:") else datasets)[node_id] = start
     runs = reads.latest_runs(store, job_keys)
     # Each read is its own statement, and writes commit between them (Neo4j reads committed data per
     # statement, even inside one transaction): keep only nodes every read saw, and edges between them.
