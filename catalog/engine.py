@@ -23,7 +23,7 @@ from pathlib import Path
 
 import redis
 
-from catalog.flock import is_locked
+from catalog.flock import is_locked, try_lock
 
 log = logging.getLogger("catalog.engine")
 
@@ -69,17 +69,13 @@ class DataDirLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            owner = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
+        fd = try_lock(self.path)
+        if fd is None:
+            owner = self.path.read_bytes()[:32].decode(errors="replace").strip() or "unknown"
             raise DataDirLocked(
                 f"data directory {self.path.parent} is in use by another catalog server (pid {owner}); "
                 "stop it or choose another --data-dir"
-            ) from None
+            )
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
