@@ -68,7 +68,7 @@ def prepare_event(event) -> PreparedEvent:
         body = canonical_json(event)
     except TypeError as exc:  # e.g. an integer beyond 64 bits
         raise InvalidEvent([FieldError("", f"event cannot be stored: {exc}")]) from exc
-    if _ESCAPED_NUL.search(body):
+    if "\\u0000" in body and _ESCAPED_NUL.search(body):  # the substring test first: the regex costs more
         raise InvalidEvent([FieldError(locate(event, lambda text: "\x00" in text),
                                        "text must not contain the NUL character (\\u0000)")])
     digest = event_hash(body)
@@ -131,12 +131,12 @@ class Projector:
                 log.warning("projector lease lost; another replica projects (or will once the database is back)")
             return self.leading
 
-    def tick(self) -> int:
-        """One round of the projection loop: lead if possible, catch up, and apply retention when it is due;
-        the events applied."""
+    def tick(self, catch_up: bool = True) -> int:
+        """One round of the projection loop: lead if possible, catch up (unless ``catch_up`` is false), and
+        apply retention when it is due; the events applied."""
         if not self.lead():
             return 0
-        applied = self.reconcile()
+        applied = self.reconcile() if catch_up else 0
         if self.retention.enabled and time.monotonic() >= self._next_retention and not self._retaining.is_set():
             # In a thread of its own: a long first pass must not hold up projecting other replicas' events.
             self._next_retention = time.monotonic() + self.retention_interval
@@ -273,7 +273,12 @@ class Projector:
 
 
 class IngestPipeline:
-    """Group commit of submitted events: log first, then graph, then acknowledge."""
+    """Group commit of submitted events: log first, then graph, then acknowledge.
+
+    Two stages run side by side: while the graph takes one group, the next is appended to the
+    log (SQLite and the engine both work outside the interpreter, so the two overlap). A group
+    is acknowledged once it is in the log and in the graph, in the order it was logged.
+    """
 
     def __init__(self, event_log: EventLog, projector: Projector, max_batch: int = 2000,
                  on_commit: Callable[[list[PreparedEvent], list[Accepted]], None] | None = None,
@@ -286,22 +291,26 @@ class IngestPipeline:
         self.interval = interval  # seconds between rounds of the projection loop
         self.lagging = False
         self._queue: asyncio.Queue | None = None
-        self._worker: asyncio.Task | None = None
-        self._retry: asyncio.Task | None = None
+        self._logged: asyncio.Queue | None = None  # groups in the log, waiting for the graph
+        self._tasks: list[asyncio.Task] = []
+        self._in_flight = 0  # groups taken for the log and not yet through the graph stage
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
-        self._worker = asyncio.create_task(self._run(), name="ingest-worker")
-        self._retry = asyncio.create_task(self._retry_loop(), name="projection-retry")
+        # One group logged ahead of the one in the graph: the rest wait as requests and join the next
+        # group, which keeps groups large while the graph is the slower stage.
+        self._logged = asyncio.Queue(maxsize=1)
+        self._tasks = [asyncio.create_task(self._log_stage(), name="ingest-log"),
+                       asyncio.create_task(self._graph_stage(), name="ingest-graph"),
+                       asyncio.create_task(self._retry_loop(), name="projection-retry")]
 
     async def stop(self) -> None:
-        for task in (self._worker, self._retry):
-            if task:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
+        for task in self._tasks:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
 
     async def submit(self, events: list[PreparedEvent]) -> list[Accepted]:
         """Durably log ``events``; returns once logged (and projected, unless the graph is away)."""
@@ -311,7 +320,7 @@ class IngestPipeline:
         await self._queue.put((events, future))
         return await future
 
-    async def _run(self) -> None:
+    async def _log_stage(self) -> None:
         while True:
             items = [await self._queue.get()]
             size = len(items[0][0])
@@ -319,23 +328,39 @@ class IngestPipeline:
                 item = self._queue.get_nowait()
                 items.append(item)
                 size += len(item[0])
+            events = [e for group, _ in items for e in group]
+            self._in_flight += 1
             try:
-                results = await asyncio.to_thread(self._commit, [e for events, _ in items for e in events])
+                accepted = await asyncio.to_thread(self._append, events)
             except Exception as exc:  # the log itself failed: nothing was acknowledged
+                self._in_flight -= 1
                 log.exception("event log append failed")
-                for _, future in items:
-                    if not future.done():
-                        future.set_exception(exc)
+                _fail(items, exc)
                 continue
-            offset = 0
-            for events, future in items:
-                if not future.done():
-                    future.set_result(results[offset:offset + len(events)])
-                offset += len(events)
+            await self._logged.put((items, events, accepted))
 
-    def _commit(self, events: list[PreparedEvent]) -> list[Accepted]:
+    async def _graph_stage(self) -> None:
+        while True:
+            items, events, accepted = await self._logged.get()
+            try:
+                await asyncio.to_thread(self._project, events, accepted)
+            except Exception as exc:
+                log.exception("projecting logged events failed; the projection loop retries them")
+                _fail(items, exc)
+                continue
+            finally:
+                self._in_flight -= 1
+            offset = 0
+            for group, future in items:
+                if not future.done():
+                    future.set_result(accepted[offset:offset + len(group)])
+                offset += len(group)
+
+    def _append(self, events: list[PreparedEvent]) -> list[Accepted]:
         rows = self.log.append([(e.digest, e.body, e.kind, e.time) for e in events])
-        accepted = [Accepted(seq, new) for seq, new in rows]
+        return [Accepted(seq, new) for seq, new in rows]
+
+    def _project(self, events: list[PreparedEvent], accepted: list[Accepted]) -> None:
         if not self.lagging and self.projector.leading:
             try:
                 self.projector.apply([(a.seq, e.writes) for a, e in zip(accepted, events) if a.new])
@@ -345,13 +370,16 @@ class IngestPipeline:
                 log.warning("graph unavailable; events kept in the log for replay", extra={"error": str(exc)})
         if self.on_commit:
             self.on_commit(events, accepted)
-        return accepted
 
     async def _retry_loop(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
             try:
-                caught = await asyncio.to_thread(self.projector.tick)
+                # While groups are on their way to the graph, catching up would replay them from the log (parsed
+                # and mapped again) only for the graph stage to find them applied; that stage catches up anyway
+                # when the log holds events it did not log (other replicas').
+                busy = self._in_flight > 0 and not self.lagging
+                caught = await asyncio.to_thread(self.projector.tick, not busy)
                 self.lagging = False
                 if caught:
                     log.debug("projection caught up", extra={"events": caught})
@@ -361,3 +389,9 @@ class IngestPipeline:
                 self.lagging = True
             except Exception:  # keep the loop alive: the next round retries
                 log.exception("projection round failed")
+
+
+def _fail(items: list[tuple[list, asyncio.Future]], exc: Exception) -> None:
+    for _, future in items:
+        if not future.done():
+            future.set_exception(exc)

@@ -332,7 +332,7 @@ def map_event(event: dict, digest: str, writes: GraphWrites | None = None) -> Gr
 
 
 # Row fields that hold node keys (the rows' own and those of the nodes they link).
-_KEY_FIELDS = ("key", "src", "dst", "target", "owner", "tag", "dataset", "run", "job")
+_KEY_FIELDS = frozenset(("key", "src", "dst", "target", "owner", "tag", "dataset", "run", "job"))
 
 
 def written_namespaces(writes: GraphWrites) -> set[str]:
@@ -347,6 +347,6 @@ def unindexable_keys(writes: GraphWrites) -> list[str]:
     FalkorDB (1.4 wheel) crashes enforcing a unique constraint on such a string, and would
     crash again replaying it after every restart, so events that make one are refused.
     """
-    keys = {row[name] for rows in writes.rows.values() for row in rows for name in _KEY_FIELDS
-            if isinstance(row.get(name), str)}
-    return sorted(key for key in keys if not key or key != key.strip())
+    bad = {value for rows in writes.rows.values() for row in rows for name in _KEY_FIELDS.intersection(row)
+           if isinstance(value := row[name], str) and (not value or value[0].isspace() or value[-1].isspace())}
+    return sorted(bad)

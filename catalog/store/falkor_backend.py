@@ -28,15 +28,40 @@ def _params_header(params: dict | None) -> str:
 
 
 def _param(value) -> str:
-    # Engine ids, and lists and pairs of them, fill a traversal's parameters: encoded here without
-    # the client's per-value dispatch. Every other value (strings above all) goes to the client's encoder.
-    if type(value) is int:
-        return str(value)
-    if type(value) is list:
-        if all(type(v) is int for v in value):
+    """One parameter value as a Cypher literal, as the client's ``stringify_param_value`` writes it.
+
+    Written here because every ingested row and every finding of an audit goes through it: dispatch on
+    the exact type, strings first (most values), and each map key's backticked form computed once.
+    """
+    kind = type(value)
+    if kind is str:
+        if '"' in value or "\\" in value:
+            value = value.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + value + '"'
+    if kind is dict:
+        return "{" + ",".join([(_KEYS.get(k) or _key(k)) + _param(v) for k, v in value.items()]) + "}"
+    if kind is list:
+        if all(type(v) is int for v in value):  # engine ids, as traversals send them
             return "[" + ",".join(map(str, value)) + "]"
-        return "[" + ",".join(map(_param, value)) + "]"
-    return stringify_param_value(value)
+        return "[" + ",".join([_param(v) for v in value]) + "]"
+    if value is None:
+        return "null"
+    if kind is int:
+        return str(value)
+    return stringify_param_value(value)  # floats, booleans, tuples, subclasses: the client's rules
+
+
+_KEYS: dict[str, str] = {}  # map key -> its backticked form with the colon
+_KEYS_KEPT = 10_000  # facet names come from events: the cache stops growing there
+
+
+def _key(name) -> str:
+    if type(name) is not str or not name or "`" in name:
+        stringify_param_value({name: None})  # raises the client's error for keys the engine cannot take
+    encoded = f"`{name}`:"
+    if len(_KEYS) < _KEYS_KEPT:
+        _KEYS[name] = encoded
+    return encoded
 
 
 # Value types of FalkorDB's compact result format.

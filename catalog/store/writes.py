@@ -13,6 +13,7 @@ query text come from this module.
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 
 from ingestors.openlineage import GraphWrites
 
@@ -204,6 +205,10 @@ def identity(kind: str, row: dict) -> tuple:
     return tuple(row[k] for k in _IDENTITY[kind])
 
 
+# The same identity for merge_rows, where it is only a dict key: a scalar for one column, built in C.
+_IDENTITY_KEY = {kind: itemgetter(*columns) for kind, columns in _IDENTITY.items()}
+
+
 def _span(row: dict) -> tuple:
     """(first, last) times of a row: its ``seen``, or the span of rows merged before (a snapshot's)."""
     if "first" in row:
@@ -230,9 +235,10 @@ def merge_rows(writes: GraphWrites) -> dict[str, list[dict]]:
     merged_by_kind: dict[str, list[dict]] = {}
     for kind, rows in writes.rows.items():
         column = _VERSION_COLUMN.get(kind)
-        merged: dict[tuple, dict] = {}
+        key_of = _IDENTITY_KEY[kind]
+        merged: dict = {}
         for row in rows:
-            ident = identity(kind, row)
+            ident = key_of(row)
             first, last = _span(row)
             current = merged.get(ident)
             if current is None:

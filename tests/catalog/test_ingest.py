@@ -1,7 +1,10 @@
-"""The projector against the real engine: an event the engine refuses never blocks the others."""
+"""The projector and the ingest pipeline against the real engine."""
+
+import asyncio
+import uuid
 
 from catalog.eventlog import EventLog
-from catalog.ingest import Projector
+from catalog.ingest import IngestPipeline, Projector, prepare_event
 from ingestors.openlineage import canonical_json, event_hash, map_event
 
 
@@ -46,4 +49,37 @@ def test_a_logged_name_the_engine_cannot_index_is_skipped_on_replay(falkor_store
     assert projector.catch_up() == 3 and projector.refused == 1
     assert {r["k"] for r in falkor_store.query("MATCH (d:Dataset) RETURN d.name AS k", read_only=True)} == {"a", "c"}
     assert engine.restarts == 0 and falkor_store.ping()
+    log.close()
+
+
+def test_the_pipeline_acknowledges_each_group_once_it_is_in_the_graph(falkor_store, tmp_path):
+    """Groups go through the log and the graph stage side by side: every acknowledged event is already
+    in the graph, and the projection loop, running all along, never replays what is on its way there."""
+    log = EventLog(tmp_path / "events.sqlite3")
+    projector = Projector(log, falkor_store)
+    caught_up: list[int] = []
+    # max_batch 1: each request its own group, so several are in flight at once.
+    pipeline = IngestPipeline(log, projector, max_batch=1, on_caught_up=caught_up.append, interval=0.001)
+
+    def batch(n: int) -> list:
+        run = str(uuid.uuid4())
+        return [prepare_event({**event(f"out{n}_{i}"), "run": {"runId": run}}) for i in range(20)]
+
+    async def post(n: int) -> list[tuple[int, int]]:
+        accepted = await pipeline.submit(batch(n))
+        # At the moment of the acknowledgement, the graph's checkpoint covers this group.
+        return [(a.seq, falkor_store.checkpoint()) for a in accepted]
+
+    async def main():
+        await pipeline.start()
+        try:
+            return await asyncio.gather(*(post(n) for n in range(30)))
+        finally:
+            await pipeline.stop()
+
+    results = [pair for group in asyncio.run(main()) for pair in group]
+    assert all(seq <= checkpoint for seq, checkpoint in results)
+    assert sorted(seq for seq, _ in results) == list(range(1, 601))
+    assert caught_up == [] and projector.applied == 600 == falkor_store.checkpoint()
+    assert falkor_store.query("MATCH (d:Dataset) RETURN count(d) AS n", read_only=True)[0]["n"] == 600
     log.close()

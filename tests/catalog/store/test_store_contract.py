@@ -162,6 +162,15 @@ def test_cypher_injection_through_names_is_stored_literally(store):
     assert reads.nodes(store, "Job", ["job:ns:j`) DELETE n"])
 
 
+def test_parameter_values_come_back_as_sent(store):
+    # FalkorDB's parameters travel as Cypher literals the backend writes itself (catalog.store.falkor_backend).
+    values = {"quotes": 'say "hi" \\ back\\', "escapes": "tab\there\nline\r", "unicode": "café Ærø 東京 😀",
+              "backslash_u": "\\u00e9 stays", "empty": "", "int": -(2 ** 62), "float": 2.5, "yes": True,
+              "none": None, "list": ["a", 1, None], "map": {"facet:odd key/é": "v", "v:x": 3}}
+    [row] = store.query("UNWIND [$values] AS v RETURN v AS v", {"values": values}, read_only=True)
+    assert row["v"] == values
+
+
 def test_column_lineage_from_the_corpus(store, valid_events):
     store.apply(writes_for(e for _, e in valid_events))
     rows = store.query(
