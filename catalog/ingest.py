@@ -162,8 +162,16 @@ class Projector:
         self.retained.add(pruned)
         return pruned
 
-    def apply(self, events: list[tuple[int, GraphWrites]]) -> None:
-        """Apply (seq, an event's writes) that directly follow the checkpoint; else catch up."""
+    def prepare(self, events: list[tuple[int, GraphWrites]]) -> list[tuple[str, dict | None]]:
+        """The store's statements for these events as one group, made ahead of ``apply`` (no lock: the
+        engine is not involved)."""
+        return self.store.prepare(_merged(events))
+
+    def apply(self, events: list[tuple[int, GraphWrites]], statements: list | None = None) -> None:
+        """Apply (seq, an event's writes) that directly follow the checkpoint; else catch up.
+
+        ``statements``: what ``prepare`` made of exactly these events, used if they are all still to apply.
+        """
         with self._lock:
             new = sorted(seq for seq, _ in events if seq > self.applied)
             if not new:
@@ -171,22 +179,23 @@ class Projector:
             if new != list(range(self.applied + 1, self.applied + 1 + len(new))):
                 self._catch_up_locked(None)
                 return
-            if not self._project([(seq, writes) for seq, writes in events if seq > self.applied]):
+            if len(new) < len(events):
+                statements = None
+            if not self._project([(seq, writes) for seq, writes in events if seq > self.applied], statements):
                 self._resync_locked()
 
-    def _project(self, events: list[tuple[int, GraphWrites]]) -> bool:
+    def _project(self, events: list[tuple[int, GraphWrites]], statements: list | None = None) -> bool:
         """Write events (seq, writes) that follow the checkpoint, and move it to the last one, in one
         transaction where the engine has them; False if the graph held another checkpoint.
 
         If the store refuses the group (not merely unavailable), the events go one by one, each with
         its checkpoint, and one it refuses is skipped and logged: it never blocks the others.
         """
-        writes = GraphWrites()
-        for _seq, event_writes in events:
-            writes.extend(event_writes)
         seq = events[-1][0]
         try:
-            moved = self.store.commit(writes, self.applied, seq)
+            if statements is None:
+                statements = self.store.prepare(_merged(events))
+            moved = self.store.write_and_checkpoint(statements, self.applied, seq)
         except GraphUnavailable:
             raise
         except Exception as exc:
@@ -275,9 +284,9 @@ class Projector:
 class IngestPipeline:
     """Group commit of submitted events: log first, then graph, then acknowledge.
 
-    Two stages run side by side: while the graph takes one group, the next is appended to the
-    log (SQLite and the engine both work outside the interpreter, so the two overlap). A group
-    is acknowledged once it is in the log and in the graph, in the order it was logged.
+    Two stages run side by side: while the engine writes one group, the next is appended to the log
+    and its statements are prepared (compacted and encoded). A group is acknowledged once it is in
+    the log and in the graph, in the order it was logged.
     """
 
     def __init__(self, event_log: EventLog, projector: Projector, max_batch: int = 2000,
@@ -337,13 +346,14 @@ class IngestPipeline:
                 log.exception("event log append failed")
                 _fail(items, exc)
                 continue
-            await self._logged.put((items, events, accepted))
+            statements = await asyncio.to_thread(self._prepare, events, accepted)
+            await self._logged.put((items, events, accepted, statements))
 
     async def _graph_stage(self) -> None:
         while True:
-            items, events, accepted = await self._logged.get()
+            items, events, accepted, statements = await self._logged.get()
             try:
-                await asyncio.to_thread(self._project, events, accepted)
+                await asyncio.to_thread(self._project, events, accepted, statements)
             except Exception as exc:
                 log.exception("projecting logged events failed; the projection loop retries them")
                 _fail(items, exc)
@@ -360,10 +370,19 @@ class IngestPipeline:
         rows = self.log.append([(e.digest, e.body, e.kind, e.time) for e in events])
         return [Accepted(seq, new) for seq, new in rows]
 
-    def _project(self, events: list[PreparedEvent], accepted: list[Accepted]) -> None:
+    def _prepare(self, events: list[PreparedEvent], accepted: list[Accepted]) -> list | None:
+        """The graph statements of a logged group, made while the engine writes the group before."""
+        if self.lagging or not self.projector.leading:
+            return None
+        try:
+            return self.projector.prepare([(a.seq, e.writes) for a, e in zip(accepted, events) if a.new])
+        except Exception:  # e.g. a key the store refuses: the graph stage goes event by event and skips it
+            return None
+
+    def _project(self, events: list[PreparedEvent], accepted: list[Accepted], statements: list | None) -> None:
         if not self.lagging and self.projector.leading:
             try:
-                self.projector.apply([(a.seq, e.writes) for a, e in zip(accepted, events) if a.new])
+                self.projector.apply([(a.seq, e.writes) for a, e in zip(accepted, events) if a.new], statements)
             except GraphUnavailable as exc:
                 # Durable in the log already: acknowledge, and let the retry loop catch up.
                 self.lagging = True
@@ -389,6 +408,13 @@ class IngestPipeline:
                 self.lagging = True
             except Exception:  # keep the loop alive: the next round retries
                 log.exception("projection round failed")
+
+
+def _merged(events: list[tuple[int, GraphWrites]]) -> GraphWrites:
+    writes = GraphWrites()
+    for _seq, event_writes in events:
+        writes.extend(event_writes)
+    return writes
 
 
 def _fail(items: list[tuple[list, asyncio.Future]], exc: Exception) -> None:

@@ -137,7 +137,13 @@ class GraphStore(ABC):
     def commit(self, writes: GraphWrites, expected: int, seq: int) -> bool:
         """Apply writes and move the checkpoint from ``expected`` to ``seq``; False if the graph
         holds another checkpoint. Engines with transactions do both in one (see write_and_checkpoint)."""
-        return self.write_and_checkpoint(self._statements(writes), expected, seq)
+        return self.write_and_checkpoint(self.prepare(writes), expected, seq)
+
+    def prepare(self, writes: GraphWrites) -> list[tuple[str, dict | None]]:
+        """The statements that write ``writes``, for write_and_checkpoint: compacted, in dependency order,
+        and as far along towards the engine as the backend can take them without it (ingestion prepares
+        one group while the engine writes the one before)."""
+        return self._statements(writes)
 
     def write_and_checkpoint(self, statements: list[tuple[str, dict]], expected: int, seq: int) -> bool:
         """Here the writes first, then the checkpoint: an engine that loses its last writes loses the

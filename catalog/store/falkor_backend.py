@@ -18,6 +18,7 @@ from redis.exceptions import ResponseError
 
 from catalog.flock import ProcessLock
 from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, SEARCH_INDEXED, GraphStore, GraphUnavailable, Read
+from ingestors.openlineage import GraphWrites
 
 
 def _params_header(params: dict | None) -> str:
@@ -140,14 +141,19 @@ class FalkorStore(GraphStore):
             return float(value)
         return parse_scalar(cell, self._graph)  # nodes, edges, paths, points, temporal values
 
-    def execute_writes(self, statements: list[tuple[str, dict]]) -> None:
-        """All statements pipelined in one round trip; redis runs them in order on one connection.
+    def execute_writes(self, statements: list[tuple[str, dict | None]]) -> None:
+        """All statements pipelined in one round trip; redis runs them in order on one connection
+        (parameters None: already in the text, see prepare).
 
         Not a transaction: a failure part-way leaves earlier statements applied, which is
         fine because every write is idempotent and the checkpoint moves only afterwards.
         """
         with self._write_lock:
             self._pipelined("GRAPH.QUERY", statements)
+
+    def prepare(self, writes: GraphWrites) -> list[tuple[str, None]]:
+        """Parameters travel as text in a CYPHER header anyway: written into each statement here."""
+        return [(_params_header(params) + cypher, None) for cypher, params in self._statements(writes)]
 
     def read(self, *reads: Read) -> list:
         if len(reads) == 1:
