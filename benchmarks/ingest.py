@@ -3,8 +3,9 @@
 For each engine (the embedded FalkorDB, and Neo4j 5.26 started with scripts/neo4j.sh), starts
 a real server in a child process on a fresh data directory and measures, in one run:
 
-* batch ingest: events/s posting batches to /api/v1/lineage/batch;
-* single posts: events/s with concurrent clients posting one event per request;
+* batch ingest: events/s posting batches to /api/v1/lineage/batch, until the graph holds them all;
+* single posts: events/s with concurrent clients posting one event per request (acknowledged, and
+  until the graph holds them all: with ``--workers`` the workers acknowledge once an event is logged);
 * Kafka: events/s consumed from a topic (4 partitions, on a broker started with
   scripts/kafka.sh), from the first produced message until the catalog has committed the
   last one's offset, i.e. every event validated, in the event log and in the graph;
@@ -15,7 +16,7 @@ Events have the shape of Marquez's seed (ingestors/samples/food_delivery.json): 
 template is replayed under fresh run ids and dataset/job names, so every event is new.
 
     python benchmarks/ingest.py [--engines falkordb neo4j] [--events 6000] [--repeats 5] [--batch-clients 4]
-                                [--concurrency 32] [--no-kafka]
+                                [--concurrency 32] [--workers 1] [--no-kafka]
 """
 
 from __future__ import annotations
@@ -144,13 +145,34 @@ def bench_kafka(server: ServerProcess, bootstrap: str, topic: str, events: list[
     return len(events) / (time.perf_counter() - start)
 
 
+SINGLE_SECONDS = 10  # how long wrk posts single events
+
 RAW_MERGE = ("UNWIND $rows AS r MERGE (n:Bench {key: r.key}) "
              "SET n.firstSeen = CASE WHEN n.firstSeen IS NULL OR r.first < n.firstSeen THEN r.first ELSE n.firstSeen END, "
              "n.lastSeen = CASE WHEN n.lastSeen IS NULL OR r.last > n.lastSeen THEN r.last ELSE n.lastSeen END")
 
 
+def engine_port(server: ServerProcess) -> int:
+    """The embedded engine's port, from /health of the primary (with --workers, a worker may answer)."""
+    for _ in range(50):
+        port = httpx.get(server.url + "/health").json()["graph"].get("port")
+        if port:
+            return port
+    raise RuntimeError("no process reported the engine's port")
+
+
+def drain_seconds(server: ServerProcess) -> float:
+    """Seconds until the graph holds every logged event (with --workers, workers acknowledge once logged
+    and the primary projects their events from the log)."""
+    start = checked = time.perf_counter()
+    while httpx.get(server.url + "/health").json()["projection"]["lag"]:
+        time.sleep(0.02)
+        checked = time.perf_counter()
+    return checked - start  # until the check that found no lag began: 0 if the first one did
+
+
 def raw_merge_falkordb(server: ServerProcess, rows: int, batch: int) -> float:
-    port = httpx.get(server.url + "/health").json()["graph"]["port"]
+    port = engine_port(server)
     graph = FalkorDB(host="127.0.0.1", port=port).select_graph(f"bench-raw-{uuid.uuid4().hex[:6]}")
     graph.query("CREATE INDEX FOR (n:Bench) ON (n.key)")
     data = [{"key": f"k{i}", "first": i, "last": i} for i in range(rows)]
@@ -183,8 +205,9 @@ def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict:
     topic = create_topic(kafka, partitions=4) if kafka else None
     kafka_args = ("--kafka-bootstrap", kafka, "--kafka-topic", topic) if kafka else ()
     try:
-        with ServerProcess(tmp / f"data-{engine}", *graph_args, *kafka_args) as server:
-            batch, single, raw, consumed = [], [], [], []
+        workers = ("--workers", str(args.workers)) if args.workers > 1 else ()
+        with ServerProcess(tmp / f"data-{engine}", *graph_args, *kafka_args, *workers) as server:
+            batch, single, raw, consumed, drained = [], [], [], [], []
             while kafka and not httpx.get(server.url + "/health").json()["kafka"]["partitions"]:
                 time.sleep(0.1)  # joined the group
             for repeat in range(args.repeats):
@@ -192,15 +215,21 @@ def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict:
                 raw.append(raw_merge_neo4j(neo4j.url, 20000, 2000) if neo4j else raw_merge_falkordb(server, 20000, 2000))
                 batch.append(asyncio.run(_bench_batch(server.url, make_events(args.events, f"b{repeat}_"),
                                                       args.batch, args.batch_clients)))
-                driven = bench_single_wrk(server.url, 10, args.concurrency, tmp)
+                drain = drain_seconds(server)
+                batch[-1] = args.events / (args.events / batch[-1] + drain)
+                driven = bench_single_wrk(server.url, SINGLE_SECONDS, args.concurrency, tmp)
                 single.append(driven if driven is not None else asyncio.run(
                     _bench_single(server.url, make_events(args.single_events, f"s{repeat}_"), args.concurrency)))
+                drained.append(drain_seconds(server))
+                posted = single[-1] * SINGLE_SECONDS if driven is not None else args.single_events
+                single[-1] = (single[-1], posted / (posted / single[-1] + drained[-1]))
                 if kafka:
                     consumed.append(bench_kafka(server, kafka, topic, make_events(args.events, f"k{repeat}_")))
     finally:
         if neo4j:
             neo4j.stop()
-    return {"raw": raw, "batch": batch, "single": single, "kafka": consumed}
+    return {"raw": raw, "batch": batch, "single": [acked for acked, _ in single],
+            "single_in_graph": [in_graph for _, in_graph in single], "kafka": consumed, "drained": drained}
 
 
 def main() -> None:
@@ -212,6 +241,8 @@ def main() -> None:
     parser.add_argument("--batch-clients", type=int, default=4, help="concurrent batch producers")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent single-post clients")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="catalog serve --workers N: N processes take requests; the primary writes the graph")
     parser.add_argument("--no-kafka", action="store_true", help="skip the Kafka measurement (no broker started)")
     args = parser.parse_args()
 
@@ -236,6 +267,8 @@ def main() -> None:
               f"{med(m['batch']) * rows_per_event / med(m['raw']):.2f}x the raw ceiling")
         print(f"  single-post events/s ({args.concurrency} connections, {driver}): median {med(m['single']):,.0f}"
               f"   runs {[round(x) for x in m['single']]}")
+        print(f"    in the graph: median {med(m['single_in_graph']):,.0f}   runs {[round(x) for x in m['single_in_graph']]}"
+              f"   (graph caught up {med(m['drained']):.2f} s after the last 201, median)")
         if m["kafka"]:
             print(f"  Kafka consumed events/s (4 partitions, produced to committed): median {med(m['kafka']):,.0f}"
                   f"   runs {[round(x) for x in m['kafka']]}   = {med(m['kafka']) / med(m['batch']):.2f}x batch ingest")
