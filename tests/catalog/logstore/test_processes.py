@@ -20,7 +20,7 @@ APPEND = textwrap.dedent("""
     import sys
     from tests.catalog.logstore.test_processes import event_log
     log = event_log(sys.argv[1])
-    for batch in range(150):
+    for batch in range(60):
         log.append([(f"{sys.argv[2]}-{batch}-{i}", "{}", "RunEvent", 1) for i in range(8)])
 """)
 HOLD = textwrap.dedent("""
@@ -65,7 +65,7 @@ def test_a_tail_of_the_log_never_skips_an_event_appended_by_other_processes(wher
     seen += [e.seq for e in log.read(after=seen[-1] if seen else 0, limit=5000)]
     assert all(w.returncode == 0 for w in writers)
     everything = [e.seq for batch in log.iterate() for e in batch]
-    assert len(everything) == 2 * 150 * 8
+    assert len(everything) == 2 * 60 * 8
     assert seen == everything  # nothing skipped, nothing twice, in order
     log.close()
 
