@@ -18,13 +18,14 @@ next replica to try takes it over and goes on from the graph's checkpoint.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import orjson
 
 from catalog import changes, retention as retention_rules
 from catalog.eventlog import EventLog, LoggedEvent
@@ -33,8 +34,8 @@ from catalog.logstore.base import Lease, LogsUnavailable
 from catalog.logstore.sqlite_backend import LocalLease
 from catalog.store.base import GraphStore, GraphUnavailable
 from policies.propagate import Propagator
-from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event, unindexable_keys, \
-    written_namespaces
+from ingestors.openlineage import GraphWrites, canonical_json, event_hash, facet_names_with_backticks, map_event, \
+    unindexable_keys, written_namespaces
 from ingestors.validate import FieldError, InvalidEvent, locate, parse_event_time, validate_event
 
 log = logging.getLogger("catalog.ingest")
@@ -73,6 +74,13 @@ def prepare_event(event) -> PreparedEvent:
                                        "text must not contain the NUL character (\\u0000)")])
     digest = event_hash(body)
     writes = map_event(event, digest)
+    if "`" in body:
+        unstorable = facet_names_with_backticks(writes)
+        if unstorable:
+            raise InvalidEvent([FieldError(locate(event, lambda text: text == name),
+                                           "facet names must not contain a backtick (`): a graph property is "
+                                           "named after each facet, and FalkorDB cannot name one so")
+                                for name in unstorable])
     unindexable = unindexable_keys(writes)
     if unindexable:
         def source_of(key: str) -> str:
@@ -234,7 +242,7 @@ class Projector:
         return applied + folded
 
     def _apply_logged(self, batch: list[LoggedEvent]) -> None:
-        if not self._project([(item.seq, map_event(json.loads(item.body), item.digest)) for item in batch]):
+        if not self._project([(item.seq, map_event(orjson.loads(item.body), item.digest)) for item in batch]):
             raise GraphUnavailable("the graph's checkpoint moved during replay (engine restarted?)")
 
     def reconcile(self) -> int:

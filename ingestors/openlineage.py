@@ -341,6 +341,13 @@ def written_namespaces(writes: GraphWrites) -> set[str]:
     return {row["key"] for row in writes.rows["namespaces"]}
 
 
+def facet_names_with_backticks(writes: GraphWrites) -> list[str]:
+    """Names of facets whose property names (``facet:<name>``, ``v:<name>``) hold a backtick, which FalkorDB's
+    parameter syntax cannot carry as a map key (and a log may move between engines)."""
+    return sorted({row["vprop"][len(VERSION_PREFIX):] for kind, rows in writes.rows.items() if kind.endswith("_facets")
+                   for row in rows if "`" in row["vprop"]})
+
+
 def unindexable_keys(writes: GraphWrites) -> list[str]:
     """Node keys that are empty or start or end with whitespace.
 

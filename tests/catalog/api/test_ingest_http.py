@@ -173,3 +173,22 @@ def test_a_nul_character_anywhere_is_refused_with_its_location(client):
     literal = {**event, "outputs": [{"namespace": "nul", "name": "backslash-u-0000 \\u0000 is fine"}]}
     assert client.post("/api/v1/lineage", json=literal).status_code == 201
     assert client.get("/health").json()["eventLog"]["events"] == 1
+
+
+def test_a_facet_named_with_a_backtick_is_refused_with_its_location(client):
+    event = {"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "producer": "https://example.com/t",
+             "run": {"runId": "01908a5e-0000-7000-8000-0000000000ac"}, "job": {"namespace": "tick", "name": "job"},
+             "outputs": [{"namespace": "tick", "name": "out`name", "facets": {"odd`facet": {
+                 "_producer": "https://example.com/t", "_schemaURL": "https://example.com/s"}}}]}
+    response = client.post("/api/v1/lineage", json=event)
+    assert response.status_code == 422
+    [detail] = response.json()["details"]
+    assert detail["field"] == "/outputs/0/facets/odd`facet" and "backtick" in detail["message"]
+    assert client.get("/health").json()["eventLog"]["events"] == 0
+    # A backtick in names and values is stored as it is.
+    del event["outputs"][0]["facets"]["odd`facet"]
+    event["outputs"][0]["facets"]["documentation"] = {"_producer": "https://example.com/t",
+                                                      "_schemaURL": "https://example.com/s", "description": "a`b"}
+    assert client.post("/api/v1/lineage", json=event).status_code == 201
+    dataset = client.get("/api/v1/namespaces/tick/datasets/out`name").json()
+    assert dataset["description"] == "a`b"
