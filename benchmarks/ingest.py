@@ -207,7 +207,7 @@ def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict:
     try:
         workers = ("--workers", str(args.workers)) if args.workers > 1 else ()
         with ServerProcess(tmp / f"data-{engine}", *graph_args, *kafka_args, *workers) as server:
-            batch, single, raw, consumed, drained = [], [], [], [], []
+            batch, single, single_in_graph, raw, consumed, drained = [], [], [], [], [], []
             while kafka and not httpx.get(server.url + "/health").json()["kafka"]["partitions"]:
                 time.sleep(0.1)  # joined the group
             for repeat in range(args.repeats):
@@ -222,14 +222,14 @@ def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict:
                     _bench_single(server.url, make_events(args.single_events, f"s{repeat}_"), args.concurrency)))
                 drained.append(drain_seconds(server))
                 posted = single[-1] * SINGLE_SECONDS if driven is not None else args.single_events
-                single[-1] = (single[-1], posted / (posted / single[-1] + drained[-1]))
+                single_in_graph.append(posted / (posted / single[-1] + drained[-1]))
                 if kafka:
                     consumed.append(bench_kafka(server, kafka, topic, make_events(args.events, f"k{repeat}_")))
     finally:
         if neo4j:
             neo4j.stop()
-    return {"raw": raw, "batch": batch, "single": [acked for acked, _ in single],
-            "single_in_graph": [in_graph for _, in_graph in single], "kafka": consumed, "drained": drained}
+    return {"raw": raw, "batch": batch, "single": single, "single_in_graph": single_in_graph, "kafka": consumed,
+            "drained": drained}
 
 
 def main() -> None:

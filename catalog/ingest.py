@@ -348,20 +348,19 @@ class IngestPipeline:
             events = [e for group, _ in items for e in group]
             self._in_flight += 1
             try:
-                accepted = await asyncio.to_thread(self._append, events)
+                logged = await asyncio.to_thread(self._log, events)
             except Exception as exc:  # the log itself failed: nothing was acknowledged
                 self._in_flight -= 1
                 log.exception("event log append failed")
                 _fail(items, exc)
                 continue
-            statements = await asyncio.to_thread(self._prepare, events, accepted)
-            await self._logged.put((items, events, accepted, statements))
+            await self._logged.put((items, events, logged))
 
     async def _graph_stage(self) -> None:
         while True:
-            items, events, accepted, statements = await self._logged.get()
+            items, events, logged = await self._logged.get()
             try:
-                await asyncio.to_thread(self._project, events, accepted, statements)
+                await asyncio.to_thread(self._project, events, logged)
             except Exception as exc:
                 log.exception("projecting logged events failed; the projection loop retries them")
                 _fail(items, exc)
@@ -371,32 +370,32 @@ class IngestPipeline:
             offset = 0
             for group, future in items:
                 if not future.done():
-                    future.set_result(accepted[offset:offset + len(group)])
+                    future.set_result(logged.accepted[offset:offset + len(group)])
                 offset += len(group)
 
-    def _append(self, events: list[PreparedEvent]) -> list[Accepted]:
+    def _log(self, events: list[PreparedEvent]) -> _Logged:
+        """Append a group to the log, then make its graph statements while the engine writes the group before."""
         rows = self.log.append([(e.digest, e.body, e.kind, e.time) for e in events])
-        return [Accepted(seq, new) for seq, new in rows]
-
-    def _prepare(self, events: list[PreparedEvent], accepted: list[Accepted]) -> list | None:
-        """The graph statements of a logged group, made while the engine writes the group before."""
-        if self.lagging or not self.projector.leading:
-            return None
-        try:
-            return self.projector.prepare([(a.seq, e.writes) for a, e in zip(accepted, events) if a.new])
-        except Exception:  # e.g. a key the store refuses: the graph stage goes event by event and skips it
-            return None
-
-    def _project(self, events: list[PreparedEvent], accepted: list[Accepted], statements: list | None) -> None:
+        accepted = [Accepted(seq, new) for seq, new in rows]
+        fresh = [(a.seq, e.writes) for a, e in zip(accepted, events) if a.new]
+        statements = None
         if not self.lagging and self.projector.leading:
             try:
-                self.projector.apply([(a.seq, e.writes) for a, e in zip(accepted, events) if a.new], statements)
+                statements = self.projector.prepare(fresh)
+            except Exception:  # e.g. a key the store refuses: the graph stage goes event by event and skips it
+                pass
+        return _Logged(accepted, fresh, statements)
+
+    def _project(self, events: list[PreparedEvent], logged: _Logged) -> None:
+        if not self.lagging and self.projector.leading:
+            try:
+                self.projector.apply(logged.fresh, logged.statements)
             except GraphUnavailable as exc:
                 # Durable in the log already: acknowledge, and let the retry loop catch up.
                 self.lagging = True
                 log.warning("graph unavailable; events kept in the log for replay", extra={"error": str(exc)})
         if self.on_commit:
-            self.on_commit(events, accepted)
+            self.on_commit(events, logged.accepted)
 
     async def _retry_loop(self) -> None:
         while True:
@@ -416,6 +415,14 @@ class IngestPipeline:
                 self.lagging = True
             except Exception:  # keep the loop alive: the next round retries
                 log.exception("projection round failed")
+
+
+@dataclass(frozen=True)
+class _Logged:
+    """A group in the log: each event's seq, the new ones' writes, and their statements if prepared."""
+    accepted: list[Accepted]
+    fresh: list[tuple[int, GraphWrites]]
+    statements: list | None
 
 
 def _merged(events: list[tuple[int, GraphWrites]]) -> GraphWrites:
