@@ -51,6 +51,16 @@ def die_with_parent() -> None:
     os.setpgrp()  # keep terminal Ctrl-C for the server, which stops its children in order
 
 
+def _tail(path: Path, lines: int = 40, max_bytes: int = 16384) -> str:
+    """The last ``lines`` lines of a text file (read from its last ``max_bytes``), or "" when it cannot be read."""
+    try:
+        with open(path, "rb") as file:
+            file.seek(max(0, file.seek(0, os.SEEK_END) - max_bytes))
+            return "\n".join(file.read().decode("utf-8", "replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -220,7 +230,9 @@ class EmbeddedEngine:
             code = proc.wait()
             if self._stopping.is_set():
                 return
-            log.error("graph engine died; restarting", extra={"exit_code": code})
+            # A crashed engine writes its report (a stack trace, the query it ran) to its log: keep the end.
+            log.error("graph engine died; restarting",
+                      extra={"exit_code": code, "engine_log_tail": _tail(self.graph_dir / "engine.log")})
             while not self._stopping.is_set():
                 try:
                     self._spawn()

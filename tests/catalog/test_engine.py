@@ -1,5 +1,6 @@
 """The embedded engine as a real child process: start, lock, orphans, supervision."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -73,7 +74,8 @@ def test_orphaned_engine_of_a_killed_server_is_stopped(tmp_path):
         assert answers(fresh.port)
 
 
-def test_supervisor_restarts_a_dead_engine_on_the_same_port(tmp_path):
+def test_supervisor_restarts_a_dead_engine_on_the_same_port(tmp_path, caplog):
+    caplog.set_level(logging.ERROR, logger="catalog.engine")
     with EmbeddedEngine(tmp_path) as engine:
         first_pid = engine.pid
         os.kill(first_pid, signal.SIGKILL)
@@ -81,6 +83,9 @@ def test_supervisor_restarts_a_dead_engine_on_the_same_port(tmp_path):
         while (engine.restarts == 0 or not answers(engine.port)) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert engine.restarts == 1 and engine.pid != first_pid and answers(engine.port)
+    died = next(r for r in caplog.records if r.getMessage() == "graph engine died; restarting")
+    # What the dead engine last wrote comes with the report (here its start-up lines: SIGKILL leaves no crash report).
+    assert died.exit_code == -signal.SIGKILL and "Ready to accept connections" in died.engine_log_tail
 
 
 def test_relative_data_dir_works(tmp_path, monkeypatch):
