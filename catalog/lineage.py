@@ -136,18 +136,6 @@ def _unknown(label: str, node_id: str) -> LineageError:
     return LineageError(f"no {label.lower()} with nodeId {node_id!r}")
 
 
-def start_datasets(store: GraphStore, node_id: str, as_of: int | None = None) -> tuple[list[str], dict]:
-    """Dataset keys to start from, and the start node's properties; raises LineageError."""
-    label = _start_label(node_id)
-    found = reads.nodes(store, label, [node_id])
-    if not found:
-        raise _unknown(label, node_id)
-    if label == "Dataset":
-        return [node_id], found[node_id]
-    inputs, outputs = reads.job_datasets(store, node_id, as_of)
-    return sorted(set(inputs) | set(outputs)), found[node_id]
-
-
 def _check_depth(depth: int, max_depth: int) -> None:
     if depth < 0 or depth > max_depth:
         raise LineageError(f"depth must be between 0 and {max_depth}, got {depth}")
@@ -301,41 +289,54 @@ def column_lineage(store: GraphStore, node_id: str, direction: str, depth: int, 
     return _whole(nodes, [dict(r) for r in rows], found)
 
 
+# What the Marquez-shaped view shows of each node: only these are read, not the stored facets.
+DATASET_VIEW = ("key", "namespace", "name", "description", "sourceName", "datasetType", "lifecycleState", "firstSeen",
+                "lastSeen")
+FIELD_VIEW = ("name", "type", "description")
+JOB_VIEW = ("key", "namespace", "name", "jobType", "integration", "description", "firstSeen", "lastSeen")
+RUN_VIEW = ("runId", "state", "startTime", "endTime", "nominalStartTime", "nominalEndTime", "errorMessage")
+
+
 def marquez_graph(store: GraphStore, node_id: str, depth: int, *, max_depth: int, max_nodes: int,
                   as_of: int | None = None) -> dict:
-    """Lineage around a node in Marquez's ``GET /api/v1/lineage`` shape: datasets and jobs."""
+    """Lineage around a node in Marquez's ``GET /api/v1/lineage`` shape: datasets and jobs.
+
+    The datasets within ``depth`` (both directions), and every job consuming or producing one of them (and the
+    start job). After the walk, two round trips: datasets with their fields and the jobs' edges, then the jobs
+    with their latest runs."""
     _check_depth(depth, max_depth)
-    seeds, start = start_datasets(store, node_id, as_of)
-    found = traverse(store, seeds, "BOTH", depth, as_of=as_of, max_nodes=max_nodes)
-    dataset_keys = sorted(found.depth_of)
-    job_links = reads.job_edges(store, dataset_keys, as_of)
-    job_keys = sorted({job for job, _, _ in job_links} | ({node_id} if node_id.startswith("job:") else set()))
-    # The start node is read already (a dataset start is at depth 0, a job start among job_keys): not again.
-    datasets = reads.nodes(store, "Dataset", [k for k in dataset_keys if k != node_id])
-    fields = reads.fields_of(store, dataset_keys)
-    jobs = reads.nodes(store, "Job", [k for k in job_keys if k != node_id])
-    (jobs if node_id.startswith("job:") else datasets)[node_id] = start
-    runs = reads.latest_runs(store, job_keys)
+    label = _start_label(node_id)
+    start_ids = store.node_ids(label, [node_id])
+    if not start_ids:
+        raise _unknown(label, node_id)
+    start_job = start_ids[node_id] if label == "Job" else None
+    seeds = list(start_ids.values()) if start_job is None else \
+        sorted({d for _, _, d in store.job_io([start_job], as_of)}, key=str)
+    walk = Walk(store, seeds, "BOTH", max_nodes=max_nodes, as_of=as_of).run(depth)
+    dataset_ids = list(walk.depth_of)
+    datasets, consumes, produces = store.read(
+        store.datasets_with_fields(dataset_ids, DATASET_VIEW, FIELD_VIEW),
+        store.dataset_jobs(dataset_ids, "CONSUMES", as_of), store.dataset_jobs(dataset_ids, "PRODUCES", as_of))
+    links = [(j, "CONSUMES", d) for j, d in consumes] + [(j, "PRODUCES", d) for j, d in produces]
+    job_ids = list({j for j, _, _ in links} | ({start_job} if start_job is not None else set()))
+    jobs = store.read(store.jobs_with_latest_runs(job_ids, JOB_VIEW, RUN_VIEW))[0] if job_ids else {}
     # Each read is its own statement, and writes commit between them (Neo4j reads committed data per
     # statement, even inside one transaction): keep only nodes every read saw, and edges between them.
-    dataset_keys = [key for key in dataset_keys if key in datasets]
-    job_keys = [key for key in job_keys if key in jobs]
-    job_links = [(job, rel, dataset) for job, rel, dataset in job_links if job in jobs and dataset in datasets]
-    in_edges: dict[str, list[dict]] = {k: [] for k in dataset_keys + job_keys}
-    out_edges: dict[str, list[dict]] = {k: [] for k in dataset_keys + job_keys}
-    for job, rel, dataset in sorted(job_links):
+    key = {i: props["key"] for i, (props, _) in (datasets | jobs).items()}
+    in_edges: dict[str, list[dict]] = {k: [] for k in key.values()}
+    out_edges: dict[str, list[dict]] = {k: [] for k in key.values()}
+    for job, rel, dataset in sorted((key[j], rel, key[d]) for j, rel, d in links if j in jobs and d in datasets):
         origin, destination = (dataset, job) if rel == "CONSUMES" else (job, dataset)
         edge = {"origin": origin, "destination": destination}
         out_edges[origin].append(edge)
         in_edges[destination].append(edge)
-    graph = []
-    for key in dataset_keys:
-        graph.append({"id": key, "type": "DATASET", "data": dataset_data(datasets[key], fields.get(key, [])),
-                      "inEdges": in_edges[key], "outEdges": out_edges[key]})
-    for key in job_keys:
-        graph.append({"id": key, "type": "JOB", "data": job_data(jobs[key], runs.get(key)),
-                      "inEdges": in_edges[key], "outEdges": out_edges[key]})
-    return {"graph": graph, "depthReached": found.depth_reached, "isPartial": found.is_partial}
+    graph = [{"id": props["key"], "type": "DATASET", "data": dataset_data(props, fields),
+              "inEdges": in_edges[props["key"]], "outEdges": out_edges[props["key"]]}
+             for props, fields in sorted(datasets.values(), key=lambda d: d[0]["key"])]
+    graph += [{"id": props["key"], "type": "JOB", "data": job_data(props, run),
+               "inEdges": in_edges[props["key"]], "outEdges": out_edges[props["key"]]}
+              for props, run in sorted(jobs.values(), key=lambda j: j[0]["key"])]
+    return {"graph": graph, "depthReached": walk.depth_reached, "isPartial": walk.is_partial}
 
 
 def dataset_data(props: dict, fields: list[dict]) -> dict:

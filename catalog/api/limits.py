@@ -64,8 +64,9 @@ class TimeoutMiddleware:
             await send(message)
 
         try:
-            await asyncio.wait_for(self.app(scope, receive, send_tracking), self.seconds)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.seconds):  # in this task: no task per request, as wait_for makes
+                await self.app(scope, receive, send_tracking)
+        except TimeoutError:
             if started:  # half a response is out; all that is left is to end the connection
                 raise
             response = error_response(

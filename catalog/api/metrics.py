@@ -124,7 +124,6 @@ class MetricsMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        route = _route_template(scope)
         status = {"code": 500}
 
         async def send_wrapper(message):
@@ -137,7 +136,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             seconds = time.perf_counter() - start
-            self.metrics.requests.labels(scope["method"], route, str(status["code"])).observe(seconds)
+            self.metrics.requests.labels(scope["method"], _route_template(scope), str(status["code"])).observe(seconds)
             principal = scope.get("state", {}).get("principal")
             access_log.info("request", extra={"method": scope["method"], "path": scope["path"],
                                               "status": status["code"], "ms": round(seconds * 1000, 1),
@@ -145,6 +144,10 @@ class MetricsMiddleware:
 
 
 def _route_template(scope) -> str:
+    """The path template of the route that answered; the router leaves it in the scope, and only a request
+    refused before routing (401, 429) needs its routes matched here."""
+    if "route" in scope:
+        return getattr(scope["route"], "path", "other")
     app = scope.get("app")
     for route in getattr(getattr(app, "router", None), "routes", []):
         match, _ = route.matches(scope)

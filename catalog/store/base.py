@@ -45,6 +45,11 @@ def _seen_by(keyword: str, as_of: int | None, *edges: str) -> str:
     return f"{keyword} " + " AND ".join(f"{e}.firstSeen <= $asOf" for e in edges)
 
 
+def _projection(variable: str, props: tuple[str, ...]) -> str:
+    """A map projection of the named properties (constants of the caller's, never input)."""
+    return f"{variable} {{{', '.join('.' + p for p in props)}}}"
+
+
 # Compare-and-set of the projection's checkpoint: a row when it moved, none when the graph held another value.
 CHECKPOINT_MOVE = ("MERGE (m:CatalogMeta {key: 'checkpoint'}) WITH m WHERE coalesce(m.seq, 0) = $expected "
                    "SET m.seq = $seq RETURN m.seq AS seq")
@@ -212,6 +217,36 @@ class GraphStore(ABC):
         return Read(f"UNWIND $ids AS x MATCH (j) WHERE {fn}(j) = x MATCH (j)-[e:{rel}]->(d) "
                     f"{_seen_by('WHERE', as_of, 'e')} RETURN x, {fn}(d), e.impliedBy",
                     {"ids": job_ids, "asOf": as_of})
+
+    def datasets_with_fields(self, ids: list, props: tuple[str, ...], field_props: tuple[str, ...]) -> Read:
+        """Datasets by engine id, each with its fields by name and their tags: {id: (properties, [field, ...])},
+        each field's properties with a sorted ``tags`` list. Only ``props`` are read, not the stored facets."""
+        fn = self.id_function
+        return Read(f"UNWIND $ids AS i MATCH (d) WHERE {fn}(d) = i OPTIONAL MATCH (d)-[:HAS_FIELD]->(f:Field) "
+                    "OPTIONAL MATCH (f)-[:TAGGED]->(t:Tag) WITH i, d, f, collect(t.name) AS tags "
+                    # A map projection of a missing node is a map of nulls on FalkorDB: the CASE makes it no row.
+                    f"RETURN i, {_projection('d', props)}, "
+                    f"collect(CASE WHEN f IS NULL THEN NULL ELSE [{_projection('f', field_props)}, tags] END)",
+                    {"ids": ids},
+                    lambda rows: {i: (dict(d), sorted(({**f, "tags": sorted(t for t in tags if t)} for f, tags in fields),
+                                                      key=lambda f: f["name"]))
+                                  for i, d, fields in rows})
+
+    def dataset_jobs(self, dataset_ids: list, rel: str, as_of: int | None = None) -> Read:
+        """(job, dataset) engine ids of the CONSUMES or PRODUCES edges into the datasets, optionally as of a time."""
+        fn = self.id_function
+        return Read(f"UNWIND $ids AS x MATCH (d) WHERE {fn}(d) = x MATCH (j)-[e:{rel}]->(d) "
+                    f"{_seen_by('WHERE', as_of, 'e')} RETURN {fn}(j), x", {"ids": dataset_ids, "asOf": as_of})
+
+    def jobs_with_latest_runs(self, ids: list, props: tuple[str, ...], run_props: tuple[str, ...]) -> Read:
+        """Jobs by engine id with their latest run (by start time, else first seen): {id: (properties, run or
+        None)}."""
+        fn = self.id_function
+        return Read(f"UNWIND $ids AS x MATCH (j) WHERE {fn}(j) = x OPTIONAL MATCH (r:Run {{job: j.key}}) "
+                    "WITH x, j, r ORDER BY coalesce(r.startTime, r.firstSeen) DESC WITH x, j, collect(r)[0] AS r "
+                    f"RETURN x, {_projection('j', props)}, "
+                    f"CASE WHEN r IS NULL THEN NULL ELSE {_projection('r', run_props)} END",
+                    {"ids": ids}, lambda rows: {x: (dict(j), dict(r) if r else None) for x, j, r in rows})
 
     def describe(self, ids: list) -> dict[object, dict]:
         return self.read(self.description(ids))[0]
