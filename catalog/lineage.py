@@ -13,6 +13,7 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from catalog.store import reads
 from catalog.store.base import GraphStore, Read
@@ -381,6 +382,7 @@ def run_data(props: dict) -> dict:
     }
 
 
+@lru_cache(maxsize=65536)  # every lineage answer formats each node's times again
 def iso(ms: int | None) -> str | None:
     """Epoch milliseconds (as stored) to an ISO-8601 UTC string (as Marquez answers)."""
     if ms is None:

@@ -15,6 +15,7 @@ Workers die with the primary (even by SIGKILL); one that exits on its own is sta
 from __future__ import annotations
 
 import logging
+import gc
 import os
 import signal
 import socket
@@ -115,6 +116,10 @@ def serve_until_stopped(server, sockets: list[socket.socket] | None = None) -> N
     the engine, the data directory's lock) closes in order. uvicorn stops gracefully on either signal and then
     raises it again, which by default would end the process on the spot; here that second signal is a no-op."""
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # What is imported and opened by now lives as long as the process: frozen out of the collector's sight, a
+    # full collection scans only what requests left behind (it took 130-170 ms with the modules in it: reads' p99).
+    gc.collect()
+    gc.freeze()
     try:
         server.run(sockets=sockets)
     finally:

@@ -242,6 +242,16 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
+    def log_entries(self) -> list[dict]:
+        """The server's structured log lines, parsed (lines that are not JSON, such as a crash's, left out)."""
+        entries = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                continue
+        return entries
+
     def graph(self):
         """A store on the server's own graph: the one at its --graph-url, or the catalog graph in its embedded engine."""
         if "--graph-url" in self.extra:

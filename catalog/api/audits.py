@@ -13,13 +13,13 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from catalog.api.auth import actor
 from catalog.api.body import read_body
 from catalog.api.errors import HTTPError
+from catalog.api.offload import in_thread
 from catalog.api.params import int_param
 from catalog.auditing import AuditBusy
 from policies import audit_runs
@@ -68,15 +68,15 @@ async def post_audit(request: Request) -> JSONResponse:
 
 async def list_audits(request: Request) -> JSONResponse:
     first = int_param(request, "first", 20, 1, 500)
-    runs = await run_in_threadpool(audit_runs.runs, request.app.state.catalog.store, first)
+    runs = await in_thread(audit_runs.runs, request.app.state.catalog.store, first)
     return JSONResponse({"runs": [{**r, "links": _links(r["id"])} for r in runs]})
 
 
 async def _run(request: Request) -> dict:
     run_id = request.path_params["run_id"]
     try:
-        return await run_in_threadpool(audit_runs.resolve_run, request.app.state.catalog.store,
-                                       None if run_id == "latest" else run_id)
+        return await in_thread(audit_runs.resolve_run, request.app.state.catalog.store,
+                               None if run_id == "latest" else run_id)
     except audit_runs.AuditRunError as exc:
         raise HTTPError(404, str(exc)) from None
 
@@ -95,7 +95,7 @@ async def get_findings(request: Request) -> JSONResponse:
     first = int_param(request, "first", 100, 1, MAX_FINDINGS_PAGE)
     after = int_param(request, "after", None, 0, 2**62)
     try:
-        found = await run_in_threadpool(
+        found = await in_thread(
             audit_runs.findings, request.app.state.catalog.store, run["id"], params.get("severity"),
             params.get("rule"), params.get("status"), params.get("namespace"), params.get("dataset"), first + 1, after)
     except audit_runs.AuditRunError as exc:
@@ -107,8 +107,8 @@ async def get_findings(request: Request) -> JSONResponse:
 
 async def _audit_report(request: Request, fmt: str) -> Response:
     run = await _run(request)
-    found = await run_in_threadpool(audit_runs.findings, request.app.state.catalog.store, run["id"])
-    text = await run_in_threadpool(audit_report, run, found, fmt)
+    found = await in_thread(audit_runs.findings, request.app.state.catalog.store, run["id"])
+    text = await in_thread(audit_report, run, found, fmt)
     return _report(text, fmt, f"audit-{run['id']}")
 
 
@@ -121,7 +121,7 @@ async def audit_page(request: Request) -> Response:
 
 
 async def _register(request: Request, fmt: str) -> Response:
-    register = await run_in_threadpool(processing_register, request.app.state.catalog.store)
+    register = await in_thread(processing_register, request.app.state.catalog.store)
     return _report(register_report(register, fmt), fmt, "processing-register")
 
 
@@ -140,7 +140,7 @@ async def _impact(request: Request, fmt: str) -> Response:
                         [{"parameter": "fieldId"}])
     depth = int_param(request, "depth", 50, 1, 50)
     try:
-        impact = await run_in_threadpool(erasure_impact, request.app.state.catalog.store, field_id, depth)
+        impact = await in_thread(erasure_impact, request.app.state.catalog.store, field_id, depth)
     except ImpactError as exc:
         raise HTTPError(404 if str(exc).startswith("no field") else 400, str(exc), [{"parameter": "fieldId"}]) from None
     return _report(impact_report(impact, fmt), fmt, "erasure-impact")

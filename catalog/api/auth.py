@@ -9,7 +9,6 @@ Keys are never logged: only their id appears, as the actor ``key:<id>``.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -17,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from catalog.api.errors import HTTPError, error_response, unavailable_response
+from catalog.api.offload import in_thread
 from catalog.keys import ROLES, ApiKey, namespace_allowed
 from catalog.logstore.base import LogsUnavailable
 
@@ -108,7 +108,7 @@ class AuthMiddleware:
         keys = scope["app"].state.catalog.keys
         try:
             # A shared database is a round trip away: off the event loop (a cached key costs nothing).
-            key = (await asyncio.to_thread(keys.authenticate, token) if keys.cache_seconds else keys.authenticate(token)
+            key = (await in_thread(keys.authenticate, token) if keys.cache_seconds else keys.authenticate(token)
                    ) if token else None
         except LogsUnavailable as exc:
             return await unavailable_response(exc)(scope, receive, send)

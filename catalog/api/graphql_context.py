@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 from strawberry.asgi import GraphQL
 from strawberry.dataloader import DataLoader
 
 from catalog.api.auth import Principal
+from catalog.api.offload import in_thread
 from catalog.api.responses import encode
 from catalog.api.graphql_types import Dataset, Job
 from catalog.store import reads
@@ -33,7 +33,7 @@ class Context:
 
         def loader(fn):
             async def load(keys):
-                found = await run_in_threadpool(fn, list(keys))
+                found = await in_thread(fn, list(keys))
                 return [found.get(k) for k in keys]
             return DataLoader(load_fn=load)
 
@@ -48,7 +48,7 @@ class Context:
         self.dataset_classifications = loader(lambda keys: classifications.of_datasets(store, keys))
 
     async def call(self, fn, *args, **kwargs):
-        return await run_in_threadpool(fn, *args, **kwargs)
+        return await in_thread(fn, *args, **kwargs)
 
     async def dataset(self, key: str) -> Dataset | None:
         props = await self.datasets.load(key)

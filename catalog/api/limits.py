@@ -13,6 +13,7 @@ import asyncio
 import math
 
 from catalog.api.errors import error_response, unavailable_response
+from catalog.api.offload import in_thread
 from catalog.logstore.base import LogsUnavailable
 
 UNLIMITED_PATHS = ("/health", "/metrics")
@@ -34,7 +35,7 @@ class RateLimitMiddleware:
         coordination = scope["app"].state.catalog.logs.coordination
         try:
             if coordination.remote:
-                wait = await asyncio.to_thread(coordination.take_token, principal.key_id, self.rate, self.burst)
+                wait = await in_thread(coordination.take_token, principal.key_id, self.rate, self.burst)
             else:
                 wait = coordination.take_token(principal.key_id, self.rate, self.burst)
         except LogsUnavailable as exc:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from catalog.api.offload import in_thread
 from catalog.lineage import iso
 from catalog.logstore.base import LogsUnavailable
 from catalog.store.base import GraphUnavailable
@@ -68,7 +68,7 @@ def _version(store, reachable: bool) -> str | None:
 
 async def health(request: Request) -> JSONResponse:
     state = request.app.state
-    serving, report = await run_in_threadpool(health_report, state.catalog, state.pipeline, state.kafka)
+    serving, report = await in_thread(health_report, state.catalog, state.pipeline, state.kafka)
     if report["projection"]["lag"] is not None:
         state.metrics.projection_lag.set(report["projection"]["lag"])
     if state.catalog.engine:

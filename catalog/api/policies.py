@@ -8,13 +8,13 @@ may declare anonymizing jobs.
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from catalog.api.auth import actor
 from catalog.api.body import read_body
 from catalog.api.errors import HTTPError
+from catalog.api.offload import in_thread
 from policies import registry
 from policies.policy_files import MAX_POLICY_BYTES, PolicyError
 
@@ -29,8 +29,8 @@ async def post_policy(request: Request) -> JSONResponse:
     who = actor(request)
     try:
         catalog = request.app.state.catalog
-        row, changed = await run_in_threadpool(registry.load_text, catalog.store, catalog.governance, who, text,
-                                               source, catalog.propagator)
+        row, changed = await in_thread(registry.load_text, catalog.store, catalog.governance, who, text,
+                                       source, catalog.propagator)
     except PolicyError as exc:
         raise HTTPError(422, f"policy is not valid: {len(exc.problems)} problem(s)", exc.as_details()) from None
     return JSONResponse({"name": row["name"], "version": row["version"], "changed": changed,
@@ -38,6 +38,6 @@ async def post_policy(request: Request) -> JSONResponse:
 
 
 async def list_policies(request: Request) -> JSONResponse:
-    rows = await run_in_threadpool(registry.policy_rows, request.app.state.catalog.store)
+    rows = await in_thread(registry.policy_rows, request.app.state.catalog.store)
     return JSONResponse({"policies": [{k: r["p"].get(k) for k in ("name", "version", "description", "source",
                                                                     "loadedAt", "loadedBy")} for r in rows]})

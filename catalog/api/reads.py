@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from catalog.api.errors import HTTPError
+from catalog.api.offload import in_thread
 from catalog.api.params import int_param
 from catalog.api.responses import FastJSONResponse
 from catalog.lineage import LineageError, dataset_data, iso, marquez_graph
@@ -29,7 +29,7 @@ async def get_lineage(request: Request) -> JSONResponse:
             raise HTTPError(400, "query parameter 'asOf' must be an ISO-8601 date-time") from None
     store = request.app.state.catalog.store
     try:
-        graph = await run_in_threadpool(
+        graph = await in_thread(
             marquez_graph, store, node_id, depth, max_depth=settings.max_lineage_depth,
             max_nodes=settings.max_lineage_nodes, as_of=as_of,
         )
@@ -64,7 +64,7 @@ def _dataset_view(store, namespace: str, name: str) -> dict | None:
 
 async def get_dataset(request: Request) -> JSONResponse:
     namespace, name = request.path_params["namespace"], request.path_params["name"]
-    view = await run_in_threadpool(_dataset_view, request.app.state.catalog.store, namespace, name)
+    view = await in_thread(_dataset_view, request.app.state.catalog.store, namespace, name)
     if view is None:
         raise HTTPError(404, f"dataset {name!r} not found in namespace {namespace!r}")
     return FastJSONResponse(view)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from catalog.api.auth import actor
 from catalog.api.body import read_json
 from catalog.api.errors import HTTPError
+from catalog.api.offload import in_thread
 from policies import classifications
 
 MAX_COLUMNS = 5000
@@ -74,7 +74,7 @@ async def post_scan(request: Request) -> JSONResponse:
         return change, catalog.propagator.run()
 
     try:
-        change, propagation = await run_in_threadpool(record)
+        change, propagation = await in_thread(record)
     except classifications.ClassificationError as exc:
         status = 404 if str(exc).startswith("no dataset") else 422
         raise HTTPError(status, str(exc)) from None

@@ -8,13 +8,13 @@ reason and changes nothing.
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from catalog import browse, stewardship
 from catalog.api.auth import actor
 from catalog.api.body import read_form
+from catalog.api.offload import in_thread
 from catalog.runtime import Catalog
 from catalog.store import reads
 from catalog.web.render import MAX_FORM_BYTES, bad_request, call, flag, link_params, not_found, node_url, render
@@ -89,7 +89,7 @@ async def dataset_page(request: Request) -> Response:
 
 
 async def _render_dataset(request: Request, key: str, error: str | None = None, status: int = 200) -> Response:
-    view = await run_in_threadpool(dataset_view, request.app.state.catalog, key)
+    view = await in_thread(dataset_view, request.app.state.catalog, key)
     if view is None:
         return not_found(request, f"no dataset with id {key!r}")
     return render(request, "dataset.html", status=status, key=key, error=error,
@@ -148,7 +148,7 @@ async def edit_dataset(request: Request) -> Response:
     if not key.startswith("dataset:"):
         return bad_request(request, "id must name a dataset: dataset:<namespace>:<name>")
     try:
-        action = await run_in_threadpool(_edit, request.app.state.catalog, actor(request), key, form)
+        action = await in_thread(_edit, request.app.state.catalog, actor(request), key, form)
     except (stewardship.StewardshipError, classifications.ClassificationError) as exc:
         return await _render_dataset(request, key, error=str(exc), status=400)
     anchor = "#field-" + form["field"][0].rsplit(":", 1)[1] if action in ("confirm", "reject") else ""

@@ -7,12 +7,12 @@ from urllib.parse import urlencode, urlparse
 
 import orjson
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from catalog.api.auth import principal
 from catalog.api.errors import HTTPError
+from catalog.api.offload import in_thread
 from catalog.keys import AUDIT, COMPLIANCE, POLICY, STEWARD
 from policies.reports import short_id, when_text
 
@@ -118,4 +118,4 @@ def same_origin(endpoint):
 
 async def call(request: Request, fn, *args, **kwargs):
     """``fn(store, *args)`` in a worker thread: the store is blocking."""
-    return await run_in_threadpool(fn, request.app.state.catalog.store, *args, **kwargs)
+    return await in_thread(fn, request.app.state.catalog.store, *args, **kwargs)

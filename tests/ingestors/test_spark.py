@@ -60,8 +60,8 @@ def test_pyspark_job_with_the_openlineage_listener_reads_back_over_http_and_kafk
             table = f"{work}/warehouse/orders_by_country"
             found = read_back(server, f"dataset:file:{table}", f"datasetField:file:{table}:total_amount", write_job)
             answers.append(json.loads(json.dumps(found).replace(str(work), "WORK")))
-        errors = [line for server in (over_http, over_kafka) for line in server.log().splitlines()
-                  if '"level": "error"' in line]
+        errors = [entry for server in (over_http, over_kafka) for entry in server.log_entries()
+                  if entry["level"] == "error"]
     assert answers[0] == answers[1], "HTTP into FalkorDB and Kafka into Neo4j read back differently"
     assert not errors, errors
     found = answers[0]
