@@ -127,6 +127,7 @@ def serve(host, port, workers, data_dir, graph_url, graph_database, database, de
 
     from catalog import logs
     from catalog.api.app import create_app
+    from catalog.api.metrics import share_between_processes
     from catalog.engine import DataDirLocked, EngineStartError
     from catalog.logstore.base import LogsUnavailable
     from catalog.runtime import Catalog
@@ -159,6 +160,8 @@ def serve(host, port, workers, data_dir, graph_url, graph_database, database, de
         catalog = Catalog.open(settings)
     except (DataDirLocked, EngineStartError, LogsUnavailable, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    if settings.workers > 1:  # once the data directory is this server's: it clears the counts a last run left
+        share_between_processes(settings.data_dir / "metrics")
     log = logging.getLogger("catalog.serve")
     if settings.no_auth:
         log.warning("authentication is off (--no-auth): every request is served as a local admin")

@@ -14,8 +14,8 @@ Workers die with the primary (even by SIGKILL); one that exits on its own is sta
 
 from __future__ import annotations
 
-import logging
 import gc
+import logging
 import os
 import signal
 import socket

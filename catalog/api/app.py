@@ -20,7 +20,7 @@ from catalog.api.graphql_context import CatalogGraphQL, EventHub
 from catalog.api.ingest import post_lineage, post_lineage_batch
 from catalog.api.limits import RateLimitMiddleware, TimeoutMiddleware
 from catalog.api.login import login, login_page, logout
-from catalog.api.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from catalog.api.metrics import LIVE_SECONDS, Metrics, MetricsMiddleware, metrics_endpoint
 from catalog.api.ops import health
 from catalog.api.policies import list_policies, post_policy
 from catalog.api.reads import get_dataset, get_lineage
@@ -79,6 +79,16 @@ async def _repropagate(catalog: Catalog, lineage_changed: asyncio.Event) -> None
             log.exception("classification propagation failed")
 
 
+async def _publish_live(metrics: Metrics) -> None:
+    """The primary's live figures (Kafka consumer, retention), for the scrapes a worker answers."""
+    while True:
+        try:
+            metrics.publish_live()
+        except OSError as exc:
+            log.warning("could not write the live metrics for the workers", extra={"error": str(exc)})
+        await asyncio.sleep(LIVE_SECONDS)
+
+
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
                load_samples: bool = False) -> Starlette:
     """The app; it opens (and later closes) the catalog itself unless one is passed in.
@@ -127,11 +137,14 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
             app.state.kafka = start_kafka(settings, app.state.pipeline,
                                           on_rejected=metrics.events.labels("rejected", "unknown").inc)
             metrics.watch_kafka(app.state.kafka)
+        publishing = asyncio.create_task(_publish_live(metrics)) if metrics.shared and not opened.worker else None
         log.info("catalog ready", extra={"graph": app.state.catalog.store.name, "data_dir": str(settings.data_dir)})
         try:
             yield
         finally:
             repropagation.cancel()
+            if publishing:
+                publishing.cancel()
             if app.state.kafka:  # it submits to the pipeline, so it stops first (off the loop it waits on)
                 await asyncio.to_thread(app.state.kafka.stop)
             await app.state.pipeline.stop()

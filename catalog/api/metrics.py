@@ -1,20 +1,48 @@
-"""Prometheus metrics, one registry per app so several apps can live in one process (tests)."""
+"""Prometheus metrics, one registry per app so several apps can live in one process (tests).
+
+With ``catalog serve --workers N`` every process counts into files of one directory (prometheus_client's
+multiprocess mode, see :func:`share_between_processes`), and whichever process answers /metrics sums them
+all. What is read live from the primary's own state (Kafka consumer, retention) the primary writes beside
+them each second, for the workers to answer with.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import time
+from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 
 
+SHARED_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own variable: the workers inherit it
+LIVE_FILE = "primary-live.prom"  # the primary's live families, in the text format
+LIVE_SECONDS = 1.0  # how often the primary rewrites them
+LIVE_STALE_SECONDS = 10.0  # older than this (the primary is gone), a worker leaves them out
+
+
+def share_between_processes(directory: Path) -> None:
+    """Count into files in ``directory`` from now on, in this process and the ones it starts (the environment
+    carries the setting); called by the primary before any metric exists. Files left by an earlier run are
+    removed: their counts would add to this run's."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.iterdir():
+        stale.unlink()
+    os.environ[SHARED_DIRECTORY] = str(directory)
+    values.ValueClass = values.MultiProcessValue()  # prometheus_client reads the variable once, at import
+
+
 class Metrics:
     def __init__(self):
         self.registry = CollectorRegistry()
+        self.live = CollectorRegistry()  # read at each scrape from this process's state
+        shared = os.environ.get(SHARED_DIRECTORY)
+        self.shared = Path(shared) if shared else None
         self.requests = Histogram(
             "catalog_http_request_seconds", "HTTP request latency by route and status",
             ["method", "route", "status"], registry=self.registry,
@@ -32,11 +60,14 @@ class Metrics:
             "catalog_ingest_commit_events", "Events per group commit (log transaction + graph write)",
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000), registry=self.registry,
         )
+        # A gauge's value across processes is the one set last (by a /health answer, an audit).
         self.projection_lag = Gauge(
             "catalog_projection_lag_events", "Logged events not yet in the graph", registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.engine_restarts = Gauge(
             "catalog_engine_restarts", "Restarts of the embedded graph engine", registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
 
         self.audit_seconds = Histogram(
@@ -45,24 +76,46 @@ class Metrics:
         )
         self.audit_findings = Gauge(
             "catalog_audit_open_findings", "Open findings of the latest audit run by severity",
-            ["severity"], registry=self.registry,
+            ["severity"], registry=self.registry, multiprocess_mode="mostrecent",
         )
 
     def watch_kafka(self, ingestor) -> None:
         """Export a Kafka consumer's counts, offsets and lag, read at each scrape."""
-        self.registry.register(_KafkaCollector(ingestor))
+        self.live.register(_KafkaCollector(ingestor))
 
     def watch_retention(self, projector) -> None:
         """Export what retention removed in this process, read at each scrape."""
-        self.registry.register(_RetentionCollector(projector))
+        self.live.register(_RetentionCollector(projector))
 
     def audit_finished(self, run: dict, seconds: float) -> None:
         self.audit_seconds.observe(seconds)
         for severity, count in run["summary"]["bySeverity"].items():
             self.audit_findings.labels(severity).set(count)
 
-    def render(self) -> Response:
-        return Response(generate_latest(self.registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+    def publish_live(self) -> None:
+        """Write this process's live families for the other processes (the primary does, each LIVE_SECONDS)."""
+        target = self.shared / LIVE_FILE
+        partial = target.with_suffix(".partial")
+        partial.write_bytes(generate_latest(self.live))
+        partial.replace(target)  # a reader sees the old text or the new, never half
+
+    def render(self, primary: bool) -> Response:
+        if self.shared is None:
+            text = generate_latest(self.registry) + generate_latest(self.live)
+        else:
+            every_process = CollectorRegistry()
+            multiprocess.MultiProcessCollector(every_process, str(self.shared))
+            text = generate_latest(every_process) + (generate_latest(self.live) if primary else self._published())
+        return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    def _published(self) -> bytes:
+        try:
+            target = self.shared / LIVE_FILE
+            if time.time() - target.stat().st_mtime <= LIVE_STALE_SECONDS:
+                return target.read_bytes()
+        except FileNotFoundError:
+            pass
+        return b""
 
 
 class _KafkaCollector:
@@ -157,4 +210,4 @@ def _route_template(scope) -> str:
 
 
 def metrics_endpoint(request: Request) -> Response:
-    return request.app.state.metrics.render()
+    return request.app.state.metrics.render(primary=not request.app.state.catalog.worker)

@@ -118,3 +118,33 @@ def test_a_worker_does_not_start_without_its_primary(tmp_path):
     settings = Settings(data_dir=tmp_path / "data", graph_url="falkordb://127.0.0.1:9", workers=2)
     with pytest.raises(DataDirLocked, match="beside its primary"):
         Catalog.open(settings, worker=True)
+
+
+def _requests_counted(text: str, route: str) -> float:
+    """The count of 200 answers to GET ``route`` in a /metrics text."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("catalog_http_request_seconds_count{") and f'route="{route}"' in line
+               and 'method="GET"' in line and 'status="200"' in line)
+
+
+def test_every_scrape_counts_the_requests_of_every_process(tmp_path):
+    data = tmp_path / "data"
+    (data / "metrics").mkdir(parents=True)
+    (data / "metrics" / "counter_999999.db").write_bytes(b"left by an earlier run")  # not read as counts
+    with ServerProcess(data, "--workers", "2") as server:
+        served_by = {httpx.get(server.url + "/health").json()["process"]["role"] for _ in range(40)}
+        assert served_by == {"primary", "worker"}
+        for _ in range(30):  # a new connection each: both processes answer some
+            assert httpx.get(server.url + "/api/v1/policies").status_code == 200
+        wait_until(lambda: b"catalog_retention_removed" in (data / "metrics" / "primary-live.prom").read_bytes()
+                   if (data / "metrics" / "primary-live.prom").exists() else False, 10, "the primary's live figures")
+        scrapes = []
+        for _ in range(12):
+            text = httpx.get(server.url + "/metrics").text
+            scrapes.append((_requests_counted(text, "/api/v1/policies"), _requests_counted(text, "/health"),
+                            "catalog_retention_removed_total" in text))
+        assert {s[0] for s in scrapes} == {30}, scrapes
+        health = {s[1] for s in scrapes}  # the 40 above, and the start's own probes
+        assert len(health) == 1 and health.pop() >= 40, scrapes
+        assert all(live for _, _, live in scrapes), "a worker's answer lacks the primary's retention figures"
+    assert not (data / "metrics" / "counter_999999.db").exists()
