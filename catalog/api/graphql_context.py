@@ -4,6 +4,7 @@ ASGI view that serves /graphql and GraphiQL (bundled, so it works offline)."""
 from __future__ import annotations
 
 import asyncio
+from functools import cached_property
 
 import orjson
 from starlette.responses import HTMLResponse
@@ -19,8 +20,16 @@ from catalog.web.graphiql import graphiql_html
 from policies import classifications
 
 
+def _loader(fn) -> DataLoader:
+    async def load(keys):
+        found = await in_thread(fn, list(keys))
+        return [found.get(k) for k in keys]
+    return DataLoader(load_fn=load)
+
+
 class Context:
-    """Per-request state: the catalog, the caller, and DataLoaders (a fresh set per request)."""
+    """Per-request state: the catalog, the caller, and DataLoaders (a fresh set per request, each made on first
+    use: most requests need none of them)."""
 
     def __init__(self, app_state, principal: Principal):
         self.catalog = app_state.catalog
@@ -29,23 +38,42 @@ class Context:
         self.auditor = app_state.auditor
         self.principal = principal
         self.actor = principal.actor
-        store = self.catalog.store
 
-        def loader(fn):
-            async def load(keys):
-                found = await in_thread(fn, list(keys))
-                return [found.get(k) for k in keys]
-            return DataLoader(load_fn=load)
+    @cached_property
+    def datasets(self) -> DataLoader:
+        return _loader(lambda keys: reads.nodes(self.catalog.store, "Dataset", keys))
 
-        self.datasets = loader(lambda keys: reads.nodes(store, "Dataset", keys))
-        self.jobs = loader(lambda keys: reads.nodes(store, "Job", keys))
-        self.fields = loader(lambda keys: reads.fields_of(store, keys))
-        self.dataset_owners = loader(lambda keys: reads.owners_of(store, "Dataset", keys))
-        self.job_owners = loader(lambda keys: reads.owners_of(store, "Job", keys))
-        self.dataset_tags = loader(lambda keys: reads.tags_of(store, "Dataset", keys))
-        self.latest_runs = loader(lambda keys: reads.latest_runs(store, keys))
-        self.field_classifications = loader(lambda keys: classifications.of_fields(store, keys))
-        self.dataset_classifications = loader(lambda keys: classifications.of_datasets(store, keys))
+    @cached_property
+    def jobs(self) -> DataLoader:
+        return _loader(lambda keys: reads.nodes(self.catalog.store, "Job", keys))
+
+    @cached_property
+    def fields(self) -> DataLoader:
+        return _loader(lambda keys: reads.fields_of(self.catalog.store, keys))
+
+    @cached_property
+    def dataset_owners(self) -> DataLoader:
+        return _loader(lambda keys: reads.owners_of(self.catalog.store, "Dataset", keys))
+
+    @cached_property
+    def job_owners(self) -> DataLoader:
+        return _loader(lambda keys: reads.owners_of(self.catalog.store, "Job", keys))
+
+    @cached_property
+    def dataset_tags(self) -> DataLoader:
+        return _loader(lambda keys: reads.tags_of(self.catalog.store, "Dataset", keys))
+
+    @cached_property
+    def latest_runs(self) -> DataLoader:
+        return _loader(lambda keys: reads.latest_runs(self.catalog.store, keys))
+
+    @cached_property
+    def field_classifications(self) -> DataLoader:
+        return _loader(lambda keys: classifications.of_fields(self.catalog.store, keys))
+
+    @cached_property
+    def dataset_classifications(self) -> DataLoader:
+        return _loader(lambda keys: classifications.of_datasets(self.catalog.store, keys))
 
     async def call(self, fn, *args, **kwargs):
         return await in_thread(fn, *args, **kwargs)
