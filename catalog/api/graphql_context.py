@@ -4,7 +4,6 @@ ASGI view that serves /graphql and GraphiQL (bundled, so it works offline)."""
 from __future__ import annotations
 
 import asyncio
-from functools import cached_property
 
 import orjson
 from starlette.responses import HTMLResponse
@@ -20,16 +19,38 @@ from catalog.web.graphiql import graphiql_html
 from policies import classifications
 
 
-def _loader(fn) -> DataLoader:
-    async def load(keys):
-        found = await in_thread(fn, list(keys))
-        return [found.get(k) for k in keys]
-    return DataLoader(load_fn=load)
+class _Loader:
+    """A Context's DataLoader over ``read(store, keys) -> {key: value}``, made on the request's first use of it (a
+    fresh one per request: its cache lives as long as the request) and kept on the Context from then on."""
+
+    def __init__(self, read):
+        self.read = read
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, context: "Context", owner=None) -> DataLoader:
+        store = context.catalog.store
+
+        async def load(keys):
+            found = await in_thread(self.read, store, list(keys))
+            return [found.get(k) for k in keys]
+        context.__dict__[self.name] = loader = DataLoader(load_fn=load)  # an instance attribute: not made again
+        return loader
 
 
 class Context:
-    """Per-request state: the catalog, the caller, and DataLoaders (a fresh set per request, each made on first
-    use: most requests need none of them)."""
+    """Per-request state: the catalog, the caller, and DataLoaders (made on first use: most requests need none)."""
+
+    datasets = _Loader(lambda store, keys: reads.nodes(store, "Dataset", keys))
+    jobs = _Loader(lambda store, keys: reads.nodes(store, "Job", keys))
+    fields = _Loader(reads.fields_of)
+    dataset_owners = _Loader(lambda store, keys: reads.owners_of(store, "Dataset", keys))
+    job_owners = _Loader(lambda store, keys: reads.owners_of(store, "Job", keys))
+    dataset_tags = _Loader(lambda store, keys: reads.tags_of(store, "Dataset", keys))
+    latest_runs = _Loader(reads.latest_runs)
+    field_classifications = _Loader(classifications.of_fields)
+    dataset_classifications = _Loader(classifications.of_datasets)
 
     def __init__(self, app_state, principal: Principal):
         self.catalog = app_state.catalog
@@ -38,42 +59,6 @@ class Context:
         self.auditor = app_state.auditor
         self.principal = principal
         self.actor = principal.actor
-
-    @cached_property
-    def datasets(self) -> DataLoader:
-        return _loader(lambda keys: reads.nodes(self.catalog.store, "Dataset", keys))
-
-    @cached_property
-    def jobs(self) -> DataLoader:
-        return _loader(lambda keys: reads.nodes(self.catalog.store, "Job", keys))
-
-    @cached_property
-    def fields(self) -> DataLoader:
-        return _loader(lambda keys: reads.fields_of(self.catalog.store, keys))
-
-    @cached_property
-    def dataset_owners(self) -> DataLoader:
-        return _loader(lambda keys: reads.owners_of(self.catalog.store, "Dataset", keys))
-
-    @cached_property
-    def job_owners(self) -> DataLoader:
-        return _loader(lambda keys: reads.owners_of(self.catalog.store, "Job", keys))
-
-    @cached_property
-    def dataset_tags(self) -> DataLoader:
-        return _loader(lambda keys: reads.tags_of(self.catalog.store, "Dataset", keys))
-
-    @cached_property
-    def latest_runs(self) -> DataLoader:
-        return _loader(lambda keys: reads.latest_runs(self.catalog.store, keys))
-
-    @cached_property
-    def field_classifications(self) -> DataLoader:
-        return _loader(lambda keys: classifications.of_fields(self.catalog.store, keys))
-
-    @cached_property
-    def dataset_classifications(self) -> DataLoader:
-        return _loader(lambda keys: classifications.of_datasets(self.catalog.store, keys))
 
     async def call(self, fn, *args, **kwargs):
         return await in_thread(fn, *args, **kwargs)
