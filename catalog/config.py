@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlparse, urlunparse
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,3 +67,12 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(500.0, description="requests per second per API key; 0 = no limit")
     rate_limit_burst: int = Field(1000, description="requests a key may send at once before the rate applies")
     request_timeout_seconds: float = Field(60.0, description="longest a request may take before a 504; 0 = none")
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for logs and messages."""
+    parts = urlparse(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunparse(parts._replace(netloc=netloc))

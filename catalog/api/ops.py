@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from catalog.api.offload import in_thread
+from catalog.config import redacted
 from catalog.lineage import iso
 from catalog.logstore.base import LogsUnavailable
 from catalog.store.base import GraphUnavailable
@@ -48,6 +49,8 @@ def health_report(catalog, pipeline, kafka=None) -> tuple[bool, dict]:
             report["status"] = "degraded"
     if catalog.engine:
         report["graph"].update(pid=catalog.engine.pid, port=catalog.engine.port, restarts=catalog.engine.restarts)
+    if catalog.settings.graph_url:  # a worker's (the primary's engine), or an engine of the operator's
+        report["graph"]["url"] = redacted(catalog.settings.graph_url)
     return serving, report
 
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlparse, urlunparse
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from catalog.config import redacted
 from catalog.logstore.base import Database, Lease, LogsUnavailable, TableCoordination
 
 # Advisory lock keys; any 32-bit numbers, fixed so every replica uses the same ones.
@@ -29,13 +29,6 @@ LOCK_KEYS = {"migrations": 7_301_001, "events": 7_301_002, "governance": 7_301_0
              "projector": 7_301_101, "audit": 7_301_102}
 CONNECT = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
            "keepalives_count": 3, "application_name": "lineage-catalog"}
-def redacted(url: str) -> str:
-    """The URL without its password, for logs and messages."""
-    parts = urlparse(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunparse(parts._replace(netloc=netloc))
 
 
 class _PostgresTransaction:

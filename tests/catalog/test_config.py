@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from catalog.config import Settings
+from catalog.config import Settings, redacted
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,3 +23,9 @@ def test_every_catalog_variable_in_docker_compose_is_a_setting_with_a_valid_valu
         settings = Settings()
         assert settings.database_url.startswith("postgresql://") and settings.graph_url.startswith("neo4j://")
         assert settings.retention_days == 90
+
+
+def test_passwords_are_left_out_of_urls_shown():
+    assert redacted("postgresql://u:secret@db:5432/c") == "postgresql://u:***@db:5432/c"
+    assert redacted("postgresql://u@db/c") == "postgresql://u@db/c"
+    assert redacted("neo4j://neo4j:pw@graph:7687") == "neo4j://neo4j:***@graph:7687"

@@ -44,6 +44,7 @@ def test_two_processes_serve_one_port_and_every_event_reaches_the_graph(tmp_path
         assert roles["primary"]["projection"]["role"] == "projector"
         assert roles["worker"]["projection"]["role"] == "follower"
         assert roles["worker"]["process"]["pid"] != roles["primary"]["process"]["pid"]
+        assert roles["worker"]["graph"]["url"] == f"falkordb://127.0.0.1:{roles['primary']['graph']['port']}"
 
         sent = [event(i, "w") for i in range(40)]
         for body in sent:  # a new connection each: the kernel spreads them over the processes
