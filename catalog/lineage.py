@@ -137,6 +137,19 @@ def _unknown(label: str, node_id: str) -> LineageError:
     return LineageError(f"no {label.lower()} with nodeId {node_id!r}")
 
 
+def _start(store: GraphStore, node_id: str, as_of: int | None) -> tuple[object | None, list]:
+    """The start job's engine id (None for a dataset start) and the dataset ids a walk starts from: the dataset
+    itself, or the job's inputs and outputs. Raises LineageError for a node not in the graph."""
+    label = _start_label(node_id)
+    start_ids = store.node_ids(label, [node_id])
+    if not start_ids:
+        raise _unknown(label, node_id)
+    if label == "Dataset":
+        return None, list(start_ids.values())
+    start_job = start_ids[node_id]
+    return start_job, sorted({d for _, _, d in store.job_io([start_job], as_of)}, key=str)
+
+
 def _check_depth(depth: int, max_depth: int) -> None:
     if depth < 0 or depth > max_depth:
         raise LineageError(f"depth must be between 0 and {max_depth}, got {depth}")
@@ -188,15 +201,7 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
     _check_first(first, max_nodes)
     start = _offset(after)
     needed = start + first + 1  # one more than the page, to know whether another follows
-    label = _start_label(node_id)
-    start_ids = store.node_ids(label, [node_id])
-    if not start_ids:
-        raise _unknown(label, node_id)
-    start_job = start_ids[node_id] if label == "Job" else None
-    if start_job is None:
-        seeds = list(start_ids.values())
-    else:
-        seeds = sorted({d for _, _, d in store.job_io([start_job], as_of)}, key=str)
+    start_job, seeds = _start(store, node_id, as_of)
     walk = Walk(store, seeds, direction, max_nodes=max_nodes, as_of=as_of)
     jobs: dict = {}  # job id -> node
     if start_job is not None:
@@ -306,13 +311,7 @@ def marquez_graph(store: GraphStore, node_id: str, depth: int, *, max_depth: int
     start job). After the walk, two round trips: datasets with their fields and the jobs' edges, then the jobs
     with their latest runs."""
     _check_depth(depth, max_depth)
-    label = _start_label(node_id)
-    start_ids = store.node_ids(label, [node_id])
-    if not start_ids:
-        raise _unknown(label, node_id)
-    start_job = start_ids[node_id] if label == "Job" else None
-    seeds = list(start_ids.values()) if start_job is None else \
-        sorted({d for _, _, d in store.job_io([start_job], as_of)}, key=str)
+    start_job, seeds = _start(store, node_id, as_of)
     walk = Walk(store, seeds, "BOTH", max_nodes=max_nodes, as_of=as_of).run(depth)
     dataset_ids = list(walk.depth_of)
     datasets, consumes, produces = store.read(
