@@ -14,15 +14,14 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
-from strawberry.extensions.max_aliases import create_validator as aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from catalog import browse, stewardship
 from catalog import lineage as lineage_service
 from catalog.api.graphql_auth import Forbidden, requires
+from catalog.api.graphql_completion import CompilingExecutionContext
+from catalog.api.graphql_documents import CachedDocuments
 from catalog.api.graphql_cost import QueryCostLimiter
 from catalog.api.graphql_types import Change, Classification, Dataset, DatasetConnection, FindingConnection, \
     GovernanceInput, Job, JobConnection, LineageDirection, LineageEventNotice, LineageGraph, NodeType, PageInfo, \
@@ -37,10 +36,6 @@ from policies import audit_runs, classifications, registry
 from policies.impact import ImpactError, erasure_impact
 from policies.policy_files import PolicyError, parse_policy
 from policies.register import processing_register
-
-MAX_QUERY_DEPTH = 12
-MAX_ALIASES = 30
-MAX_TOKENS = 3000
 
 
 @strawberry.type
@@ -320,10 +315,6 @@ EXPECTED_ERRORS = (lineage_service.LineageError, browse.BrowseError, stewardship
                    audit_runs.AuditRunError, ImpactError, AuditBusy, Forbidden)
 
 
-DOCUMENT_CACHE_SIZE = 512  # distinct documents kept parsed and validated (an LRU)
-LIMIT_RULES = [depth_rule(MAX_QUERY_DEPTH, None), aliases_rule(MAX_ALIASES)]
-
-
 class CatalogSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
         # Bad arguments are the client's business: answer them, do not log them as failures.
@@ -336,12 +327,9 @@ schema = CatalogSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    # Parsing and validating a document cost more than running a small query, and clients send the same few
-    # documents again and again: both are cached by document text. The rules are built once, so that a
-    # cached validation matches them; the cost limit depends on the variables and runs on every request.
-    extensions=[lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-                lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-                lambda: AddValidationRules(LIMIT_RULES),
-                lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
-                QueryCostLimiter],
+    # Documents are parsed and validated once per text, with the token, depth and alias limits; the cost
+    # limit depends on the variables and runs on every request.
+    extensions=[CachedDocuments, QueryCostLimiter],
+    # Plain subtrees of a result (attributes, no resolvers) are completed by functions compiled per document.
+    execution_context_class=CompilingExecutionContext,
 )
