@@ -16,7 +16,8 @@ from catalog.api.audits import audit_page, get_audit, get_findings, get_impact, 
 from catalog.api.auth import AuthMiddleware, guarded
 from catalog.api.errors import HTTPError, error_response, unavailable_response
 from catalog.api.graphql import schema
-from catalog.api.graphql_context import CatalogGraphQL, EventHub
+from catalog.api.graphql_context import EventHub
+from catalog.api.graphql_http import CatalogGraphQL
 from catalog.api.ingest import post_lineage, post_lineage_batch
 from catalog.api.limits import RateLimitMiddleware, TimeoutMiddleware
 from catalog.api.login import login, login_page, logout

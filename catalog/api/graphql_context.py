@@ -1,21 +1,16 @@
-"""Per-request GraphQL state (the catalog, the caller, DataLoaders), the subscription fan-out, and the
-ASGI view that serves /graphql and GraphiQL (bundled, so it works offline)."""
+"""Per-request GraphQL state (the catalog, the caller, DataLoaders) and the subscription fan-out; the ASGI view
+that serves /graphql is in catalog.api.graphql_http."""
 
 from __future__ import annotations
 
 import asyncio
 
-import orjson
-from starlette.responses import HTMLResponse
-from strawberry.asgi import GraphQL
 from strawberry.dataloader import DataLoader
 
 from catalog.api.auth import Principal
 from catalog.api.offload import in_thread
-from catalog.api.responses import encode
 from catalog.api.graphql_types import Dataset, Job
 from catalog.store import reads
-from catalog.web.graphiql import graphiql_html
 from policies import classifications
 
 
@@ -97,17 +92,3 @@ class EventHub:
                 if queue.full():
                     break
                 queue.put_nowait(notice)
-
-
-class CatalogGraphQL(GraphQL):
-    def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)
-
-    def encode_json(self, data: object) -> bytes:
-        return encode(data)
-
-    async def render_graphql_ide(self, request) -> HTMLResponse:
-        return HTMLResponse(graphiql_html())
-
-    async def get_context(self, request, response) -> Context:
-        return Context(request.app.state, request.scope["state"]["principal"])

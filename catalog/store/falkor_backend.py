@@ -107,14 +107,50 @@ class FalkorStore(GraphStore):
         return self._tuples(self._run("GRAPH.RO_QUERY", cypher, params))
 
     def _run(self, command: str, cypher: str, params: dict | None) -> list:
-        try:
-            reply = self._db.connection.execute_command(command, self._graph.name, _params_header(params) + cypher,
-                                                        "--compact")
-        except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
-            raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
-        if isinstance(reply[-1], ResponseError):  # run-time errors come inside a successful reply
-            raise reply[-1]
-        return reply
+        return self._checked(self._roundtrip(command, [_params_header(params) + cypher]))[0]
+
+    def _roundtrip(self, command: str, texts: list[str]) -> list:
+        """The statements' replies (or the errors they came back as), sent in one round trip on one connection.
+
+        On a connection of redis's pool, without its client's pipeline and per-command machinery (twice the
+        CPU of a small read). A connection the engine closed (it restarted) is replaced once; statements are
+        reads or idempotent writes, so sending them again is safe."""
+        pool = self._db.connection.connection_pool
+        packed = [(command, self._graph.name, text, "--compact") for text in texts]
+        for attempt in (1, 2):
+            try:
+                connection = pool.get_connection()
+            except (redis.ConnectionError, redis.TimeoutError) as exc:  # nothing listens: no second try
+                raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
+            try:
+                connection.send_packed_command(connection.pack_commands(packed))
+                replies = []
+                for _ in packed:
+                    try:
+                        replies.append(connection.read_response())
+                    except ResponseError as exc:  # the connection stays usable: read on
+                        replies.append(exc)
+                return replies
+            except (redis.TimeoutError, redis.BusyLoadingError) as exc:
+                connection.disconnect()
+                raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
+            except redis.ConnectionError as exc:
+                connection.disconnect()
+                if attempt == 2:
+                    raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
+            finally:
+                pool.release(connection)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _checked(replies: list) -> list:
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+            # FalkorDB reports query errors inside a successful reply.
+            if isinstance(reply, list) and reply and isinstance(reply[-1], ResponseError):
+                raise reply[-1]
+        return replies
 
     def _tuples(self, reply: list) -> list[tuple]:
         if len(reply) == 1:  # statistics only
@@ -161,23 +197,9 @@ class FalkorStore(GraphStore):
         replies = self._pipelined("GRAPH.RO_QUERY", [(r.cypher, r.params) for r in reads])
         return [r.shape(self._tuples(reply)) for r, reply in zip(reads, replies)]
 
-    def _pipelined(self, command: str, statements: list[tuple[str, dict]]) -> list:
-        pipe = self._db.connection.pipeline(transaction=False)
-        for cypher, params in statements:
-            pipe.execute_command(command, self._graph.name, _params_header(params) + cypher, "--compact")
-        try:
-            results = pipe.execute(raise_on_error=False)
-        except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
-            raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
-        for result in results:
-            if isinstance(result, (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)):
-                raise GraphUnavailable(f"graph engine unavailable: {result}")
-            if isinstance(result, Exception):
-                raise result
-            # FalkorDB reports query errors inside a successful reply.
-            if isinstance(result, list) and result and isinstance(result[-1], ResponseError):
-                raise result[-1]
-        return results
+    def _pipelined(self, command: str, statements: list[tuple[str, dict | None]]) -> list:
+        return self._checked(self._roundtrip(command, [_params_header(params) + cypher
+                                                        for cypher, params in statements]))
 
     def ensure_schema(self) -> None:
         for label in KEYED_LABELS:
