@@ -16,13 +16,17 @@ Events have the shape of Marquez's seed (ingestors/samples/food_delivery.json): 
 template is replayed under fresh run ids and dataset/job names, so every event is new.
 
     python benchmarks/ingest.py [--engines falkordb neo4j] [--events 6000] [--repeats 5] [--batch-clients 4]
-                                [--concurrency 32] [--workers 1] [--no-kafka]
+                                [--concurrency 32] [--workers 1] [--no-kafka] [--baseline REF]
+
+With ``--baseline REF`` a second server runs that git commit's code (a worktree) on its own embedded engine,
+measured after this checkout's in each repeat; the ratios are per repeat, then the median.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import copy
 import json
 import shutil
@@ -199,37 +203,55 @@ def raw_merge_neo4j(url: str, rows: int, batch: int) -> float:
     return rows / elapsed
 
 
-def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict:
+def measure_repeat(server: ServerProcess, neo4j, args, tmp: Path, tag: str, m: dict) -> None:
+    """One repeat on one server, appended to its measurements ``m``: the raw ceiling, batches, single posts."""
+    m["raw"].append(raw_merge_neo4j(neo4j.url, 20000, 2000) if neo4j else raw_merge_falkordb(server, 20000, 2000))
+    elapsed = args.events / asyncio.run(_bench_batch(server.url, make_events(args.events, f"b{tag}_"), args.batch,
+                                                     args.batch_clients))
+    m["batch"].append(args.events / (elapsed + drain_seconds(server)))
+    driven = bench_single_wrk(server.url, SINGLE_SECONDS, args.concurrency, tmp)
+    m["single"].append(driven if driven is not None else asyncio.run(
+        _bench_single(server.url, make_events(args.single_events, f"s{tag}_"), args.concurrency)))
+    m["drained"].append(drain_seconds(server))
+    posted = m["single"][-1] * SINGLE_SECONDS if driven is not None else args.single_events
+    m["single_in_graph"].append(posted / (posted / m["single"][-1] + m["drained"][-1]))
+
+
+def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict[str, dict]:
+    """Measurements per server: this checkout's, and with ``args.baseline`` (embedded engine only) that commit's,
+    interleaved repeat by repeat so that machine noise hits both alike."""
     neo4j = Neo4jProcess(tmp / "neo4j").start() if engine == "neo4j" else None
     graph_args = ("--graph-url", neo4j.url) if neo4j else ()
     topic = create_topic(kafka, partitions=4) if kafka else None
     kafka_args = ("--kafka-bootstrap", kafka, "--kafka-topic", topic) if kafka else ()
+    workers = ("--workers", str(args.workers)) if args.workers > 1 else ()
+    baseline = args.baseline if engine == "falkordb" else None
+    worktree = tmp / "baseline-code"
     try:
-        workers = ("--workers", str(args.workers)) if args.workers > 1 else ()
-        with ServerProcess(tmp / f"data-{engine}", *graph_args, *kafka_args, *workers) as server:
-            batch, single, single_in_graph, raw, consumed, drained = [], [], [], [], [], []
-            while kafka and not httpx.get(server.url + "/health").json()["kafka"]["partitions"]:
+        with contextlib.ExitStack() as stack:
+            servers = {"this": stack.enter_context(
+                ServerProcess(tmp / f"data-{engine}", *graph_args, *kafka_args, *workers))}
+            if baseline:
+                subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), baseline],
+                               check=True, capture_output=True)
+                servers[baseline] = stack.enter_context(
+                    ServerProcess(tmp / f"data-{engine}-baseline", *workers, code=worktree))
+            results = {name: {"raw": [], "batch": [], "single": [], "single_in_graph": [], "kafka": [],
+                              "drained": []} for name in servers}
+            while kafka and not httpx.get(servers["this"].url + "/health").json()["kafka"]["partitions"]:
                 time.sleep(0.1)  # joined the group
             for repeat in range(args.repeats):
-                # Interleaved so that machine noise hits all three alike.
-                raw.append(raw_merge_neo4j(neo4j.url, 20000, 2000) if neo4j else raw_merge_falkordb(server, 20000, 2000))
-                batch.append(asyncio.run(_bench_batch(server.url, make_events(args.events, f"b{repeat}_"),
-                                                      args.batch, args.batch_clients)))
-                drain = drain_seconds(server)
-                batch[-1] = args.events / (args.events / batch[-1] + drain)
-                driven = bench_single_wrk(server.url, SINGLE_SECONDS, args.concurrency, tmp)
-                single.append(driven if driven is not None else asyncio.run(
-                    _bench_single(server.url, make_events(args.single_events, f"s{repeat}_"), args.concurrency)))
-                drained.append(drain_seconds(server))
-                posted = single[-1] * SINGLE_SECONDS if driven is not None else args.single_events
-                single_in_graph.append(posted / (posted / single[-1] + drained[-1]))
+                for index, (name, server) in enumerate(servers.items()):
+                    measure_repeat(server, neo4j, args, tmp, f"{repeat}_{index}", results[name])
                 if kafka:
-                    consumed.append(bench_kafka(server, kafka, topic, make_events(args.events, f"k{repeat}_")))
+                    results["this"]["kafka"].append(bench_kafka(servers["this"], kafka, topic,
+                                                                make_events(args.events, f"k{repeat}_")))
     finally:
         if neo4j:
             neo4j.stop()
-    return {"raw": raw, "batch": batch, "single": single, "single_in_graph": single_in_graph, "kafka": consumed,
-            "drained": drained}
+        if baseline:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], check=False)
+    return results
 
 
 def main() -> None:
@@ -244,6 +266,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="catalog serve --workers N: N processes take requests; the primary writes the graph")
     parser.add_argument("--no-kafka", action="store_true", help="skip the Kafka measurement (no broker started)")
+    parser.add_argument("--baseline", metavar="REF",
+                        help="also measure this git commit's server on the embedded engine, interleaved, for ratios")
     args = parser.parse_args()
 
     rows_per_event = graph_rows_per_event(make_events(len(TEMPLATES) * 4, "probe"))
@@ -258,22 +282,30 @@ def main() -> None:
     med = statistics.median
     driver = "wrk" if shutil.which("wrk") else "httpx"
     print(f"graph rows written per event (after compaction): {rows_per_event:.1f}")
-    for engine, m in results.items():
-        print(f"\n{engine}:")
-        print(f"  raw UNWIND MERGE rows/s (ceiling):    median {med(m['raw']):,.0f}   runs {[round(x) for x in m['raw']]}")
-        print(f"  batch ingest events/s ({args.batch_clients} clients, batch {args.batch}):  median {med(m['batch']):,.0f}"
-              f"   runs {[round(x) for x in m['batch']]}")
-        print(f"    = {med(m['batch']) * rows_per_event:,.0f} graph rows/s, "
-              f"{med(m['batch']) * rows_per_event / med(m['raw']):.2f}x the raw ceiling")
-        print(f"  single-post events/s ({args.concurrency} connections, {driver}): median {med(m['single']):,.0f}"
-              f"   runs {[round(x) for x in m['single']]}")
-        print(f"    in the graph: median {med(m['single_in_graph']):,.0f}   runs {[round(x) for x in m['single_in_graph']]}"
-              f"   (graph caught up {med(m['drained']):.2f} s after the last 201, median)")
-        if m["kafka"]:
-            print(f"  Kafka consumed events/s (4 partitions, produced to committed): median {med(m['kafka']):,.0f}"
-                  f"   runs {[round(x) for x in m['kafka']]}   = {med(m['kafka']) / med(m['batch']):.2f}x batch ingest")
+    for engine, servers in results.items():
+        for name, m in servers.items():
+            print(f"\n{engine}, {name}:")
+            print(f"  raw UNWIND MERGE rows/s (ceiling):    median {med(m['raw']):,.0f}   runs {[round(x) for x in m['raw']]}")
+            print(f"  batch ingest events/s ({args.batch_clients} clients, batch {args.batch}):  median "
+                  f"{med(m['batch']):,.0f}   runs {[round(x) for x in m['batch']]}")
+            print(f"    = {med(m['batch']) * rows_per_event:,.0f} graph rows/s, "
+                  f"{med(b * rows_per_event / r for b, r in zip(m['batch'], m['raw'])):.2f}x the raw ceiling "
+                  "(median of each repeat's ratio)")
+            print(f"  single-post events/s ({args.concurrency} connections, {driver}): median {med(m['single']):,.0f}"
+                  f"   runs {[round(x) for x in m['single']]}")
+            print(f"    in the graph: median {med(m['single_in_graph']):,.0f}   runs "
+                  f"{[round(x) for x in m['single_in_graph']]}   (graph caught up {med(m['drained']):.2f} s after "
+                  "the last 201, median)")
+            if m["kafka"]:
+                print(f"  Kafka consumed events/s (4 partitions, produced to committed): median {med(m['kafka']):,.0f}"
+                      f"   runs {[round(x) for x in m['kafka']]}   = {med(m['kafka']) / med(m['batch']):.2f}x batch")
+        if len(servers) == 2:
+            this, base = servers.values()
+            print(f"\n{engine}, this / {args.baseline} (median of each repeat's ratio): batch "
+                  f"{med(a / b for a, b in zip(this['batch'], base['batch'])):.2f}x, single posts "
+                  f"{med(a / b for a, b in zip(this['single'], base['single'])):.2f}x")
     if len(results) == 2:
-        f, n = results["falkordb"], results["neo4j"]
+        f, n = results["falkordb"]["this"], results["neo4j"]["this"]
         print(f"\nneo4j / falkordb: batch {med(n['batch']) / med(f['batch']):.2f}x, single "
               f"{med(n['single']) / med(f['single']):.2f}x, raw ceiling {med(n['raw']) / med(f['raw']):.2f}x")
 

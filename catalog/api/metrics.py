@@ -70,6 +70,10 @@ class Metrics:
             multiprocess_mode="mostrecent",
         )
 
+        self.propagation_seconds = Histogram(
+            "catalog_propagation_seconds", "Runs of classification propagation after column lineage arrived",
+            buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60), registry=self.registry,
+        )
         self.audit_seconds = Histogram(
             "catalog_audit_seconds", "Duration of compliance audits (read, check, record)",
             buckets=(0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120), registry=self.registry,

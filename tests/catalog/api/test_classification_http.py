@@ -13,7 +13,8 @@ from openlineage.client.transport.http import HttpConfig, HttpTransport
 from tests.catalog.api.test_graphql import data, error
 from tests.conftest import VALID_DIR, ServerProcess
 from tests.files import write_csv
-from tests.policies.lineage_events import downstream_of_top_delivery_times
+from catalog.api.app import PROPAGATION_INTERVAL_SECONDS
+from tests.policies.lineage_events import IDENTITY, as_dict, column_step, downstream_of_top_delivery_times
 
 SEED = VALID_DIR / "marquez-seed" / "metadata.json"
 EMAIL_FIELD = "datasetField:food_delivery:public.customers:email"
@@ -92,6 +93,30 @@ def test_lineage_posted_by_the_openlineage_client_is_propagated_with_hash_stop(s
     assert [c["entity"] for c in copy["classifications"]] == ["EMAIL_ADDRESS"]
     hashed = data(server, query, ns="food_delivery", name="public.marketing_audience")["dataset"]
     assert hashed["classifications"] == []
+
+
+def propagation_runs(server) -> float:
+    metrics = httpx.get(server.url + "/metrics", timeout=10).text
+    return sum(float(line.split()[-1]) for line in metrics.splitlines()
+               if line.startswith("catalog_propagation_seconds_count"))
+
+
+def test_propagation_runs_at_most_once_an_interval_under_a_stream_of_column_lineage(scanned):
+    server, _, _ = scanned
+    before, start = propagation_runs(server), time.monotonic()
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        for i in range(60):  # a commit each, every few milliseconds
+            step = column_step(f"stream_{i}", "public.top_delivery_times", f"public.stream_{i}",
+                               {"customer_email": ("customer_email", IDENTITY)})
+            assert http.post("/api/v1/lineage", json=as_dict(step)).status_code == 201
+    query = """{ dataset(namespace: "food_delivery", name: "public.stream_59") { classifications { entity } } }"""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not data(server, query)["dataset"]["classifications"]:
+        time.sleep(0.1)
+    assert [c["entity"] for c in data(server, query)["dataset"]["classifications"]] == ["EMAIL_ADDRESS"]
+    runs = propagation_runs(server) - before
+    # Runs start at least an interval apart; one may have begun before the stream did.
+    assert 1 <= runs <= (time.monotonic() - start) / PROPAGATION_INTERVAL_SECONDS + 2
 
 
 def test_steward_decisions_over_graphql(scanned):
