@@ -16,7 +16,7 @@ Events have the shape of Marquez's seed (ingestors/samples/food_delivery.json): 
 template is replayed under fresh run ids and dataset/job names, so every event is new.
 
     python benchmarks/ingest.py [--engines falkordb neo4j] [--events 6000] [--repeats 5] [--batch-clients 4]
-                                [--concurrency 32] [--workers 1] [--no-kafka] [--baseline REF]
+                                [--concurrency 32] [--workers 1] [--no-kafka] [--demo] [--baseline REF]
 
 With ``--baseline REF`` a second server runs that git commit's code (a worktree) on its own embedded engine,
 measured after this checkout's in each repeat; the ratios are per repeat, then the median.
@@ -229,13 +229,14 @@ def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict[str, d
     worktree = tmp / "baseline-code"
     try:
         with contextlib.ExitStack() as stack:
+            demo = ("--demo",) if args.demo else ()
             servers = {"this": stack.enter_context(
-                ServerProcess(tmp / f"data-{engine}", *graph_args, *kafka_args, *workers))}
+                ServerProcess(tmp / f"data-{engine}", *graph_args, *kafka_args, *workers, *demo))}
             if baseline:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), baseline],
                                check=True, capture_output=True)
                 servers[baseline] = stack.enter_context(
-                    ServerProcess(tmp / f"data-{engine}-baseline", *workers, code=worktree))
+                    ServerProcess(tmp / f"data-{engine}-baseline", *workers, *demo, code=worktree))
             results = {name: {"raw": [], "batch": [], "single": [], "single_in_graph": [], "kafka": [],
                               "drained": []} for name in servers}
             while kafka and not httpx.get(servers["this"].url + "/health").json()["kafka"]["partitions"]:
@@ -266,6 +267,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="catalog serve --workers N: N processes take requests; the primary writes the graph")
     parser.add_argument("--no-kafka", action="store_true", help="skip the Kafka measurement (no broker started)")
+    parser.add_argument("--demo", action="store_true",
+                        help="servers start with the demo (sample lineage and a PII scan): the column lineage of the "
+                             "events then has classifications to propagate, as in a catalog in use")
     parser.add_argument("--baseline", metavar="REF",
                         help="also measure this git commit's server on the embedded engine, interleaved, for ratios")
     args = parser.parse_args()
