@@ -53,7 +53,8 @@ class Metrics:
             ["outcome", "type"], registry=self.registry,
         )
         self.bodies = Counter(
-            "catalog_ingest_bodies_total", "Ingestion request bodies by Content-Encoding",
+            "catalog_ingest_bodies_total",
+            "Request bodies read (events, GraphQL, scans, policies, forms) by Content-Encoding",
             ["encoding"], registry=self.registry,
         )
         self.commit_sizes = Histogram(

@@ -109,7 +109,8 @@ def test_propagation_runs_at_most_once_an_interval_under_a_stream_of_column_line
             step = column_step(f"stream_{i}", "public.top_delivery_times", f"public.stream_{i}",
                                {"customer_email": ("customer_email", IDENTITY)})
             assert http.post("/api/v1/lineage", json=as_dict(step)).status_code == 201
-    query = """{ dataset(namespace: "food_delivery", name: "public.stream_59") { classifications { entity } } }"""
+    query = """{ dataset(namespace: "food_delivery", name: "public.stream_59") {
+        classifications { entity } } }"""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not data(server, query)["dataset"]["classifications"]:
         time.sleep(0.1)

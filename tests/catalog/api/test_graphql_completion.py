@@ -56,12 +56,14 @@ DOCUMENTS = {
         up: lineage(nodeId: $id, direction: UPSTREAM, depth: 2) { ...graph }
         down: lineage(nodeId: $id, direction: DOWNSTREAM, depth: 2) { __typename nodes { ... on LineageNode { key: id
         kind: type } depth } } }
-        fragment graph on LineageGraph { __typename nodes { id name } nodes { depth } edges { a: origin b: destination } }""",
+        fragment graph on LineageGraph { __typename nodes { id name } nodes { depth }
+        edges { a: origin b: destination } }""",
     "a resolver below a plain list (owners, dataset)": """query($id: String!) { lineage(nodeId: $id, depth: 1) {
         nodes { id type dataset { id name namespace } owners { name } } } }""",
     "datasets with resolver fields and datetimes": """{ datasets(first: 5) { totalCount pageInfo { hasNextPage
         endCursor } nodes { id name namespace description createdAt updatedAt fields { name type } } } }""",
-    "jobs and their latest runs": """{ jobs(first: 5) { nodes { id name latestRun { id state startedAt endedAt } } } }""",
+    "jobs and their latest runs": """{ jobs(first: 5) { nodes { id name
+        latestRun { id state startedAt endedAt } } } }""",
     "search hits with enums and nulls": """{ search(query: "orders") { type id name namespace datasetId } }""",
     "column lineage": """{ columnLineage(nodeId: "datasetField:food_delivery:public.orders_7_days:order_id",
         depth: 2) { nodes { id type name datasetId } edges { origin destination transformationType } } }""",
