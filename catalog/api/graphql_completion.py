@@ -7,9 +7,10 @@ fields are attributes (no resolver, no arguments, no permission, no directive). 
 completion is the same every time for the same document, so it is compiled into nested closures the first time
 and reused, keyed by the (cached, hence identical) field nodes of the document.
 
-The compiled function does what graphql-core does (the same basic resolvers, the same type checks, the same
-leaf coercion); anything else (a null in a non-null position, a value of an unexpected type, an error) makes it
-give up, and graphql-core completes that subtree from the start, with its errors and paths. Completion has no
+The compiled function does what graphql-core does (it reads the same attributes strawberry's basic resolvers
+read, makes the same type checks, coerces leaves the same way); anything else (a null in a non-null position, a
+value of an unexpected type, an error) makes it give up, and graphql-core completes that subtree from the start,
+with its errors and paths. Completion has no
 side effects, so doing it twice costs time only. Subtrees with resolvers, arguments or directives are never
 compiled: they go through graphql-core as before.
 """
@@ -17,6 +18,7 @@ compiled: they go through graphql-core as before.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from graphql import (FieldNode, FragmentSpreadNode, GraphQLLeafType, GraphQLList, GraphQLNonNull,
@@ -96,7 +98,7 @@ class CompilingExecutionContext(StrawberryGraphQLCoreExecutionContext):
             complete = self._compile(field.type, details)
             if complete is None:
                 return None
-            fields.append((response_key, field.resolve, complete))
+            fields.append((response_key, _reader(field), complete))
         return _nullable(_object_of(definition.origin, object_type.is_type_of, fields))
 
 
@@ -152,17 +154,27 @@ def _leaf(leaf_type: GraphQLLeafType) -> Completer:
     return complete
 
 
+def _reader(field) -> Callable:
+    """How the field's value is read from its object: the attribute itself when strawberry would read it with
+    plain ``getattr`` (three calls fewer per field), else strawberry's basic resolver."""
+    definition = field.extensions.get("strawberry-definition")
+    if definition is not None and definition.default_resolver is getattr:
+        return attrgetter(definition.python_name)
+    resolve = field.resolve
+    return lambda source: resolve(source, None)
+
+
 def _constant(value) -> Callable:
-    return lambda _source, _info: value
+    return lambda _source: value
 
 
 def _same(value):
     return value
 
 
-def _object_of(origin: type, is_type_of, fields: list[tuple[str, Callable, Completer]]) -> Completer:
+def _object_of(origin: type, is_type_of, fields: list[tuple[str, Callable[[Any], Any], Completer]]) -> Completer:
     def complete(value):
         if not isinstance(value, origin) or (is_type_of is not None and not is_type_of(value, None)):
             raise _GiveUp
-        return {key: complete_field(resolve(value, None)) for key, resolve, complete_field in fields}
+        return {key: complete_field(read(value)) for key, read, complete_field in fields}
     return complete
