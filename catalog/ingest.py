@@ -73,7 +73,14 @@ def prepare_event(event) -> PreparedEvent:
         raise InvalidEvent([FieldError(locate(event, lambda text: "\x00" in text),
                                        "text must not contain the NUL character (\\u0000)")])
     digest = event_hash(body)
-    writes = map_event(event, digest)
+    try:
+        writes = map_event(event, digest)
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        # Valid by the spec, yet a shape the mapping did not expect (a bug to fix): refused whole, never a 500
+        # that would also fail the rest of a batch.
+        log.exception("a valid event could not be mapped to graph writes; refused")
+        raise InvalidEvent([FieldError("", f"event cannot be mapped to the graph: {type(exc).__name__}: {exc}")]) \
+            from exc
     if "`" in body:
         unstorable = facet_names_with_backticks(writes)
         if unstorable:

@@ -134,9 +134,8 @@ class _EventMapper:
                 v=self.version,
                 attrs={"type": field.get("type"), "description": field.get("description")},
             )
-            for tag in field.get("tags") or []:
-                if isinstance(tag, dict) and tag.get("key"):
-                    self.tag(fkey, "Field", tag)
+            for tag in _field_tags(field.get("tags")):
+                self.tag(fkey, "Field", tag)
         for tag in (facets.get("tags") or {}).get("tags") or []:
             self.tag(key, "Dataset", tag)
         for owner in (facets.get("ownership") or {}).get("owners") or []:
@@ -273,6 +272,22 @@ class _EventMapper:
             self.writes.add("parents", src=key, dst=parent_key, runId=parent["run"]["runId"],
                             job=parent_job, seen=self.time)
         return key
+
+
+def _field_tags(tags) -> list[dict]:
+    """A schema field's tags, which no facet schema describes: Marquez sends tag names, others TagsDatasetFacet-like
+    objects. Only a list of those counts; a value or source that is not text is left out (a graph property holds no
+    nested value)."""
+    if not isinstance(tags, list):
+        return []
+    found = []
+    for tag in tags:
+        if isinstance(tag, str) and tag:
+            found.append({"key": tag})
+        elif isinstance(tag, dict) and isinstance(tag.get("key"), str) and tag["key"]:
+            found.append({"key": tag["key"], **{name: tag[name] for name in ("value", "source")
+                                                if isinstance(tag.get(name), str)}})
+    return found
 
 
 def _flatten_fields(fields: list, prefix: str = "") -> list[dict]:

@@ -192,3 +192,20 @@ def test_a_facet_named_with_a_backtick_is_refused_with_its_location(client):
     assert client.post("/api/v1/lineage", json=event).status_code == 201
     dataset = client.get("/api/v1/namespaces/tick/datasets/out`name").json()
     assert dataset["description"] == "a`b"
+
+
+def test_schema_field_tags_are_read_whatever_their_shape(client):
+    """Field tags, which no facet schema describes, as names (Marquez), as objects, or as something else: the
+    event is accepted and the tags that make sense show on the dataset's fields."""
+    event = next(e for _, e in load_events(VALID_DIR / "marquez-seed")
+                 if e.get("outputs") and e["job"]["name"] == "etl_drivers")
+    fields = event["outputs"][0]["facets"]["schema"]["fields"]
+    fields[0]["tags"] = ["PII"]
+    fields[1]["tags"] = True
+    fields[2]["tags"] = [{"key": "sensitivity", "value": "high"}, {"no": "key"}]
+    fields[3]["tags"] = "PII"
+    assert client.post("/api/v1/lineage", json=event).status_code == 201
+    dataset = client.get("/api/v1/namespaces/food_delivery/datasets/public.drivers").json()
+    tags = {f["name"]: f["tags"] for f in dataset["fields"]}
+    assert (tags[fields[0]["name"]], tags[fields[1]["name"]], tags[fields[2]["name"]], tags[fields[3]["name"]]) \
+        == (["PII"], [], ["sensitivity"], [])
