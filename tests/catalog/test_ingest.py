@@ -7,8 +7,8 @@ import pytest
 
 from catalog.eventlog import EventLog
 from catalog.ingest import IngestPipeline, Projector, prepare_event
-from ingestors.validate import InvalidEvent
 from ingestors.openlineage import canonical_json, event_hash, map_event
+from ingestors.validate import InvalidEvent
 
 
 def event(name: str, description: str = "fine") -> dict:
@@ -91,12 +91,10 @@ def test_the_pipeline_acknowledges_each_group_once_it_is_in_the_graph(falkor_sto
 def test_an_event_the_mapping_fails_on_is_refused_as_invalid_not_an_internal_error(monkeypatch):
     """Valid by the spec but a shape the mapping does not handle (a bug, like schema field tags that were not a
     list once): an InvalidEvent naming the failure, so a post gets 422 and the rest of its batch goes on."""
-    import catalog.ingest
-
     def failing_map(event, digest):
         raise TypeError("'bool' object is not iterable")
 
-    monkeypatch.setattr(catalog.ingest, "map_event", failing_map)
+    monkeypatch.setattr("catalog.ingest.map_event", failing_map)
     with pytest.raises(InvalidEvent) as refused:
         prepare_event(event("a"))
     assert [e.as_dict() for e in refused.value.errors] == [
