@@ -4,7 +4,9 @@ Starts ``catalog serve --demo`` (embedded FalkorDB, --no-auth) on a fresh data d
 drives it with wrk (``--connections`` connections, ``--seconds`` per measurement):
 
 * GraphQL: POST /graphql of ``lineage(nodeId: ..., depth: 1)`` with nodes and edges;
-* REST: GET /api/v1/lineage?nodeId=...&depth=1 (the Marquez-shaped view).
+* REST: GET /api/v1/lineage?nodeId=...&depth=1 (the Marquez-shaped view);
+* with ``--floor``, also GraphQL ``{ __typename }``: the same HTTP, middleware and GraphQL steps with no
+  engine work, which bounds what any read can reach on this machine.
 
 ``--workers 1 2`` starts one server per count (``catalog serve --workers N``: N processes on
 one port). With ``--baseline REF`` one more server runs the code of that git commit (a
@@ -13,6 +15,7 @@ hits all alike; the ratios are each server's over the first one's, per repeat. R
 medians of requests/s, p50 and p99 latency, and non-2xx answers (any fails the run).
 
     python benchmarks/reads.py [--seconds 10] [--connections 8] [--repeats 3] [--workers 1 2] [--baseline HEAD~1]
+                               [--floor]
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ NODE = "dataset:food_delivery:public.orders"
 GRAPHQL = {"query": "query($id: String!) { lineage(nodeId: $id, depth: 1) { nodes { id type } "
                     "edges { origin destination } isPartial } }", "variables": {"id": NODE}}
 REST = f"/api/v1/lineage?nodeId={NODE}&depth=1"
+FLOOR = {"query": "{ __typename }"}
 
 
 def wrk(url: str, connections: int, seconds: int, body: Path | None) -> dict:
@@ -72,11 +76,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1], metavar="N",
                         help="serve with N processes (one server per value given)")
     parser.add_argument("--baseline", metavar="REF", help="also run this git commit's server, for ratios")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure GraphQL `{ __typename }`: every step of a read but the engine's")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="reads-") as tmp_name:
         tmp = Path(tmp_name)
-        body = tmp / "graphql.json"
+        body, floor = tmp / "graphql.json", tmp / "floor.json"
         body.write_text(json.dumps(GRAPHQL))
+        floor.write_text(json.dumps(FLOOR))
+        reads = {"graphql": ("/graphql", body), "rest": (REST, None)}
+        if args.floor:
+            reads["graphql, no engine"] = ("/graphql", floor)
         servers = {f"this, {n} process{'es' if n > 1 else ''}": start(tmp, f"this {n}", None, n)
                    for n in args.workers}
         if args.baseline:
@@ -84,12 +94,12 @@ def main() -> None:
             subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), args.baseline],
                            check=True, capture_output=True)
             servers["baseline"] = start(tmp, "baseline", worktree)
-        results = {name: {"graphql": [], "rest": []} for name in servers}
+        results = {name: {kind: [] for kind in reads} for name in servers}
         try:
             for repeat in range(args.repeats):
                 for name, server in servers.items():
-                    results[name]["graphql"].append(wrk(server.url + "/graphql", args.connections, args.seconds, body))
-                    results[name]["rest"].append(wrk(server.url + REST, args.connections, args.seconds, None))
+                    for kind, (path, posted) in reads.items():
+                        results[name][kind].append(wrk(server.url + path, args.connections, args.seconds, posted))
                 print(f"repeat {repeat + 1}: " + ", ".join(
                     f"{name} {kind} {runs[-1]['rps']:.0f}/s" for name, kinds in results.items()
                     for kind, runs in kinds.items()), file=sys.stderr)

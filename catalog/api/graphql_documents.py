@@ -5,6 +5,9 @@ small query. strawberry's ParserCache, ValidationCache, MaxTokensLimiter and Add
 extensions; as one, a request runs one hook per phase instead of four, and the validation is looked up by the
 cached document itself instead of by hashing its whole syntax tree each time. The depth and alias rules are
 built once, so that a cached validation matches them.
+
+A document of several operations needs an operationName (as the GraphQL spec's GetOperation says); strawberry
+would run the first.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 
-from graphql import DocumentNode, parse
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
@@ -53,4 +56,11 @@ class CachedDocuments(SchemaExtension):
                 _VALIDATED.pop(next(iter(_VALIDATED)))
         _VALIDATED[id(document)] = kept
         context.pre_execution_errors = kept[1]
+        if not kept[1] and context._provided_operation_name is None and _operations(document) > 1:
+            context.pre_execution_errors = [GraphQLError(
+                "Must provide operation name if query contains multiple operations.")]
         yield
+
+
+def _operations(document: DocumentNode) -> int:
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)

@@ -39,3 +39,10 @@ def test_each_text_is_parsed_and_validated_once_and_the_cache_is_bounded(monkeyp
     for i in range(DOCUMENTS_KEPT + 10):
         assert errors(f"{{ a{i}: __typename }}") == []
     assert len(graphql_documents._VALIDATED) <= DOCUMENTS_KEPT
+
+
+def test_a_document_of_several_operations_needs_an_operation_name():
+    document = "query A { a: __typename } query B { b: __typename }"
+    assert errors(document) == ["Must provide operation name if query contains multiple operations."]
+    assert asyncio.run(schema.execute(document, operation_name="B")).data == {"b": "Query"}
+    assert asyncio.run(schema.execute("query A { a: __typename }")).data == {"a": "Query"}

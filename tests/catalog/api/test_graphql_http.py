@@ -43,6 +43,8 @@ def test_operation_names_pick_the_operation(server):
     assert post(server, operation(document, operationName="B")).json() == {"data": {"b": "Query"}}
     unknown = post(server, operation(document, operationName="C"))
     assert unknown.status_code == 400 and "C" in unknown.text
+    unnamed = post(server, operation(document)).json()
+    assert unnamed["data"] is None and "Must provide operation name" in unnamed["errors"][0]["message"]
 
 
 def test_a_gzip_body_is_read(server):
