@@ -13,7 +13,7 @@ from openlineage.client.transport.http import HttpConfig, HttpTransport
 from tests.catalog.api.test_graphql import data, error
 from tests.conftest import VALID_DIR, ServerProcess
 from tests.files import write_csv
-from catalog.api.app import PROPAGATION_INTERVAL_SECONDS
+from catalog.api.app import PROPAGATION_INTERVAL_SECONDS, PROPAGATION_MAX_SHARE, propagation_gap
 from tests.policies.lineage_events import IDENTITY, as_dict, column_step, downstream_of_top_delivery_times
 
 SEED = VALID_DIR / "marquez-seed" / "metadata.json"
@@ -118,6 +118,15 @@ def test_propagation_runs_at_most_once_an_interval_under_a_stream_of_column_line
     runs = propagation_runs(server) - before
     # Runs start at least an interval apart; one may have begun before the stream did.
     assert 1 <= runs <= (time.monotonic() - start) / PROPAGATION_INTERVAL_SECONDS + 2
+
+
+
+def test_long_propagation_runs_take_at_most_their_share_of_the_time():
+    assert propagation_gap(0.01) == PROPAGATION_INTERVAL_SECONDS
+    for took in (0.3, 0.45, 2.0, 30.0):  # 0.4-0.5 s at 100K datasets
+        gap = propagation_gap(took)
+        assert gap >= PROPAGATION_INTERVAL_SECONDS and took / gap == pytest.approx(min(
+            PROPAGATION_MAX_SHARE, took / PROPAGATION_INTERVAL_SECONDS))
 
 
 def test_steward_decisions_over_graphql(scanned):
