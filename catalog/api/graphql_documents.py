@@ -56,6 +56,7 @@ class CachedDocuments(SchemaExtension):
                 _VALIDATED.pop(next(iter(_VALIDATED)))
         _VALIDATED[id(document)] = kept
         context.pre_execution_errors = kept[1]
+        # The name as the request gave it: the public operation_name falls back to the first operation's.
         if not kept[1] and context._provided_operation_name is None and _operations(document) > 1:
             context.pre_execution_errors = [GraphQLError(
                 "Must provide operation name if query contains multiple operations.")]
