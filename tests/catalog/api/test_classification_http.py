@@ -120,7 +120,6 @@ def test_propagation_runs_at_most_once_an_interval_under_a_stream_of_column_line
     assert 1 <= runs <= (time.monotonic() - start) / PROPAGATION_INTERVAL_SECONDS + 2
 
 
-
 def test_long_propagation_runs_take_at_most_their_share_of_the_time():
     assert propagation_gap(0.01) == PROPAGATION_INTERVAL_SECONDS
     for took in (0.3, 0.45, 2.0, 30.0):  # 0.4-0.5 s at 100K datasets
