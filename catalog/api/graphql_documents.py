@@ -34,8 +34,9 @@ def parsed(text: str) -> DocumentNode:
     return parse(text, max_tokens=MAX_TOKENS)
 
 
-# id(document) -> (document, errors): the document is kept with its id, so no other document can take it.
-_VALIDATED: dict[int, tuple[DocumentNode, list]] = {}
+# id(document) -> (document, errors, operations in it): the document is kept with its id, so no other document
+# can take it.
+_VALIDATED: dict[int, tuple[DocumentNode, list, int]] = {}
 
 
 class CachedDocuments(SchemaExtension):
@@ -51,17 +52,15 @@ class CachedDocuments(SchemaExtension):
         kept = _VALIDATED.pop(id(document), None)  # popped and put back: the dict's order is recency
         if kept is None or kept[0] is not document:
             kept = (document, validate_document(context.schema._schema, document,
-                                                (*context.validation_rules, *LIMIT_RULES)))
+                                                (*context.validation_rules, *LIMIT_RULES)),
+                    sum(isinstance(d, OperationDefinitionNode) for d in document.definitions))
             if len(_VALIDATED) >= DOCUMENTS_KEPT:
                 _VALIDATED.pop(next(iter(_VALIDATED)))
         _VALIDATED[id(document)] = kept
-        context.pre_execution_errors = kept[1]
+        _, errors, operations = kept
+        context.pre_execution_errors = errors
         # The name as the request gave it: the public operation_name falls back to the first operation's.
-        if not kept[1] and context._provided_operation_name is None and _operations(document) > 1:
+        if not errors and context._provided_operation_name is None and operations > 1:
             context.pre_execution_errors = [GraphQLError(
                 "Must provide operation name if query contains multiple operations.")]
         yield
-
-
-def _operations(document: DocumentNode) -> int:
-    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
