@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 from catalog.store import reads
-from catalog.store.base import GraphStore, Read
+from catalog.store.base import GraphStore, Plan, Read
 
 DIRECTIONS = ("UPSTREAM", "DOWNSTREAM", "BOTH")
 
@@ -100,13 +100,14 @@ class Walk:
         self.found.append(len(self.depth_of) - known)
         self.hops = hop
 
-    def step(self) -> None:
-        self.advance(self.store.read(*self.reads()))
+    def steps(self, depth: int) -> Plan[Walk]:
+        """The hops up to ``depth``, one round trip each."""
+        while self.hops < depth and not self.exhausted:
+            self.advance((yield self.reads()))
+        return self
 
     def run(self, depth: int) -> Walk:
-        while self.hops < depth and not self.exhausted:
-            self.step()
-        return self
+        return self.store.run(self.steps(depth))
 
     @property
     def depth_reached(self) -> int:
@@ -137,17 +138,21 @@ def _unknown(label: str, node_id: str) -> LineageError:
     return LineageError(f"no {label.lower()} with nodeId {node_id!r}")
 
 
-def _start(store: GraphStore, node_id: str, as_of: int | None) -> tuple[object | None, list]:
-    """The start job's engine id (None for a dataset start) and the dataset ids a walk starts from: the dataset
-    itself, or the job's inputs and outputs. Raises LineageError for a node not in the graph."""
+def _start(store: GraphStore, node_id: str, as_of: int | None) -> Plan[tuple[tuple[object, dict] | None, list]]:
+    """The start job (its engine id and itself as a node at depth 0; None for a dataset start), and the dataset ids
+    a walk starts from: the dataset itself, or the job's inputs and outputs. Raises LineageError for a node not in
+    the graph."""
     label = _start_label(node_id)
-    start_ids = store.node_ids(label, [node_id])
+    start_ids = (yield [store.lookup(label, [node_id])])[0]
     if not start_ids:
         raise _unknown(label, node_id)
     if label == "Dataset":
         return None, list(start_ids.values())
     start_job = start_ids[node_id]
-    return start_job, sorted({d for _, _, d in store.job_io([start_job], as_of)}, key=str)
+    described, consumes, produces = yield [store.description([start_job]), store.job_edges([start_job], "CONSUMES", as_of),
+                                           store.job_edges([start_job], "PRODUCES", as_of)]
+    return ((start_job, _node(described[start_job], "JOB", 0)),
+            sorted({d for _, d, _ in consumes} | {d for _, d, _ in produces}, key=str))
 
 
 def _check_depth(depth: int, max_depth: int) -> None:
@@ -186,9 +191,14 @@ def _cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
 
 
-def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *, max_depth: int, max_nodes: int,
+def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, **options) -> dict:
+    """:func:`lineage_plan` run on this thread."""
+    return store.run(lineage_plan(store, node_id, direction, depth, **options))
+
+
+def lineage_plan(store: GraphStore, node_id: str, direction: str, depth: int, *, max_depth: int, max_nodes: int,
                  as_of: int | None = None, first: int = 500, after: str | None = None,
-                 count_all: bool = True) -> dict:
+                 count_all: bool = True) -> Plan[dict]:
     """Datasets and the jobs between them around a dataset or job, a page at a time.
 
     Nodes are ordered by depth, datasets before jobs, so a page needs only the hops up to its
@@ -201,11 +211,9 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
     _check_first(first, max_nodes)
     start = _offset(after)
     needed = start + first + 1  # one more than the page, to know whether another follows
-    start_job, seeds = _start(store, node_id, as_of)
+    start_job, seeds = yield from _start(store, node_id, as_of)
     walk = Walk(store, seeds, direction, max_nodes=max_nodes, as_of=as_of)
-    jobs: dict = {}  # job id -> node
-    if start_job is not None:
-        jobs[start_job] = _node(store.describe([start_job])[start_job], "JOB", 0)
+    jobs: dict = dict([start_job] if start_job else [])  # job id -> node
 
     def carriage(hop: int) -> list[Read]:
         """The read for the jobs carrying the edges found at ``hop`` (none when there are none)."""
@@ -229,18 +237,18 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
     while walk.hops < depth and not walk.exhausted and not (walk.hops and not count_all and fills_page(walk.hops)):
         wanted = None if count_all else max(1, needed - len(walk.depth_of) - len(jobs))
         jobs_read = carriage(walk.hops)
-        results = store.read(*walk.reads(wanted), *jobs_read)
+        results = yield [*walk.reads(wanted), *jobs_read]
         expanded = results[:len(results) - len(jobs_read)]
         limit = wanted
         while limit is not None and not walk.covers(expanded, limit, wanted):
             limit *= 4
-            expanded = store.read(*walk.reads(limit))
+            expanded = yield walk.reads(limit)
         walk.advance(expanded, limit)
         if jobs_read:
             add_jobs(walk.hops - 1, results[-1])
     complete = count_all or not fills_page(walk.hops)
     if complete:
-        for carried in store.read(*carriage(walk.hops)):
+        for carried in (yield carriage(walk.hops)):
             add_jobs(walk.hops, carried)
     complete = complete and (walk.hops >= depth or walk.exhausted)
 
@@ -250,9 +258,9 @@ def lineage_page(store: GraphStore, node_id: str, direction: str, depth: int, *,
                    [(n["depth"], "JOB", j) for j, n in jobs.items()])
     end = min(start + first, len(order))
     page_jobs = [i for _, kind, i in order[:end] if kind == "JOB"]
-    described, consumes, produces = store.read(
+    described, consumes, produces = yield [
         store.description([i for _, kind, i in order[:end] if kind == "DATASET"]),
-        store.job_edges(page_jobs, "CONSUMES", as_of), store.job_edges(page_jobs, "PRODUCES", as_of))
+        store.job_edges(page_jobs, "CONSUMES", as_of), store.job_edges(page_jobs, "PRODUCES", as_of)]
     nodes = {i: jobs[i] if kind == "JOB" else _node(described[i], kind, d) for d, kind, i in order[:end]}
     position = {i: p for p, (_, _, i) in enumerate(order[:end])}
     # Each edge comes with the page of its later end, so only jobs up to this page's end have edges on it.
@@ -303,23 +311,23 @@ JOB_VIEW = ("key", "namespace", "name", "jobType", "integration", "description",
 RUN_VIEW = ("runId", "state", "startTime", "endTime", "nominalStartTime", "nominalEndTime", "errorMessage")
 
 
-def marquez_graph(store: GraphStore, node_id: str, depth: int, *, max_depth: int, max_nodes: int,
-                  as_of: int | None = None) -> dict:
+def marquez_plan(store: GraphStore, node_id: str, depth: int, *, max_depth: int, max_nodes: int,
+                 as_of: int | None = None) -> Plan[dict]:
     """Lineage around a node in Marquez's ``GET /api/v1/lineage`` shape: datasets and jobs.
 
     The datasets within ``depth`` (both directions), and every job consuming or producing one of them (and the
     start job). After the walk, two round trips: datasets with their fields and the jobs' edges, then the jobs
     with their latest runs."""
     _check_depth(depth, max_depth)
-    start_job, seeds = _start(store, node_id, as_of)
-    walk = Walk(store, seeds, "BOTH", max_nodes=max_nodes, as_of=as_of).run(depth)
+    start_job, seeds = yield from _start(store, node_id, as_of)
+    walk = yield from Walk(store, seeds, "BOTH", max_nodes=max_nodes, as_of=as_of).steps(depth)
     dataset_ids = list(walk.depth_of)
-    datasets, consumes, produces = store.read(
+    datasets, consumes, produces = yield [
         store.datasets_with_fields(dataset_ids, DATASET_VIEW, FIELD_VIEW),
-        store.dataset_jobs(dataset_ids, "CONSUMES", as_of), store.dataset_jobs(dataset_ids, "PRODUCES", as_of))
+        store.dataset_jobs(dataset_ids, "CONSUMES", as_of), store.dataset_jobs(dataset_ids, "PRODUCES", as_of)]
     links = [(j, "CONSUMES", d) for j, d in consumes] + [(j, "PRODUCES", d) for j, d in produces]
-    job_ids = list({j for j, _, _ in links} | ({start_job} if start_job is not None else set()))
-    jobs = store.read(store.jobs_with_latest_runs(job_ids, JOB_VIEW, RUN_VIEW))[0] if job_ids else {}
+    job_ids = list({j for j, _, _ in links} | ({start_job[0]} if start_job else set()))
+    jobs = (yield [store.jobs_with_latest_runs(job_ids, JOB_VIEW, RUN_VIEW)])[0] if job_ids else {}
     # Each read is its own statement, and writes commit between them (Neo4j reads committed data per
     # statement, even inside one transaction): keep only nodes every read saw, and edges between them.
     key = {i: props["key"] for i, (props, _) in (datasets | jobs).items()}

@@ -19,9 +19,9 @@ from starlette.responses import JSONResponse, Response
 from catalog.api.auth import actor
 from catalog.api.body import read_body
 from catalog.api.errors import HTTPError
-from catalog.api.offload import in_thread
 from catalog.api.params import int_param
 from catalog.auditing import AuditBusy
+from catalog.offload import in_thread
 from policies import audit_runs
 from policies.impact import ImpactError, erasure_impact
 from policies.policy_files import MAX_POLICY_BYTES, PolicyError, parse_policy

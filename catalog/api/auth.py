@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from catalog.api.errors import HTTPError, error_response, unavailable_response
-from catalog.api.offload import in_thread
 from catalog.keys import ROLES, ApiKey, namespace_allowed
 from catalog.logstore.base import LogsUnavailable
+from catalog.offload import in_thread
 
 OPEN_PATHS = ("/health", "/metrics", "/login", "/logout")
 OPEN_PREFIXES = ("/static/",)  # library code, styles and scripts: no data

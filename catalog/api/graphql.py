@@ -19,19 +19,37 @@ from strawberry.types import Info
 
 from catalog import browse, stewardship
 from catalog import lineage as lineage_service
+from catalog.api.audit_types import AuditRun, ErasureImpact, Finding, FindingStatus, Severity
 from catalog.api.graphql_auth import Forbidden, requires
 from catalog.api.graphql_completion import CompilingExecutionContext
-from catalog.api.graphql_documents import CachedDocuments
 from catalog.api.graphql_cost import QueryCostLimiter
-from catalog.api.graphql_types import Change, Classification, Dataset, DatasetConnection, FindingConnection, \
-    GovernanceInput, Job, JobConnection, LineageDirection, LineageEventNotice, LineageGraph, NodeType, PageInfo, \
-    PersonalDataset, Run, SearchHit, lineage_graph, selects, snake
-from catalog.api.audit_types import AuditRun, ErasureImpact, Finding, FindingStatus, Severity
+from catalog.api.graphql_documents import CachedDocuments
+from catalog.api.graphql_types import (
+    Change,
+    Classification,
+    Dataset,
+    DatasetConnection,
+    FindingConnection,
+    GovernanceInput,
+    Job,
+    JobConnection,
+    LineageDirection,
+    LineageEventNotice,
+    LineageGraph,
+    NodeType,
+    PageInfo,
+    PersonalDataset,
+    Run,
+    SearchHit,
+    lineage_graph,
+    selects,
+    snake,
+)
 from catalog.api.policy_types import AnonymizationPlan, Policy, PolicyLoad
 from catalog.api.times import datetime_of
-from catalog.store import reads
 from catalog.auditing import AuditBusy
 from catalog.keys import AUDIT, COMPLIANCE, POLICY, READ, STEWARD
+from catalog.store import reads
 from policies import audit_runs, classifications, registry
 from policies.impact import ImpactError, erasure_impact
 from policies.policy_files import PolicyError, parse_policy
@@ -90,11 +108,11 @@ class Query:
                       depth: int = 3, as_of: datetime | None = None, first: int = 500,
                       after: str | None = None) -> LineageGraph:
         settings = info.context.settings
-        result = await info.context.call(
-            lineage_service.lineage_page, info.context.catalog.store, node_id, direction.value, depth,
-            max_depth=settings.max_lineage_depth, max_nodes=settings.max_lineage_nodes,
-            as_of=int(as_of.timestamp() * 1000) if as_of else None, first=first, after=after,
-            count_all=selects(info.selected_fields, "totalReachable"))
+        store = info.context.catalog.store
+        result = await store.arun(lineage_service.lineage_plan(
+            store, node_id, direction.value, depth, max_depth=settings.max_lineage_depth,
+            max_nodes=settings.max_lineage_nodes, as_of=int(as_of.timestamp() * 1000) if as_of else None,
+            first=first, after=after, count_all=selects(info.selected_fields, "totalReachable")))
         return lineage_graph(result)
 
     @strawberry.field(permission_classes=requires(READ),

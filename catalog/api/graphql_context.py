@@ -8,8 +8,8 @@ import asyncio
 from strawberry.dataloader import DataLoader
 
 from catalog.api.auth import Principal
-from catalog.api.offload import in_thread
 from catalog.api.graphql_types import Dataset, Job
+from catalog.offload import in_thread
 from catalog.store import reads
 from policies import classifications
 

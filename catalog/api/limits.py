@@ -13,8 +13,8 @@ import asyncio
 import math
 
 from catalog.api.errors import error_response, unavailable_response
-from catalog.api.offload import in_thread
 from catalog.logstore.base import LogsUnavailable
+from catalog.offload import in_thread
 
 UNLIMITED_PATHS = ("/health", "/metrics")
 

@@ -7,10 +7,10 @@ import os
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from catalog.api.offload import in_thread
 from catalog.config import redacted
 from catalog.lineage import iso
 from catalog.logstore.base import LogsUnavailable
+from catalog.offload import in_thread
 from catalog.store.base import GraphUnavailable
 
 

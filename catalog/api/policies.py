@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from catalog.api.auth import actor
 from catalog.api.body import read_body
 from catalog.api.errors import HTTPError
-from catalog.api.offload import in_thread
+from catalog.offload import in_thread
 from policies import registry
 from policies.policy_files import MAX_POLICY_BYTES, PolicyError
 

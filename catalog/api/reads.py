@@ -6,10 +6,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from catalog.api.errors import HTTPError
-from catalog.api.offload import in_thread
 from catalog.api.params import int_param
 from catalog.api.responses import FastJSONResponse
-from catalog.lineage import LineageError, dataset_data, iso, marquez_graph
+from catalog.lineage import LineageError, dataset_data, iso, marquez_plan
+from catalog.offload import in_thread
 from catalog.store import reads
 from ingestors.openlineage import dataset_id
 from ingestors.validate import parse_event_time
@@ -29,10 +29,8 @@ async def get_lineage(request: Request) -> JSONResponse:
             raise HTTPError(400, "query parameter 'asOf' must be an ISO-8601 date-time") from None
     store = request.app.state.catalog.store
     try:
-        graph = await in_thread(
-            marquez_graph, store, node_id, depth, max_depth=settings.max_lineage_depth,
-            max_nodes=settings.max_lineage_nodes, as_of=as_of,
-        )
+        graph = await store.arun(marquez_plan(store, node_id, depth, max_depth=settings.max_lineage_depth,
+                                              max_nodes=settings.max_lineage_nodes, as_of=as_of))
     except LineageError as exc:
         status = 404 if str(exc).startswith("no ") else 400
         raise HTTPError(status, str(exc)) from exc

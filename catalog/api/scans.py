@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from catalog.api.auth import actor
 from catalog.api.body import read_json
 from catalog.api.errors import HTTPError
-from catalog.api.offload import in_thread
+from catalog.offload import in_thread
 from policies import classifications
 
 MAX_COLUMNS = 5000

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from collections.abc import Callable, Generator
+from typing import Any, NamedTuple, TypeVar
 
+from catalog.offload import in_thread
 from catalog.store.writes import search_text, write_plan
 from ingestors.openlineage import GraphWrites, unindexable_keys
 
@@ -60,6 +61,12 @@ class Read(NamedTuple):
     cypher: str
     params: dict
     shape: Callable[[list[tuple]], Any] = list
+
+
+T = TypeVar("T")
+# A read made of round trips: a generator that yields the reads of each round trip, is sent their results and
+# returns the answer. Written once, it runs on a thread (GraphStore.run) or on the event loop (GraphStore.arun).
+Plan = Generator[list[Read], list, T]
 
 
 class GraphUnavailable(RuntimeError):
@@ -120,6 +127,28 @@ class GraphStore(ABC):
         """Several reads' results, in order; backends may send them in one round trip."""
         return [r.shape(self.rows(r.cypher, r.params)) for r in reads]
 
+    async def aread(self, *reads: Read) -> list:
+        """:meth:`read` awaited: backends with a client for the event loop override it; here, on a pool thread."""
+        return await in_thread(self.read, *reads)
+
+    def run(self, plan: Plan[T]) -> T:
+        """A plan's answer, each of its steps one round trip (a step without reads, none)."""
+        try:
+            step = next(plan)
+            while True:
+                step = plan.send(self.read(*step) if step else [])
+        except StopIteration as finished:
+            return finished.value
+
+    async def arun(self, plan: Plan[T]) -> T:
+        """:meth:`run` on the event loop: the plan's own work runs there too, so keep plans to small answers."""
+        try:
+            step = next(plan)
+            while True:
+                step = plan.send(await self.aread(*step) if step else [])
+        except StopIteration as finished:
+            return finished.value
+
     def close(self) -> None:
         pass
 
@@ -178,8 +207,12 @@ class GraphStore(ABC):
 
     def node_ids(self, label: str, keys: list[str]) -> dict[str, object]:
         """Engine ids of nodes by key (keys not in the graph are left out)."""
-        return dict(self.rows(f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN k, {self.id_function}(n)",
-                              {"keys": keys}))
+        return self.read(self.lookup(label, keys))[0]
+
+    def lookup(self, label: str, keys: list[str]) -> Read:
+        """{key: engine id} of nodes by key (keys not in the graph are left out)."""
+        return Read(f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN k, {self.id_function}(n)",
+                    {"keys": keys}, dict)
 
     # Each traversal read comes as a Read: ``store.read(...)`` runs several in one round trip.
     def expansion(self, ids: list, traversal: str, as_of: int | None = None, limit: int | None = None) -> Read:
@@ -250,12 +283,6 @@ class GraphStore(ABC):
 
     def describe(self, ids: list) -> dict[object, dict]:
         return self.read(self.description(ids))[0]
-
-    def job_io(self, job_ids: list, as_of: int | None = None) -> list[tuple]:
-        """(job, CONSUMES|PRODUCES, dataset) ids for every input and output of the jobs."""
-        consumes, produces = self.read(self.job_edges(job_ids, "CONSUMES", as_of),
-                                       self.job_edges(job_ids, "PRODUCES", as_of))
-        return [(j, "CONSUMES", d) for j, d, _ in consumes] + [(j, "PRODUCES", d) for j, d, _ in produces]
 
     # inspection -----------------------------------------------------------------------
     def dump(self) -> dict:

@@ -18,6 +18,7 @@ from redis.exceptions import ResponseError
 
 from catalog.flock import ProcessLock
 from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, SEARCH_INDEXED, GraphStore, GraphUnavailable, Read
+from catalog.store.resp_async import RespPool
 from ingestors.openlineage import GraphWrites
 
 
@@ -88,6 +89,7 @@ class FalkorStore(GraphStore):
         """``write_lock_file``: writers of every process that names the same file take turns."""
         self._db = FalkorDB(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=2)
         self._graph = self._db.select_graph(graph)
+        self._async_connections = RespPool(host, port, timeout)
         with _WRITE_LOCKS_GUARD:
             key = (host, port, graph, write_lock_file)
             if key not in _WRITE_LOCKS:
@@ -197,6 +199,11 @@ class FalkorStore(GraphStore):
         replies = self._pipelined("GRAPH.RO_QUERY", [(r.cypher, r.params) for r in reads])
         return [r.shape(self._tuples(reply)) for r, reply in zip(reads, replies)]
 
+    async def aread(self, *reads: Read) -> list:
+        replies = await self._async_connections.roundtrip(
+            [("GRAPH.RO_QUERY", self._graph.name, _params_header(r.params) + r.cypher, "--compact") for r in reads])
+        return [r.shape(self._tuples(reply)) for r, reply in zip(reads, self._checked(replies))]
+
     def _pipelined(self, command: str, statements: list[tuple[str, dict | None]]) -> list:
         return self._checked(self._roundtrip(command, [_params_header(params) + cypher
                                                         for cypher, params in statements]))
@@ -279,3 +286,4 @@ class FalkorStore(GraphStore):
 
     def close(self) -> None:
         self._db.connection.close()
+        self._async_connections.close()

@@ -14,10 +14,10 @@ from starlette.responses import RedirectResponse, Response
 from catalog import browse, stewardship
 from catalog.api.auth import actor
 from catalog.api.body import read_form
-from catalog.api.offload import in_thread
+from catalog.offload import in_thread
 from catalog.runtime import Catalog
 from catalog.store import reads
-from catalog.web.render import MAX_FORM_BYTES, bad_request, call, flag, link_params, not_found, node_url, render
+from catalog.web.render import MAX_FORM_BYTES, bad_request, call, flag, link_params, node_url, not_found, render
 from policies import classifications, registry
 
 PAGE_SIZE = 50

@@ -12,8 +12,8 @@ from starlette.responses import HTMLResponse
 
 from catalog.api.auth import principal
 from catalog.api.errors import HTTPError
-from catalog.api.offload import in_thread
 from catalog.keys import AUDIT, COMPLIANCE, POLICY, STEWARD
+from catalog.offload import in_thread
 from policies.reports import short_id, when_text
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -1,11 +1,13 @@
 """Traversal against a reference BFS (networkx) on generated graphs, property-based."""
 
+import asyncio
+
 import networkx as nx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.lineage import LineageError, column_lineage, lineage_page, marquez_graph, traverse
+from catalog.lineage import LineageError, column_lineage, lineage_page, lineage_plan, marquez_plan, traverse
 from ingestors.openlineage import GraphWrites
 
 
@@ -88,11 +90,11 @@ def test_bad_requests_are_lineage_errors(module_store):
     with pytest.raises(LineageError, match="direction"):
         traverse(module_store, ["d0"], "SIDEWAYS", 1)
     with pytest.raises(LineageError, match="no dataset"):
-        marquez_graph(module_store, "dataset:nope:nothing", 1, max_depth=10, max_nodes=100)
+        module_store.run(marquez_plan(module_store, "dataset:nope:nothing", 1, max_depth=10, max_nodes=100))
     with pytest.raises(LineageError, match="depth must be between"):
-        marquez_graph(module_store, "dataset:gen:0", 99, max_depth=10, max_nodes=100)
+        module_store.run(marquez_plan(module_store, "dataset:gen:0", 99, max_depth=10, max_nodes=100))
     with pytest.raises(LineageError, match="nodeId must look like"):
-        marquez_graph(module_store, "table:x", 1, max_depth=10, max_nodes=100)
+        module_store.run(marquez_plan(module_store, "table:x", 1, max_depth=10, max_nodes=100))
 
 
 def test_lineage_page_with_colons_in_namespaces(module_store):
@@ -113,7 +115,9 @@ def test_lineage_page_with_colons_in_namespaces(module_store):
 
     # The Marquez-shaped view, from the job and from a dataset: the start node is read once and still described.
     for start in ("job:postgres://db:5432:copy:users", "dataset:s3://lake:users"):
-        graph = {n["id"]: n for n in marquez_graph(module_store, start, 1, max_depth=5, max_nodes=100)["graph"]}
+        view = module_store.run(marquez_plan(module_store, start, 1, max_depth=5, max_nodes=100))
+        assert asyncio.run(module_store.arun(marquez_plan(module_store, start, 1, max_depth=5, max_nodes=100))) == view
+        graph = {n["id"]: n for n in view["graph"]}
         assert set(graph) == {"job:postgres://db:5432:copy:users", "dataset:postgres://db:5432:public.users",
                               "dataset:s3://lake:users"}
         assert graph["job:postgres://db:5432:copy:users"]["data"]["name"] == "copy:users"
@@ -204,11 +208,13 @@ def test_lineage_pages_match_the_reference_and_add_up(module_store, spec, direct
     assert {(e["origin"], e["destination"]) for e in full["edges"]} == edges
     assert full["totalReachable"] == len(nodes) and not full["hasNextPage"] and not full["isPartial"]
 
-    # Pages that explore only the hops they need give the same nodes, in order, and each edge once.
+    # Pages that explore only the hops they need give the same nodes, in order, and each edge once; read as the
+    # server reads them, on the event loop.
     seen, seen_edges, after = [], [], None
     while True:
-        page = lineage_page(module_store, node_id, direction, depth, max_depth=10, max_nodes=1000, first=page_size,
-                            after=after, count_all=False)
+        page = asyncio.run(module_store.arun(lineage_plan(
+            module_store, node_id, direction, depth, max_depth=10, max_nodes=1000, first=page_size, after=after,
+            count_all=False)))
         assert page["totalReachable"] in (None, len(nodes))
         seen += page["nodes"]
         seen_edges += [(e["origin"], e["destination"]) for e in page["edges"]]

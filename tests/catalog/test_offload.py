@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from catalog.api.offload import in_thread
+from catalog.offload import in_thread
 
 request_id = contextvars.ContextVar("request_id", default=None)
 
