@@ -6,7 +6,9 @@ drives it with wrk (``--connections`` connections, ``--seconds`` per measurement
 * GraphQL: POST /graphql of ``lineage(nodeId: ..., depth: 1)`` with nodes and edges;
 * REST: GET /api/v1/lineage?nodeId=...&depth=1 (the Marquez-shaped view);
 * with ``--floor``, also GraphQL ``{ __typename }``: the same HTTP, middleware and GraphQL steps with no
-  engine work, which bounds what any read can reach on this machine.
+  engine work, which bounds what any read can reach on this machine;
+* with ``--dataset``, also GraphQL ``dataset(...)`` with its fields, tags, owners and classifications: five
+  reads batched by the request's DataLoaders.
 
 ``--workers 1 2`` starts one server per count (``catalog serve --workers N``: N processes on
 one port). With ``--baseline REF`` one more server runs the code of that git commit (a
@@ -15,7 +17,7 @@ hits all alike; the ratios are each server's over the first one's, per repeat. R
 medians of requests/s, p50 and p99 latency, and non-2xx answers (any fails the run).
 
     python benchmarks/reads.py [--seconds 10] [--connections 8] [--repeats 3] [--workers 1 2] [--baseline HEAD~1]
-                               [--floor]
+                               [--floor] [--dataset]
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ GRAPHQL = {"query": "query($id: String!) { lineage(nodeId: $id, depth: 1) { node
                     "edges { origin destination } isPartial } }", "variables": {"id": NODE}}
 REST = f"/api/v1/lineage?nodeId={NODE}&depth=1"
 FLOOR = {"query": "{ __typename }"}
+DATASET = {"query": "query($ns: String!, $n: String!) { dataset(namespace: $ns, name: $n) { id name fields { name type } "
+                    "tags owners { name } classifications { entity } } }",
+           "variables": {"ns": "food_delivery", "n": "public.orders"}}
 
 
 def wrk(url: str, connections: int, seconds: int, body: Path | None) -> dict:
@@ -78,15 +83,21 @@ def main() -> None:
     parser.add_argument("--baseline", metavar="REF", help="also run this git commit's server, for ratios")
     parser.add_argument("--floor", action="store_true",
                         help="also measure GraphQL `{ __typename }`: every step of a read but the engine's")
+    parser.add_argument("--dataset", action="store_true",
+                        help="also measure GraphQL `dataset(...)` with its fields, tags, owners and classifications "
+                             "(five batched reads)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="reads-") as tmp_name:
         tmp = Path(tmp_name)
-        body, floor = tmp / "graphql.json", tmp / "floor.json"
+        body, floor, dataset = tmp / "graphql.json", tmp / "floor.json", tmp / "dataset.json"
         body.write_text(json.dumps(GRAPHQL))
         floor.write_text(json.dumps(FLOOR))
+        dataset.write_text(json.dumps(DATASET))
         reads = {"graphql": ("/graphql", body), "rest": (REST, None)}
         if args.floor:
             reads["graphql, no engine"] = ("/graphql", floor)
+        if args.dataset:
+            reads["graphql dataset"] = ("/graphql", dataset)
         servers = {f"this, {n} process{'es' if n > 1 else ''}": start(tmp, f"this {n}", None, n)
                    for n in args.workers}
         if args.baseline:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from catalog.govlog import GovernanceLog
 from catalog.store import reads
-from catalog.store.base import GraphStore
+from catalog.store.base import GraphStore, Read
 from catalog.store.writes import search_text
 from ingestors.openlineage import dataset_id, field_id
 from policies.entities import ENTITIES
@@ -127,25 +127,34 @@ def _apply_decision(store: GraphStore, change: dict) -> None:
 
 
 # reads -----------------------------------------------------------------------------------
-def _grouped(store: GraphStore, match: str, keys: list[str], order) -> dict[str, list[dict]]:
-    rows = store.query(f"UNWIND $keys AS k {match} RETURN k, c {{.*}} AS c", {"keys": keys}, read_only=True)
-    out: dict[str, list[dict]] = {k: [] for k in keys}
-    for row in rows:
-        out[row["k"]].append(row["c"])
-    for items in out.values():
-        items.sort(key=order)
-    return out
+def _grouped(match: str, keys: list[str], order) -> Read:
+    def shape(rows: list[tuple]) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {k: [] for k in keys}
+        for key, classification in rows:
+            out[key].append(classification)
+        for items in out.values():
+            items.sort(key=order)
+        return out
+    return Read(f"UNWIND $keys AS k {match} RETURN k, c {{.*}} AS c", {"keys": keys}, shape)
 
 
 def of_fields(store: GraphStore, field_keys: list[str]) -> dict[str, list[dict]]:
+    return store.read(of_fields_read(field_keys))[0]
+
+
+def of_fields_read(field_keys: list[str]) -> Read:
     """Classifications per field: rejected last, then by score."""
-    return _grouped(store, "MATCH (:Field {key: k})-[:CLASSIFIED_AS]->(c:Classification)", field_keys,
+    return _grouped("MATCH (:Field {key: k})-[:CLASSIFIED_AS]->(c:Classification)", field_keys,
                     lambda c: (c["state"] == "rejected", -(c.get("score") or 0), c["entity"]))
 
 
 def of_datasets(store: GraphStore, dataset_keys: list[str]) -> dict[str, list[dict]]:
+    return store.read(of_datasets_read(dataset_keys))[0]
+
+
+def of_datasets_read(dataset_keys: list[str]) -> Read:
     """Classifications of every field of each dataset, by field and entity."""
-    return _grouped(store, "MATCH (c:Classification {dataset: k})", dataset_keys, lambda c: (c["field"], c["entity"]))
+    return _grouped("MATCH (c:Classification {dataset: k})", dataset_keys, lambda c: (c["field"], c["entity"]))
 
 
 def pii_datasets(store: GraphStore, special_only: bool = False, limit: int = 100, after: str | None = None

@@ -4,6 +4,8 @@ that serves /graphql is in catalog.api.graphql_http."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from functools import partial
 
 from strawberry.dataloader import DataLoader
 
@@ -11,14 +13,15 @@ from catalog.api.auth import Principal
 from catalog.api.graphql_types import Dataset, Job
 from catalog.offload import in_thread
 from catalog.store import reads
+from catalog.store.base import Read
 from policies import classifications
 
 
 class _Loader:
-    """A Context's DataLoader over ``read(store, keys) -> {key: value}``, made on the request's first use of it (a
-    fresh one per request: its cache lives as long as the request) and kept on the Context from then on."""
+    """A Context's DataLoader over ``read(keys)``, a Read of ``{key: value}``, made on the request's first use of it
+    (a fresh one per request: its cache lives as long as the request) and kept on the Context from then on."""
 
-    def __init__(self, read):
+    def __init__(self, read: Callable[[list[str]], Read]):
         self.read = read
 
     def __set_name__(self, owner, name: str) -> None:
@@ -28,7 +31,7 @@ class _Loader:
         store = context.catalog.store
 
         async def load(keys):
-            found = await in_thread(self.read, store, list(keys))
+            [found] = await store.aread(self.read(list(keys)))
             return [found.get(k) for k in keys]
         context.__dict__[self.name] = loader = DataLoader(load_fn=load)  # an instance attribute: not made again
         return loader
@@ -37,15 +40,15 @@ class _Loader:
 class Context:
     """Per-request state: the catalog, the caller, and DataLoaders (made on first use: most requests need none)."""
 
-    datasets = _Loader(lambda store, keys: reads.nodes(store, "Dataset", keys))
-    jobs = _Loader(lambda store, keys: reads.nodes(store, "Job", keys))
-    fields = _Loader(reads.fields_of)
-    dataset_owners = _Loader(lambda store, keys: reads.owners_of(store, "Dataset", keys))
-    job_owners = _Loader(lambda store, keys: reads.owners_of(store, "Job", keys))
-    dataset_tags = _Loader(lambda store, keys: reads.tags_of(store, "Dataset", keys))
-    latest_runs = _Loader(reads.latest_runs)
-    field_classifications = _Loader(classifications.of_fields)
-    dataset_classifications = _Loader(classifications.of_datasets)
+    datasets = _Loader(partial(reads.nodes_read, "Dataset"))
+    jobs = _Loader(partial(reads.nodes_read, "Job"))
+    fields = _Loader(reads.fields_read)
+    dataset_owners = _Loader(partial(reads.owners_read, "Dataset"))
+    job_owners = _Loader(partial(reads.owners_read, "Job"))
+    dataset_tags = _Loader(partial(reads.tags_read, "Dataset"))
+    latest_runs = _Loader(reads.latest_runs_read)
+    field_classifications = _Loader(classifications.of_fields_read)
+    dataset_classifications = _Loader(classifications.of_datasets_read)
 
     def __init__(self, app_state, principal: Principal):
         self.catalog = app_state.catalog

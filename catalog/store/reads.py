@@ -1,10 +1,13 @@
-"""Read queries shared by the REST and GraphQL layers: plain functions over a GraphStore."""
+"""Read queries shared by the REST and GraphQL layers: plain functions over a GraphStore.
+
+The reads GraphQL batches per request (its DataLoaders) come as a :class:`Read` too (``*_read``), which the
+server awaits on the event loop (``GraphStore.aread``); the plain function runs it on the calling thread."""
 
 from __future__ import annotations
 
 import json
 
-from catalog.store.base import GraphStore
+from catalog.store.base import GraphStore, Read
 from ingestors.openlineage import FACET_PREFIX, VERSION_PREFIX
 
 _NODE_LABELS = {"dataset": "Dataset", "job": "Job", "datasetField": "Field", "run": "Run"}
@@ -23,30 +26,34 @@ def node_label(node_id: str) -> str | None:
 
 def nodes(store: GraphStore, label: str, keys: list[str]) -> dict[str, dict]:
     """Properties of nodes by key; label is one of _NODE_LABELS' values."""
+    read = nodes_read(label, keys)
+    return store.read(read)[0] if keys else {}
+
+
+def nodes_read(label: str, keys: list[str]) -> Read:
     if label not in _NODE_LABELS.values():
         raise ValueError(f"unknown label {label}")
-    if not keys:
-        return {}
-    rows = store.query(f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN n {{.*}} AS n",
-                       {"keys": keys}, read_only=True)
-    return {r["n"]["key"]: plain(r["n"]) for r in rows}
+    return Read(f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN n {{.*}} AS n", {"keys": keys},
+                lambda rows: {n["key"]: plain(n) for n, in rows})
 
 
 def fields_of(store: GraphStore, dataset_keys: list[str]) -> dict[str, list[dict]]:
-    rows = store.query(
-        "UNWIND $keys AS k MATCH (f:Field {dataset: k}) "
-        "OPTIONAL MATCH (f)-[:TAGGED]->(t:Tag) "
-        "RETURN k AS dataset, f {.*} AS field, collect(t.name) AS tags",
-        {"keys": dataset_keys}, read_only=True,
-    )
-    by_dataset: dict[str, list[dict]] = {k: [] for k in dataset_keys}
-    for r in rows:
-        field = plain(r["field"])
-        field["tags"] = sorted(t for t in r["tags"] if t)
-        by_dataset[r["dataset"]].append(field)
-    for fields in by_dataset.values():
-        fields.sort(key=lambda f: f["name"])
-    return by_dataset
+    return store.read(fields_read(dataset_keys))[0]
+
+
+def fields_read(dataset_keys: list[str]) -> Read:
+    """Fields by dataset key, by name, each with its sorted tags."""
+    def shape(rows: list[tuple]) -> dict[str, list[dict]]:
+        by_dataset: dict[str, list[dict]] = {k: [] for k in dataset_keys}
+        for dataset, props, tags in rows:
+            field = plain(props)
+            field["tags"] = sorted(t for t in tags if t)
+            by_dataset[dataset].append(field)
+        for fields in by_dataset.values():
+            fields.sort(key=lambda f: f["name"])
+        return by_dataset
+    return Read("UNWIND $keys AS k MATCH (f:Field {dataset: k}) OPTIONAL MATCH (f)-[:TAGGED]->(t:Tag) "
+                "RETURN k AS dataset, f {.*} AS field, collect(t.name) AS tags", {"keys": dataset_keys}, shape)
 
 
 def facets_of(store: GraphStore, label: str, key: str) -> dict[str, dict]:
@@ -90,36 +97,50 @@ def job_datasets(store: GraphStore, job_key: str, as_of: int | None = None) -> t
 
 
 def latest_runs(store: GraphStore, job_keys: list[str]) -> dict[str, dict]:
-    rows = store.query(
-        "UNWIND $keys AS k MATCH (r:Run {job: k}) WITH k, r ORDER BY coalesce(r.startTime, r.firstSeen) DESC "
-        "WITH k, collect(r)[0] AS r RETURN k AS job, r {.*} AS run",
-        {"keys": job_keys}, read_only=True,
-    )
-    return {r["job"]: plain(r["run"]) for r in rows}
+    return store.read(latest_runs_read(job_keys))[0]
+
+
+def latest_runs_read(job_keys: list[str]) -> Read:
+    """The latest run of each job, by start time (else first seen)."""
+    return Read("UNWIND $keys AS k MATCH (r:Run {job: k}) WITH k, r ORDER BY coalesce(r.startTime, r.firstSeen) DESC "
+                "WITH k, collect(r)[0] AS r RETURN k AS job, r {.*} AS run", {"keys": job_keys},
+                lambda rows: {job: plain(run) for job, run in rows})
 
 
 def owners_of(store: GraphStore, label: str, keys: list[str]) -> dict[str, list[dict]]:
+    return store.read(owners_read(label, keys))[0]
+
+
+def owners_read(label: str, keys: list[str]) -> Read:
+    """Owners (name, type) of nodes by key, by name."""
     if label not in _NODE_LABELS.values():
         raise ValueError(f"unknown label {label}")
-    rows = store.query(
-        f"UNWIND $keys AS k MATCH (o:Owner)-[e:OWNS]->(n:{label} {{key: k}}) "
-        "RETURN k AS key, o.name AS name, e.type AS type", {"keys": keys}, read_only=True)
-    found: dict[str, list[dict]] = {k: [] for k in keys}
-    for r in rows:
-        found[r["key"]].append({"name": r["name"], "type": r["type"]})
-    return {k: sorted(v, key=lambda o: o["name"]) for k, v in found.items()}
+
+    def shape(rows: list[tuple]) -> dict[str, list[dict]]:
+        found: dict[str, list[dict]] = {k: [] for k in keys}
+        for key, name, kind in rows:
+            found[key].append({"name": name, "type": kind})
+        return {k: sorted(v, key=lambda o: o["name"]) for k, v in found.items()}
+    return Read(f"UNWIND $keys AS k MATCH (o:Owner)-[e:OWNS]->(n:{label} {{key: k}}) "
+                "RETURN k AS key, o.name AS name, e.type AS type", {"keys": keys}, shape)
 
 
 def tags_of(store: GraphStore, label: str, keys: list[str]) -> dict[str, list[str]]:
+    return store.read(tags_read(label, keys))[0]
+
+
+def tags_read(label: str, keys: list[str]) -> Read:
+    """Tag names of nodes by key, sorted."""
     if label not in _NODE_LABELS.values():
         raise ValueError(f"unknown label {label}")
-    rows = store.query(
-        f"UNWIND $keys AS k MATCH (n:{label} {{key: k}})-[:TAGGED]->(t:Tag) RETURN k AS key, t.name AS tag",
-        {"keys": keys}, read_only=True)
-    found: dict[str, set[str]] = {k: set() for k in keys}
-    for r in rows:
-        found[r["key"]].add(r["tag"])
-    return {k: sorted(v) for k, v in found.items()}
+
+    def shape(rows: list[tuple]) -> dict[str, list[str]]:
+        found: dict[str, set[str]] = {k: set() for k in keys}
+        for key, tag in rows:
+            found[key].add(tag)
+        return {k: sorted(v) for k, v in found.items()}
+    return Read(f"UNWIND $keys AS k MATCH (n:{label} {{key: k}})-[:TAGGED]->(t:Tag) RETURN k AS key, t.name AS tag",
+                {"keys": keys}, shape)
 
 
 def versions_of(store: GraphStore, dataset_key: str, first: int) -> list[dict]:
