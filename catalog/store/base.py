@@ -3,7 +3,7 @@
 A backend supplies ``query`` (run one parameterised openCypher statement and return rows
 as dicts), its index DDL and how to empty the graph, and where the engines differ, the
 function naming a node's id (``id_function``) and full-text search (``text_search``); it may
-send several reads in one round trip (``read``). Everything else, every read and write, is
+send several reads in one round trip (``read``) and await them on the event loop (``aread``). Everything else, every read and write, is
 written once here and in :mod:`catalog.store.writes` / :mod:`catalog.store.reads`.
 """
 
@@ -141,7 +141,8 @@ class GraphStore(ABC):
             return finished.value
 
     async def arun(self, plan: Plan[T]) -> T:
-        """:meth:`run` on the event loop: the plan's own work runs there too, so keep plans to small answers."""
+        """:meth:`run` on the event loop, the plan's own work included (docs/architecture.md, Traversal: what a large
+        page costs the loop)."""
         try:
             step = next(plan)
             while True:
