@@ -16,6 +16,11 @@ from redis.exceptions import ResponseError
 from catalog.store.base import GraphUnavailable
 
 
+# Error replies of a server that cannot answer now (restarted and reading its data back, or full), which redis-py
+# raises as connection errors on the sync path: unavailable, not a failed statement.
+_UNAVAILABLE_REPLIES = ("LOADING", "ERR max number of clients reached")
+
+
 class _Connection(asyncio.Protocol):
     """One connection; one exchange (several commands sent, their replies awaited) at a time."""
 
@@ -100,6 +105,9 @@ class RespPool:
                 connection.close()
                 raise
             self._idle.append(connection)
+            for reply in replies:
+                if isinstance(reply, ResponseError) and str(reply).startswith(_UNAVAILABLE_REPLIES):
+                    raise GraphUnavailable(f"graph engine unavailable: {reply}")
             return replies
         raise AssertionError("unreachable")
 

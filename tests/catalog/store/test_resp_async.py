@@ -114,3 +114,20 @@ def test_a_cancelled_round_trip_does_not_leave_its_reply_to_the_next(engine):
         pool.clear()
         return replies
     assert asyncio.run(cancel_then_read()) == ["mine"]
+
+
+def test_an_engine_still_loading_its_data_is_graph_unavailable():
+    """What a restarted FalkorDB answers until its data is read back (seen in the recovery test): not a 500."""
+    async def loading_engine():
+        async def answer(reader, writer):
+            while await reader.read(1000):
+                writer.write(b"-LOADING Redis is loading the dataset in memory\r\n")
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        pool = RespPool("127.0.0.1", server.sockets[0].getsockname()[1], timeout=5)
+        with pytest.raises(GraphUnavailable, match="LOADING"):
+            await pool.roundtrip([("PING",)])
+        kept = len(pool._idle)
+        pool.clear()
+        server.close()
+        return kept
+    assert asyncio.run(loading_engine()) == 1  # the connection itself is fine
