@@ -1,7 +1,7 @@
 """Read requests/s under load on the demo graph: GraphQL and the REST view, lineage at depth 1.
 
-Starts ``catalog serve --demo`` (embedded FalkorDB, --no-auth) on a fresh data directory and
-drives it with wrk (``--connections`` connections, ``--seconds`` per measurement):
+Starts ``catalog serve --demo`` (embedded FalkorDB, or the graph at ``--graph-url``; --no-auth) on a fresh
+data directory and drives it with wrk (``--connections`` connections, ``--seconds`` per measurement):
 
 * GraphQL: POST /graphql of ``lineage(nodeId: ..., depth: 1)`` with nodes and edges;
 * REST: GET /api/v1/lineage?nodeId=...&depth=1 (the Marquez-shaped view);
@@ -17,7 +17,7 @@ hits all alike; the ratios are each server's over the first one's, per repeat. R
 medians of requests/s, p50 and p99 latency, and non-2xx answers (any fails the run).
 
     python benchmarks/reads.py [--seconds 10] [--connections 8] [--repeats 3] [--workers 1 2] [--baseline HEAD~1]
-                               [--floor] [--dataset]
+                               [--floor] [--dataset] [--graph-url bolt://127.0.0.1:7687]
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def _ms(text: str) -> float:
     raise ValueError(text)
 
 
-def start(tmp: Path, name: str, code: Path | None, workers: int = 1) -> ServerProcess:
-    args = ("--workers", str(workers)) if workers > 1 else ()
+def start(tmp: Path, name: str, code: Path | None, workers: int = 1, graph_url: str | None = None) -> ServerProcess:
+    args = (("--workers", str(workers)) if workers > 1 else ()) + (("--graph-url", graph_url) if graph_url else ())
     server = ServerProcess(tmp / name.replace(" ", "-"), "--demo", *args, code=code).start(timeout=120)
     # Same answers from both, before timing anything.
     httpx.post(server.url + "/graphql", json=GRAPHQL, timeout=30).raise_for_status()
@@ -83,6 +83,9 @@ def main() -> None:
     parser.add_argument("--baseline", metavar="REF", help="also run this git commit's server, for ratios")
     parser.add_argument("--floor", action="store_true",
                         help="also measure GraphQL `{ __typename }`: every step of a read but the engine's")
+    parser.add_argument("--graph-url", metavar="URL",
+                        help="serve from this graph (e.g. the bolt:// URL scripts/neo4j.sh prints) instead of the "
+                             "embedded FalkorDB; every server shares it")
     parser.add_argument("--dataset", action="store_true",
                         help="also measure GraphQL `dataset(...)` with its fields, tags, owners and classifications "
                              "(five batched reads)")
@@ -98,13 +101,13 @@ def main() -> None:
             reads["graphql, no engine"] = ("/graphql", floor)
         if args.dataset:
             reads["graphql dataset"] = ("/graphql", dataset)
-        servers = {f"this, {n} process{'es' if n > 1 else ''}": start(tmp, f"this {n}", None, n)
+        servers = {f"this, {n} process{'es' if n > 1 else ''}": start(tmp, f"this {n}", None, n, args.graph_url)
                    for n in args.workers}
         if args.baseline:
             worktree = tmp / "baseline-code"
             subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), args.baseline],
                            check=True, capture_output=True)
-            servers["baseline"] = start(tmp, "baseline", worktree)
+            servers["baseline"] = start(tmp, "baseline", worktree, graph_url=args.graph_url)
         results = {name: {kind: [] for kind in reads} for name in servers}
         try:
             for repeat in range(args.repeats):

@@ -11,8 +11,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from catalog.api.audits import audit_page, get_audit, get_findings, get_impact, get_register, get_report, \
-    impact_page, list_audits, post_audit, register_page
+from catalog.api.audits import (
+    audit_page,
+    get_audit,
+    get_findings,
+    get_impact,
+    get_register,
+    get_report,
+    impact_page,
+    list_audits,
+    post_audit,
+    register_page,
+)
 from catalog.api.auth import AuthMiddleware, guarded
 from catalog.api.errors import HTTPError, error_response, unavailable_response
 from catalog.api.graphql import schema
@@ -167,6 +177,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
             if app.state.kafka:  # it submits to the pipeline, so it stops first (off the loop it waits on)
                 await asyncio.to_thread(app.state.kafka.stop)
             await app.state.pipeline.stop()
+            await app.state.catalog.store.aclose()
             if owned:
                 app.state.catalog.close()
 

@@ -150,6 +150,9 @@ class GraphStore(ABC):
         except StopIteration as finished:
             return finished.value
 
+    async def aclose(self) -> None:
+        """Close what :meth:`aread` opened on the running event loop."""
+
     def close(self) -> None:
         pass
 

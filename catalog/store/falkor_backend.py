@@ -204,6 +204,9 @@ class FalkorStore(GraphStore):
             [("GRAPH.RO_QUERY", self._graph.name, _params_header(r.params) + r.cypher, "--compact") for r in reads])
         return [r.shape(self._tuples(reply)) for r, reply in zip(reads, self._checked(replies))]
 
+    async def aclose(self) -> None:
+        self._async_connections.close()
+
     def _pipelined(self, command: str, statements: list[tuple[str, dict | None]]) -> list:
         return self._checked(self._roundtrip(command, [_params_header(params) + cypher
                                                         for cypher, params in statements]))

@@ -12,14 +12,22 @@ events and the checkpoint) is one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 
 import neo4j
 from neo4j.exceptions import DatabaseUnavailable, IncompleteCommit, ServiceUnavailable, SessionExpired, TransientError
 
-from catalog.store.base import CHECKPOINT_MOVE, INDEXED_PROPERTIES, KEYED_LABELS, SEARCH_INDEXED, GraphStore, \
-    GraphUnavailable, Read
+from catalog.store.base import (
+    CHECKPOINT_MOVE,
+    INDEXED_PROPERTIES,
+    KEYED_LABELS,
+    SEARCH_INDEXED,
+    GraphStore,
+    GraphUnavailable,
+    Read,
+)
 
 # The server is away, or went away during a commit (which may or may not have happened: the projector
 # replays it, idempotently): the caller may retry later. Never "refused", which would skip an event.
@@ -30,6 +38,21 @@ class _CheckpointMoved(Exception):
     """Raised inside a commit to roll it back: the graph's checkpoint is not the expected one."""
 
 
+class _Backoff:
+    """How long to wait before trying a transaction again after a transient error, until retry_seconds are spent."""
+
+    def __init__(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+        self.delay = 0.02
+
+    def next(self, exc: TransientError) -> float:
+        """The pause before the next try; GraphUnavailable once it would end past the deadline."""
+        if time.monotonic() + self.delay > self.deadline:
+            raise GraphUnavailable(f"graph engine still failing after retries: {exc}") from exc
+        pause, self.delay = self.delay * random.uniform(0.5, 1.5), min(self.delay * 2, 1.0)
+        return pause
+
+
 class Neo4jStore(GraphStore):
     name = "neo4j"
     id_function = "elementId"  # id() is deprecated in Neo4j 5
@@ -38,9 +61,14 @@ class Neo4jStore(GraphStore):
                  database: str | None = None, retry_seconds: float = 5.0, connect_timeout: float = 3.0):
         # No password: a server with authentication off (scripts/neo4j.sh on loopback) takes no credentials.
         auth = (user or "neo4j", password) if password else None
-        self._driver = neo4j.GraphDatabase.driver(
-            url, auth=auth, connection_timeout=connect_timeout, connection_acquisition_timeout=connect_timeout,
-            notifications_min_severity="OFF")
+        self._driver_options = {"auth": auth, "connection_timeout": connect_timeout,
+                                "connection_acquisition_timeout": connect_timeout, "notifications_min_severity": "OFF"}
+        self._url = url
+        self._driver = neo4j.GraphDatabase.driver(url, **self._driver_options)
+        # The driver's asyncio flavour, for reads awaited on the event loop: made on a loop's first read (its
+        # connections belong to that loop).
+        self._async_driver: neo4j.AsyncDriver | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
         self._database = database
         self._retry_seconds = retry_seconds
         self.retries = 0  # transactions retried after a transient error, since start
@@ -53,8 +81,7 @@ class Neo4jStore(GraphStore):
         """``work(tx)`` in one transaction, retried with backoff on transient errors (deadlocks between
         concurrent MERGEs on one key) for up to retry_seconds. An unreachable server is not retried
         here: GraphUnavailable at once, so ingestion acknowledges from the log and catches up later."""
-        deadline = time.monotonic() + self._retry_seconds
-        delay = 0.02
+        backoff = _Backoff(self._retry_seconds)
         while True:
             try:
                 with self._session(read_only) as session, session.begin_transaction() as tx:
@@ -64,11 +91,9 @@ class Neo4jStore(GraphStore):
             except _UNAVAILABLE as exc:
                 raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
             except TransientError as exc:
-                if time.monotonic() + delay > deadline:
-                    raise GraphUnavailable(f"graph engine still failing after retries: {exc}") from exc
+                pause = backoff.next(exc)
                 self.retries += 1
-                time.sleep(delay * random.uniform(0.5, 1.5))
-                delay = min(delay * 2, 1.0)
+                time.sleep(pause)
 
     def query(self, cypher: str, params: dict | None = None, read_only: bool = False) -> list[dict]:
         return self._transaction(lambda tx: [record.data() for record in tx.run(cypher, params or {})], read_only)
@@ -84,6 +109,40 @@ class Neo4jStore(GraphStore):
             return [r.shape([tuple(record.values()) for record in tx.run(r.cypher, r.params)]) for r in reads]
 
         return self._transaction(work, read_only=True)
+
+    async def aread(self, *reads: Read) -> list:
+        """:meth:`read` on the event loop, through the driver's asyncio API (1.5x the pages per second of a pool
+        thread with the blocking driver, and two thirds of its CPU: docs/benchmarks.md)."""
+        backoff = _Backoff(self._retry_seconds)
+        while True:
+            try:
+                async with self._loop_driver().session(database=self._database,
+                                                       default_access_mode=neo4j.READ_ACCESS) as session:
+                    async with await session.begin_transaction() as tx:
+                        results = []
+                        for r in reads:
+                            rows = await tx.run(r.cypher, r.params)
+                            results.append(r.shape([tuple(record.values()) async for record in rows]))
+                        await tx.commit()
+                        return results
+            except _UNAVAILABLE as exc:
+                raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
+            except TransientError as exc:
+                pause = backoff.next(exc)
+                self.retries += 1
+                await asyncio.sleep(pause)
+
+    def _loop_driver(self) -> neo4j.AsyncDriver:
+        loop = asyncio.get_running_loop()
+        if loop is not self._async_loop:  # a driver of another loop cannot serve this one (aclose it there)
+            self._async_driver = neo4j.AsyncGraphDatabase.driver(self._url, **self._driver_options)
+            self._async_loop = loop
+        return self._async_driver
+
+    async def aclose(self) -> None:
+        if self._async_driver is not None and self._async_loop is asyncio.get_running_loop():
+            driver, self._async_driver, self._async_loop = self._async_driver, None, None
+            await driver.close()
 
     def execute_writes(self, statements: list[tuple[str, dict]]) -> None:
         """All statements in one transaction: they are applied together or not at all."""

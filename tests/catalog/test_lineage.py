@@ -11,6 +11,16 @@ from catalog.lineage import LineageError, column_lineage, lineage_page, lineage_
 from ingestors.openlineage import GraphWrites
 
 
+def awaited(store, plan):
+    """A plan's answer on a fresh event loop, as the server reads it (GraphStore.arun), closing what it opened."""
+    async def run():
+        try:
+            return await store.arun(plan)
+        finally:
+            await store.aclose()
+    return asyncio.run(run())
+
+
 def load_graph(store, graph: nx.DiGraph, seen=lambda u, v: 1000) -> None:
     writes = GraphWrites()
     for node in graph.nodes:
@@ -116,7 +126,7 @@ def test_lineage_page_with_colons_in_namespaces(module_store):
     # The Marquez-shaped view, from the job and from a dataset: the start node is read once and still described.
     for start in ("job:postgres://db:5432:copy:users", "dataset:s3://lake:users"):
         view = module_store.run(marquez_plan(module_store, start, 1, max_depth=5, max_nodes=100))
-        assert asyncio.run(module_store.arun(marquez_plan(module_store, start, 1, max_depth=5, max_nodes=100))) == view
+        assert awaited(module_store, marquez_plan(module_store, start, 1, max_depth=5, max_nodes=100)) == view
         graph = {n["id"]: n for n in view["graph"]}
         assert set(graph) == {"job:postgres://db:5432:copy:users", "dataset:postgres://db:5432:public.users",
                               "dataset:s3://lake:users"}
@@ -212,9 +222,8 @@ def test_lineage_pages_match_the_reference_and_add_up(module_store, spec, direct
     # server reads them, on the event loop.
     seen, seen_edges, after = [], [], None
     while True:
-        page = asyncio.run(module_store.arun(lineage_plan(
-            module_store, node_id, direction, depth, max_depth=10, max_nodes=1000, first=page_size, after=after,
-            count_all=False)))
+        page = awaited(module_store, lineage_plan(module_store, node_id, direction, depth, max_depth=10,
+                                                  max_nodes=1000, first=page_size, after=after, count_all=False))
         assert page["totalReachable"] in (None, len(nodes))
         seen += page["nodes"]
         seen_edges += [(e["origin"], e["destination"]) for e in page["edges"]]

@@ -1,11 +1,15 @@
 """What only the Neo4j backend has: scripts/neo4j.sh, transactions and their retries, credentials."""
 
+import asyncio
 import threading
+import time
 
 import pytest
 
 from catalog.config import Settings
 from catalog.runtime import open_store
+from catalog.store.base import GraphUnavailable
+from catalog.store.neo4j_backend import Neo4jStore
 from tests.engines import Neo4jProcess, store_at
 
 
@@ -73,3 +77,19 @@ def test_serve_settings_reach_the_driver(neo4j_url, monkeypatch):
     with pytest.raises(Exception, match="(?i)database"):
         wrong.query("RETURN 1")
     wrong.close()
+
+
+def test_a_read_awaited_with_nothing_listening_is_unavailable_at_once():
+    from tests.conftest import free_port
+    store = Neo4jStore(f"bolt://127.0.0.1:{free_port()}", retry_seconds=5)
+
+    async def read():
+        try:
+            await store.aread(store.lookup("Dataset", ["dataset:ns:a"]))
+        finally:
+            await store.aclose()
+    started = time.monotonic()
+    with pytest.raises(GraphUnavailable):
+        asyncio.run(read())
+    assert time.monotonic() - started < 4  # not retried like a transient error
+    store.close()

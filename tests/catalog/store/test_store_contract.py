@@ -1,8 +1,11 @@
 """The store contract, run on every backend."""
 
+import asyncio
 import random
 import threading
 import uuid
+
+import pytest
 
 from catalog.store import reads
 from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event
@@ -258,3 +261,30 @@ def test_concurrent_writers_of_the_same_keys_all_succeed(store):
     assert counts == {"datasets": 3 + 6 * 15, "jobs": 3}
     assert store.query("MATCH (:Dataset {name: 'shared_a'})-[e:FEEDS]->(:Dataset {name: 'shared_c'}) "
                        "RETURN count(e) AS n", read_only=True)[0]["n"] == 1
+
+
+def test_reads_awaited_on_the_event_loop_give_what_reads_on_a_thread_give(store):
+    store.apply(writes_for([run_event(str(uuid.uuid4()), "COMPLETE", "2024-01-01T00:00:00Z", [f"in{i}", "shared"],
+                                      [f"out{i}"]) for i in range(12)]))
+    keys = [f"dataset:ns:{name}" for name in ("shared", "in3", "out7", "nope")]
+    ids = store.node_ids("Dataset", keys)
+    reads = [store.lookup("Dataset", keys), store.expansion(list(ids.values()), "DOWNSTREAM"),
+             store.description(list(ids.values())), store.job_edges([], "CONSUMES")]
+    bad = store.lookup("Dataset", keys)._replace(cypher="MATCH (n) RETURN n.key +")
+    with pytest.raises(Exception) as on_thread:
+        store.read(bad)
+
+    async def awaited():
+        try:
+            one = await store.aread(*reads)
+            many = await asyncio.gather(*(store.aread(reads[i % 3]) for i in range(24)))
+            with pytest.raises(Exception) as failed:
+                await store.aread(reads[0], bad)
+            return one, many, failed.value, await store.aread(reads[0])
+        finally:
+            await store.aclose()
+    one, many, failed, after = asyncio.run(awaited())
+    expected = store.read(*reads)
+    assert one == expected and len(expected[1]) >= 12
+    assert many == [[expected[i % 3]] for i in range(24)]
+    assert type(failed) is type(on_thread.value) and after == [expected[0]]  # the failure left nothing behind
