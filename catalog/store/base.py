@@ -1,10 +1,11 @@
 """The store interface: what the catalog asks of a graph engine.
 
 A backend supplies ``query`` (run one parameterised openCypher statement and return rows
-as dicts), its index DDL and how to empty the graph, and where the engines differ, the
-function naming a node's id (``id_function``) and full-text search (``text_search``); it may
-send several reads in one round trip (``read``) and await them on the event loop (``aread``). Everything else, every read and write, is
-written once here and in :mod:`catalog.store.writes` / :mod:`catalog.store.reads`.
+as dicts), reads awaited on the event loop (``aread``), its index DDL and how to empty the
+graph, and where the engines differ, the function naming a node's id (``id_function``) and
+full-text search (``text_search``); it may send several reads in one round trip (``read``).
+Everything else, every read and write, is written once here and in :mod:`catalog.store.writes`
+/ :mod:`catalog.store.reads`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
 from typing import Any, NamedTuple, TypeVar
 
-from catalog.offload import in_thread
 from catalog.store.writes import search_text, write_plan
 from ingestors.openlineage import GraphWrites, unindexable_keys
 
@@ -127,9 +127,9 @@ class GraphStore(ABC):
         """Several reads' results, in order; backends may send them in one round trip."""
         return [r.shape(self.rows(r.cypher, r.params)) for r in reads]
 
+    @abstractmethod
     async def aread(self, *reads: Read) -> list:
-        """:meth:`read` awaited: backends with a client for the event loop override it; here, on a pool thread."""
-        return await in_thread(self.read, *reads)
+        """:meth:`read` awaited on the event loop, with the engine's client for asyncio: no thread per round trip."""
 
     def run(self, plan: Plan[T]) -> T:
         """A plan's answer, each of its steps one round trip (a step without reads, none)."""

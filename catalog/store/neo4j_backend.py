@@ -111,8 +111,8 @@ class Neo4jStore(GraphStore):
         return self._transaction(work, read_only=True)
 
     async def aread(self, *reads: Read) -> list:
-        """:meth:`read` on the event loop, through the driver's asyncio API (1.5x the pages per second of a pool
-        thread with the blocking driver, and two thirds of its CPU: docs/benchmarks.md)."""
+        """:meth:`read` on the event loop, through the driver's asyncio API (1.4-1.75x the reads per second of the
+        blocking driver on pool threads: docs/benchmarks.md)."""
         backoff = _Backoff(self._retry_seconds)
         while True:
             try:
