@@ -38,17 +38,22 @@ class _CheckpointMoved(Exception):
     """Raised inside a commit to roll it back: the graph's checkpoint is not the expected one."""
 
 
-class _Backoff:
-    """How long to wait before trying a transaction again after a transient error, until retry_seconds are spent."""
+class _Retries:
+    """When to try a transaction again: after a transient error, with jittered backoff until ``seconds`` are spent;
+    never when the server is away (GraphUnavailable at once)."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, store: Neo4jStore, seconds: float):
+        self.store = store
         self.deadline = time.monotonic() + seconds
         self.delay = 0.02
 
-    def next(self, exc: TransientError) -> float:
-        """The pause before the next try; GraphUnavailable once it would end past the deadline."""
+    def pause_after(self, exc: Exception) -> float:
+        """The pause before the next try after ``exc``; raises GraphUnavailable when there is none."""
+        if isinstance(exc, _UNAVAILABLE):
+            raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
         if time.monotonic() + self.delay > self.deadline:
             raise GraphUnavailable(f"graph engine still failing after retries: {exc}") from exc
+        self.store.retries += 1
         pause, self.delay = self.delay * random.uniform(0.5, 1.5), min(self.delay * 2, 1.0)
         return pause
 
@@ -81,19 +86,15 @@ class Neo4jStore(GraphStore):
         """``work(tx)`` in one transaction, retried with backoff on transient errors (deadlocks between
         concurrent MERGEs on one key) for up to retry_seconds. An unreachable server is not retried
         here: GraphUnavailable at once, so ingestion acknowledges from the log and catches up later."""
-        backoff = _Backoff(self._retry_seconds)
+        retries = _Retries(self, self._retry_seconds)
         while True:
             try:
                 with self._session(read_only) as session, session.begin_transaction() as tx:
                     result = work(tx)
                     tx.commit()
                     return result
-            except _UNAVAILABLE as exc:
-                raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
-            except TransientError as exc:
-                pause = backoff.next(exc)
-                self.retries += 1
-                time.sleep(pause)
+            except (*_UNAVAILABLE, TransientError) as exc:
+                time.sleep(retries.pause_after(exc))
 
     def query(self, cypher: str, params: dict | None = None, read_only: bool = False) -> list[dict]:
         return self._transaction(lambda tx: [record.data() for record in tx.run(cypher, params or {})], read_only)
@@ -113,24 +114,20 @@ class Neo4jStore(GraphStore):
     async def aread(self, *reads: Read) -> list:
         """:meth:`read` on the event loop, through the driver's asyncio API (1.4-1.75x the reads per second of the
         blocking driver on pool threads: docs/benchmarks.md)."""
-        backoff = _Backoff(self._retry_seconds)
+        retries = _Retries(self, self._retry_seconds)
         while True:
             try:
                 async with self._loop_driver().session(database=self._database,
-                                                       default_access_mode=neo4j.READ_ACCESS) as session:
-                    async with await session.begin_transaction() as tx:
-                        results = []
-                        for r in reads:
-                            rows = await tx.run(r.cypher, r.params)
-                            results.append(r.shape([tuple(record.values()) async for record in rows]))
-                        await tx.commit()
-                        return results
-            except _UNAVAILABLE as exc:
-                raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
-            except TransientError as exc:
-                pause = backoff.next(exc)
-                self.retries += 1
-                await asyncio.sleep(pause)
+                                                       default_access_mode=neo4j.READ_ACCESS) as session, \
+                        await session.begin_transaction() as tx:
+                    results = []
+                    for r in reads:
+                        rows = await tx.run(r.cypher, r.params)
+                        results.append(r.shape([tuple(record.values()) async for record in rows]))
+                    await tx.commit()
+                    return results
+            except (*_UNAVAILABLE, TransientError) as exc:
+                await asyncio.sleep(retries.pause_after(exc))
 
     def _loop_driver(self) -> neo4j.AsyncDriver:
         loop = asyncio.get_running_loop()
