@@ -57,21 +57,29 @@ def fields_read(dataset_keys: list[str]) -> Read:
 
 
 def facets_of(store: GraphStore, label: str, key: str) -> dict[str, dict]:
+    return store.read(facets_read(label, key))[0]
+
+
+def facets_read(label: str, key: str) -> Read:
     """The latest facets of a node, by name."""
     if label not in _NODE_LABELS.values():
         raise ValueError(f"unknown label {label}")
-    rows = store.query(f"MATCH (n:{label} {{key: $key}}) RETURN properties(n) AS p", {"key": key}, read_only=True)
-    props = rows[0]["p"] if rows else {}
-    return {k[len(FACET_PREFIX):]: json.loads(v) for k, v in sorted(props.items()) if k.startswith(FACET_PREFIX)}
+
+    def shape(rows: list[tuple]) -> dict[str, dict]:
+        props = rows[0][0] if rows else {}
+        return {k[len(FACET_PREFIX):]: json.loads(v) for k, v in sorted(props.items()) if k.startswith(FACET_PREFIX)}
+    return Read(f"MATCH (n:{label} {{key: $key}}) RETURN properties(n) AS p", {"key": key}, shape)
 
 
 def latest_version(store: GraphStore, dataset_key: str) -> dict | None:
-    rows = store.query(
-        "MATCH (:Dataset {key: $key})-[:HAS_VERSION]->(v:DatasetVersion) "
-        "RETURN v {.*} AS v ORDER BY v.lastSeen DESC, v.key DESC LIMIT 1",
-        {"key": dataset_key}, read_only=True,
-    )
-    return plain(rows[0]["v"]) if rows else None
+    return store.read(latest_version_read(dataset_key))[0]
+
+
+def latest_version_read(dataset_key: str) -> Read:
+    """A dataset's latest version (by last seen), or None."""
+    return Read("MATCH (:Dataset {key: $key})-[:HAS_VERSION]->(v:DatasetVersion) "
+                "RETURN v {.*} AS v ORDER BY v.lastSeen DESC, v.key DESC LIMIT 1", {"key": dataset_key},
+                lambda rows: plain(rows[0][0]) if rows else None)
 
 
 def job_edges(store: GraphStore, dataset_keys: list[str], as_of: int | None = None) -> list[tuple[str, str, str]]:

@@ -108,6 +108,7 @@ def test_marquez_lineage_and_dataset_reads(client):
     assert {f["name"] for f in dataset["fields"]} >= {"id", "placed_on"}
     assert dataset["sourceName"] == "food_delivery_db"
     assert "schema" in dataset["facets"]
+    assert dataset["currentVersion"] and dataset["lastModifiedAt"] and (dataset["tags"], dataset["owners"]) == ([], [])
     assert client.get("/api/v1/namespaces/food_delivery/datasets/missing").status_code == 404
 
 
