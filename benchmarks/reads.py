@@ -42,8 +42,8 @@ GRAPHQL = {"query": "query($id: String!) { lineage(nodeId: $id, depth: 1) { node
                     "edges { origin destination } isPartial } }", "variables": {"id": NODE}}
 REST = f"/api/v1/lineage?nodeId={NODE}&depth=1"
 FLOOR = {"query": "{ __typename }"}
-DATASET = {"query": "query($ns: String!, $n: String!) { dataset(namespace: $ns, name: $n) { id name fields { name type } "
-                    "tags owners { name } classifications { entity } } }",
+DATASET = {"query": "query($ns: String!, $n: String!) { dataset(namespace: $ns, name: $n) { id name "
+                    "fields { name type } tags owners { name } classifications { entity } } }",
            "variables": {"ns": "food_delivery", "n": "public.orders"}}
 
 

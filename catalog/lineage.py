@@ -149,7 +149,8 @@ def _start(store: GraphStore, node_id: str, as_of: int | None) -> Plan[tuple[tup
     if label == "Dataset":
         return None, list(start_ids.values())
     start_job = start_ids[node_id]
-    described, consumes, produces = yield [store.description([start_job]), store.job_edges([start_job], "CONSUMES", as_of),
+    described, consumes, produces = yield [store.description([start_job]),
+                                           store.job_edges([start_job], "CONSUMES", as_of),
                                            store.job_edges([start_job], "PRODUCES", as_of)]
     return ((start_job, _node(described[start_job], "JOB", 0)),
             sorted({d for _, d, _ in consumes} | {d for _, d, _ in produces}, key=str))

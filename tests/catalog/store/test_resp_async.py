@@ -29,8 +29,8 @@ def test_replies_come_back_in_order_with_errors_in_their_place(engine):
 
 
 def test_concurrent_round_trips_each_get_their_own_replies(falkor_store):
-    falkor_store.apply(writes_for([run_event(str(uuid.uuid4()), "COMPLETE", "2024-01-01T00:00:00Z", [f"in{i}"], [f"out{i}"])
-                                   for i in range(30)]))
+    falkor_store.apply(writes_for([run_event(str(uuid.uuid4()), "COMPLETE", "2024-01-01T00:00:00Z", [f"in{i}"],
+                                             [f"out{i}"]) for i in range(30)]))
 
     def lookup(i: int) -> Read:
         return falkor_store.lookup("Dataset", [f"dataset:ns:in{i}", f"dataset:ns:out{i}"])

@@ -142,8 +142,10 @@ def test_jobs_carrying_edges_and_their_inputs_and_outputs(store):
     etl = jobs["job:ns:etl"]
 
     def job_io(as_of=None):
-        consumes, produces = store.read(store.job_edges([etl], "CONSUMES", as_of), store.job_edges([etl], "PRODUCES", as_of))
-        return sorted([(j, "CONSUMES", d) for j, d, _ in consumes] + [(j, "PRODUCES", d) for j, d, _ in produces], key=str)
+        consumes, produces = store.read(store.job_edges([etl], "CONSUMES", as_of),
+                                        store.job_edges([etl], "PRODUCES", as_of))
+        return sorted([(j, "CONSUMES", d) for j, d, _ in consumes] + [(j, "PRODUCES", d) for j, d, _ in produces],
+                      key=str)
     assert job_io() == sorted([(etl, "CONSUMES", a), (etl, "CONSUMES", c), (etl, "PRODUCES", b), (etl, "PRODUCES", d)],
                               key=str)
     assert job_io(as_of=march) == sorted([(etl, "CONSUMES", a), (etl, "PRODUCES", b)], key=str)
