@@ -118,7 +118,7 @@ class FalkorStore(GraphStore):
         CPU of a small read). A connection the engine closed (it restarted) is replaced once; statements are
         reads or idempotent writes, so sending them again is safe."""
         pool = self._db.connection.connection_pool
-        packed = [(command, self._graph.name, text, "--compact") for text in texts]
+        packed = self._commands(command, texts)
         for attempt in (1, 2):
             try:
                 connection = pool.get_connection()
@@ -196,13 +196,18 @@ class FalkorStore(GraphStore):
     def read(self, *reads: Read) -> list:
         if len(reads) == 1:
             return [reads[0].shape(self.rows(reads[0].cypher, reads[0].params))]
-        replies = self._pipelined("GRAPH.RO_QUERY", [(r.cypher, r.params) for r in reads])
-        return [r.shape(self._tuples(reply)) for r, reply in zip(reads, replies)]
+        return self._shaped(reads, self._pipelined("GRAPH.RO_QUERY", [(r.cypher, r.params) for r in reads]))
 
     async def aread(self, *reads: Read) -> list:
         replies = await self._async_connections.roundtrip(
-            [("GRAPH.RO_QUERY", self._graph.name, _params_header(r.params) + r.cypher, "--compact") for r in reads])
-        return [r.shape(self._tuples(reply)) for r, reply in zip(reads, self._checked(replies))]
+            self._commands("GRAPH.RO_QUERY", [_params_header(r.params) + r.cypher for r in reads]))
+        return self._shaped(reads, self._checked(replies))
+
+    def _commands(self, command: str, texts: list[str]) -> list[tuple[str, ...]]:
+        return [(command, self._graph.name, text, "--compact") for text in texts]
+
+    def _shaped(self, reads: tuple[Read, ...], replies: list) -> list:
+        return [r.shape(self._tuples(reply)) for r, reply in zip(reads, replies)]
 
     async def aclose(self) -> None:
         self._async_connections.close()
