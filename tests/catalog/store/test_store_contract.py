@@ -211,6 +211,39 @@ def test_column_lineage_transformation_subtypes_and_masking(store):
     ]
 
 
+def test_a_field_has_the_newest_schema_whether_a_schema_or_column_lineage_named_it_first(store):
+    def schema(time, name, fields):
+        event = run_event(str(uuid.uuid4()), "COMPLETE", time, outputs=[name])
+        event["outputs"][0]["facets"] = {"schema": {"_producer": "p", "_schemaURL": "s", "fields": [
+            {"name": field, "type": kind, "description": f"{field} as {kind}"} for field, kind in fields]}}
+        return event
+
+    def lineage(time, name, field):
+        event = run_event(str(uuid.uuid4()), "COMPLETE", time, inputs=["source"], outputs=[name])
+        event["outputs"][0]["facets"] = {"columnLineage": {"_producer": "p", "_schemaURL": "s", "fields": {
+            field: {"inputFields": [{"namespace": "ns", "name": "source", "field": "c"}]}}}}
+        return event
+
+    def described() -> dict:
+        rows = store.query("MATCH (f:Field) WHERE f.dataset <> 'dataset:ns:source' "
+                           "RETURN f.key AS key, f.type AS type, f.description AS description", read_only=True)
+        return {row["key"].rsplit(":", 2)[-2] + "." + row["key"].rsplit(":", 1)[-1]: (row["type"], row["description"])
+                for row in rows}
+
+    # One event per write, so that each field is created by one and changed by the next.
+    for event in (lineage("2024-01-01T00:00:02Z", "named_by_lineage", "a"),
+                  schema("2024-01-01T00:00:03Z", "named_by_lineage", [("a", "INTEGER")]),
+                  schema("2024-01-01T00:00:01Z", "named_by_lineage", [("a", "STRING")]),  # older: loses
+                  schema("2024-01-01T00:00:05Z", "named_by_schema", [("x", "DATE")]),
+                  lineage("2024-01-01T00:00:06Z", "named_by_schema", "x"),
+                  lineage("2024-01-01T00:00:07Z", "lineage_only", "y")):
+        store.apply(writes_for([event]))
+    assert described() == {"named_by_lineage.a": ("INTEGER", "a as INTEGER"), "named_by_schema.x": ("DATE", "x as DATE"),
+                           "lineage_only.y": (None, None)}
+    assert store.query("MATCH (f:Field {key: 'datasetField:ns:lineage_only:y'}) RETURN f.v AS v",
+                       read_only=True) == [{"v": None}]
+
+
 def test_a_failing_statement_in_a_write_batch_raises(store):
     import pytest
 
