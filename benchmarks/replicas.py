@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -44,7 +45,7 @@ def wrk(urls: list[str], connections: int, seconds: int, templates: Path | None)
     """Requests/s summed over one wrk per URL, run at once, the connections split between them."""
     each = max(1, connections // len(urls))
     commands = [["wrk", "-t1", f"-c{each}", f"-d{seconds}s", "--latency"]
-                + (["-s", str(REPO / "benchmarks" / "single_post.lua"), url, "--", str(templates)] if templates
+                + (["-s", str(REPO / "benchmarks" / "single_post.lua"), url, "--", str(templates), uuid.uuid4().hex[:8]] if templates
                    else [url + READ]) for url in urls]
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for command in commands]
     total = 0.0

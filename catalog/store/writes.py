@@ -13,6 +13,7 @@ query text come from this module.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from operator import itemgetter
 
 from ingestors.openlineage import GraphWrites
@@ -26,6 +27,7 @@ def search_words(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text).lower())
 
 
+@lru_cache(maxsize=65_536)  # names recur: every run of a job names its job, datasets and their fields again
 def search_text(name: str) -> str:
     """The searchText property of a node named ``name``: its search words, space-separated."""
     return " ".join(search_words(name))
@@ -242,11 +244,14 @@ def merge_rows(writes: GraphWrites) -> dict[str, list[dict]]:
         merged: dict = {}
         for row in rows:
             ident = key_of(row)
-            first, last = _span(row)
             current = merged.get(ident)
-            if current is None:
-                merged[ident] = {k: v for k, v in row.items() if k != "seen"} | {"first": first, "last": last}
+            if current is None:  # most rows: copied, with their span
+                current = merged[ident] = row.copy()
+                seen = current.pop("seen", None)
+                if "first" not in current:
+                    current["first"] = current["last"] = seen
                 continue
+            first, last = _span(row)
             first, last = _earliest(current["first"], first), _latest(current["last"], last)
             start = current.get("startTime")
             if "startTime" in row:
@@ -265,10 +270,11 @@ def compact(writes: GraphWrites) -> dict[str, list[dict]]:
     """:func:`merge_rows`, with what the queries derive from a row: its searchText, its facet's version map."""
     compacted = merge_rows(writes)
     for kind, rows in compacted.items():
-        for row in rows:
-            if kind in SEARCHABLE:
+        if kind in SEARCHABLE:
+            for row in rows:
                 row["searchText"] = search_text(row["name"])
-            if "vprop" in row:
+        elif kind.endswith("_facets"):
+            for row in rows:
                 row["vmap"] = {row["vprop"]: row["v"]}
     return compacted
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from catalog.engine import DataDirLock, DataDirLocked, EmbeddedEngine
+from catalog.engine import DELTA_MAX_PENDING_CHANGES, DataDirLock, DataDirLocked, EmbeddedEngine
 from tests.conftest import free_port
 
 
@@ -27,6 +27,8 @@ def test_starts_with_persistence_and_stops_cleanly(tmp_path):
     try:
         config = redis.Redis(port=engine.port).config_get("append*")
         assert config["appendonly"] == "yes" and config["appendfsync"] == "everysec"
+        assert redis.Redis(port=engine.port).execute_command("GRAPH.CONFIG", "GET", "DELTA_MAX_PENDING_CHANGES") == \
+            [b"DELTA_MAX_PENDING_CHANGES", DELTA_MAX_PENDING_CHANGES]
         assert (tmp_path / "graph" / "engine.pid").read_text() == str(engine.pid)
     finally:
         engine.stop()
