@@ -122,9 +122,10 @@ def bench_single_wrk(url: str, seconds: int, connections: int, workdir: Path) ->
             dataset["name"] += "___S__"
         lines.append(json.dumps(event))
     templates.write_text("\n".join(lines) + "\n")
+    run_tag = uuid.uuid4().hex[:8]  # makes this run's events new (see single_post.lua)
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(REPO / "benchmarks" / "single_post.lua"),
-         url, "--", str(templates), uuid.uuid4().hex[:8]], capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+         url, "--", str(templates), run_tag], capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     if "non-201 responses: 0" not in out:
         raise RuntimeError(f"wrk saw failed requests:\n{out}")
     return float(out.split("Requests/sec:")[1].split()[0])

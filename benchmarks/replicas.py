@@ -44,9 +44,10 @@ EVENT = {"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "producer
 def wrk(urls: list[str], connections: int, seconds: int, templates: Path | None) -> float:
     """Requests/s summed over one wrk per URL, run at once, the connections split between them."""
     each = max(1, connections // len(urls))
+    # Each wrk gets a tag of its own, so that no two post the same events (see single_post.lua).
     commands = [["wrk", "-t1", f"-c{each}", f"-d{seconds}s", "--latency"]
-                + (["-s", str(REPO / "benchmarks" / "single_post.lua"), url, "--", str(templates), uuid.uuid4().hex[:8]] if templates
-                   else [url + READ]) for url in urls]
+                + (["-s", str(REPO / "benchmarks" / "single_post.lua"), url, "--", str(templates),
+                    uuid.uuid4().hex[:8]] if templates else [url + READ]) for url in urls]
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for command in commands]
     total = 0.0
     for run in runs:

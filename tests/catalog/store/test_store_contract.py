@@ -225,10 +225,10 @@ def test_a_field_has_the_newest_schema_whether_a_schema_or_column_lineage_named_
         return event
 
     def described() -> dict:
-        rows = store.query("MATCH (f:Field) WHERE f.dataset <> 'dataset:ns:source' "
-                           "RETURN f.key AS key, f.type AS type, f.description AS description", read_only=True)
-        return {row["key"].rsplit(":", 2)[-2] + "." + row["key"].rsplit(":", 1)[-1]: (row["type"], row["description"])
-                for row in rows}
+        rows = store.query("MATCH (d:Dataset)-[:HAS_FIELD]->(f:Field) WHERE d.name <> 'source' "
+                           "RETURN d.name AS dataset, f.name AS field, f.type AS type, f.description AS description",
+                           read_only=True)
+        return {f"{row['dataset']}.{row['field']}": (row["type"], row["description"]) for row in rows}
 
     # One event per write, so that each field is created by one and changed by the next.
     for event in (lineage("2024-01-01T00:00:02Z", "named_by_lineage", "a"),
@@ -238,8 +238,8 @@ def test_a_field_has_the_newest_schema_whether_a_schema_or_column_lineage_named_
                   lineage("2024-01-01T00:00:06Z", "named_by_schema", "x"),
                   lineage("2024-01-01T00:00:07Z", "lineage_only", "y")):
         store.apply(writes_for([event]))
-    assert described() == {"named_by_lineage.a": ("INTEGER", "a as INTEGER"), "named_by_schema.x": ("DATE", "x as DATE"),
-                           "lineage_only.y": (None, None)}
+    assert described() == {"named_by_lineage.a": ("INTEGER", "a as INTEGER"),
+                           "named_by_schema.x": ("DATE", "x as DATE"), "lineage_only.y": (None, None)}
     assert store.query("MATCH (f:Field {key: 'datasetField:ns:lineage_only:y'}) RETURN f.v AS v",
                        read_only=True) == [{"v": None}]
 
