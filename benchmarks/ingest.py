@@ -17,9 +17,12 @@ template is replayed under fresh run ids and dataset/job names, so every event i
 
     python benchmarks/ingest.py [--engines falkordb neo4j] [--events 6000] [--repeats 5] [--batch-clients 4]
                                 [--concurrency 32] [--workers 1] [--no-kafka] [--demo] [--baseline REF]
+                                [--acknowledge graph log]
 
 With ``--baseline REF`` a second server runs that git commit's code (a worktree) on its own embedded engine,
-measured after this checkout's in each repeat; the ratios are per repeat, then the median.
+measured after this checkout's in each repeat; the ratios are per repeat, then the median. With
+``--acknowledge graph log`` this checkout runs one server per mode (``catalog serve --acknowledge``), interleaved
+the same way.
 """
 
 from __future__ import annotations
@@ -231,8 +234,11 @@ def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict[str, d
     try:
         with contextlib.ExitStack() as stack:
             demo = ("--demo",) if args.demo else ()
-            servers = {"this": stack.enter_context(
-                ServerProcess(tmp / f"data-{engine}", *graph_args, *kafka_args, *workers, *demo))}
+            servers = {}
+            for mode in args.acknowledge:
+                name = "this" if len(args.acknowledge) == 1 else f"this, acknowledge {mode}"
+                servers[name] = stack.enter_context(ServerProcess(
+                    tmp / f"data-{engine}-{mode}", *graph_args, *kafka_args, *workers, *demo, "--acknowledge", mode))
             if baseline:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), baseline],
                                check=True, capture_output=True)
@@ -240,14 +246,15 @@ def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict[str, d
                     ServerProcess(tmp / f"data-{engine}-baseline", *workers, *demo, code=worktree))
             results = {name: {"raw": [], "batch": [], "single": [], "single_in_graph": [], "kafka": [],
                               "drained": []} for name in servers}
-            while kafka and not httpx.get(servers["this"].url + "/health").json()["kafka"]["partitions"]:
+            first = next(iter(servers))
+            while kafka and not httpx.get(servers[first].url + "/health").json()["kafka"]["partitions"]:
                 time.sleep(0.1)  # joined the group
             for repeat in range(args.repeats):
                 for index, (name, server) in enumerate(servers.items()):
                     measure_repeat(server, neo4j, args, tmp, f"{repeat}_{index}", results[name])
                 if kafka:
-                    results["this"]["kafka"].append(bench_kafka(servers["this"], kafka, topic,
-                                                                make_events(args.events, f"k{repeat}_")))
+                    results[first]["kafka"].append(bench_kafka(servers[first], kafka, topic,
+                                                               make_events(args.events, f"k{repeat}_")))
     finally:
         if neo4j:
             neo4j.stop()
@@ -267,6 +274,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1,
                         help="catalog serve --workers N: N processes take requests; the primary writes the graph")
+    parser.add_argument("--acknowledge", nargs="+", choices=["graph", "log"], default=["graph"],
+                        help="catalog serve --acknowledge MODE; several: one server of this checkout per mode")
     parser.add_argument("--no-kafka", action="store_true", help="skip the Kafka measurement (no broker started)")
     parser.add_argument("--demo", action="store_true",
                         help="servers start with the demo (sample lineage and a PII scan): the column lineage of the "
@@ -304,13 +313,17 @@ def main() -> None:
             if m["kafka"]:
                 print(f"  Kafka consumed events/s (4 partitions, produced to committed): median {med(m['kafka']):,.0f}"
                       f"   runs {[round(x) for x in m['kafka']]}   = {med(m['kafka']) / med(m['batch']):.2f}x batch")
-        if len(servers) == 2:
-            this, base = servers.values()
-            print(f"\n{engine}, this / {args.baseline} (median of each repeat's ratio): batch "
+        reference = args.baseline if args.baseline in servers else next(iter(servers))
+        base = servers[reference]
+        for name, this in servers.items():
+            if name == reference:
+                continue
+            print(f"\n{engine}, {name} / {reference} (median of each repeat's ratio): batch "
                   f"{med(a / b for a, b in zip(this['batch'], base['batch'])):.2f}x, single posts "
-                  f"{med(a / b for a, b in zip(this['single'], base['single'])):.2f}x")
+                  f"{med(a / b for a, b in zip(this['single'], base['single'])):.2f}x, single posts in the graph "
+                  f"{med(a / b for a, b in zip(this['single_in_graph'], base['single_in_graph'])):.2f}x")
     if len(results) == 2:
-        f, n = results["falkordb"]["this"], results["neo4j"]["this"]
+        f, n = (next(iter(results[engine].values())) for engine in ("falkordb", "neo4j"))
         print(f"\nneo4j / falkordb: batch {med(n['batch']) / med(f['batch']):.2f}x, single "
               f"{med(n['single']) / med(f['single']):.2f}x, raw ceiling {med(n['raw']) / med(f['raw']):.2f}x")
 

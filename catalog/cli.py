@@ -75,8 +75,11 @@ def main() -> None:
               "that old into the event log's snapshot (see `catalog prune --help`)  [default: keep everything]")
 @click.option("--audit-retention-days", type=click.FloatRange(min=0, min_open=True), metavar="DAYS",
               help="prune audit runs finished more than DAYS ago (the newest two stay)  [default: keep them all]")
+@click.option("--acknowledge", type=click.Choice(["graph", "log"]),
+              help="when a posted event gets its 201: once in the graph too (a client reads what it just posted), or "
+              "once durable in the event log (faster for many small posts; the graph follows)  [default: graph]")
 def serve(host, port, workers, data_dir, graph_url, graph_database, database, demo, log_level, no_auth,
-          kafka_bootstrap, kafka_topic, kafka_group, retention_days, audit_retention_days) -> None:
+          kafka_bootstrap, kafka_topic, kafka_group, retention_days, audit_retention_days, acknowledge) -> None:
     """Run the HTTP server (REST, GraphQL at /graphql, pages, /health, /metrics).
 
     With no --graph-url the embedded FalkorDB engine is started as a child process on a
@@ -136,7 +139,8 @@ def serve(host, port, workers, data_dir, graph_url, graph_database, database, de
     settings = settings_for(host=host, port=port, workers=workers, data_dir=data_dir, graph_url=graph_url,
                          neo4j_database=graph_database, database_url=database, log_level=log_level, no_auth=no_auth,
                          kafka_bootstrap=kafka_bootstrap, kafka_topic=kafka_topic, kafka_group=kafka_group,
-                         retention_days=retention_days, audit_retention_days=audit_retention_days)
+                         retention_days=retention_days, audit_retention_days=audit_retention_days,
+                         acknowledge=acknowledge)
     if settings.kafka_bootstrap is not None and not settings.kafka_bootstrap.strip():
         raise click.UsageError("--kafka-bootstrap is empty: give HOST:PORT[,...] of the Kafka brokers")
     if settings.kafka_bootstrap:

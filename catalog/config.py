@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse, urlunparse
 
 from pydantic import Field
@@ -43,6 +44,10 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64, description="processes serving HTTP on the one port: the first holds "
                          "the data directory, the embedded engine and the projection; the others are replicas of it "
                          "on the same logs and graph")
+    acknowledge: Literal["graph", "log"] = Field(
+        "graph", description="when a posted event gets its 201: 'graph' once it is in the event log and the graph "
+        "(a client reads what it has just posted), 'log' once it is durable in the event log (the graph follows, "
+        "at most 10,000 events behind; faster for many small posts)")
     host: str = "127.0.0.1"
     port: int = 5000
     max_body_bytes: int = Field(8 * 1024 * 1024, description="largest request body, after gunzip")

@@ -296,39 +296,65 @@ class Projector:
         return max(0, self.log.last_seq() - applied)
 
 
+ACKNOWLEDGE_MODES = ("graph", "log")  # when a submitted event is acknowledged: once in the graph, or once logged
+
+
 class IngestPipeline:
-    """Group commit of submitted events: log first, then graph, then acknowledge.
+    """Group commit of submitted events: log first, then graph.
 
     Two stages run side by side: while the engine writes one group, the next is appended to the log
-    and its statements are prepared (compacted and encoded). A group is acknowledged once it is in
-    the log and in the graph, in the order it was logged.
+    and its statements are prepared (compacted and encoded). With ``acknowledge="graph"`` a group is
+    acknowledged once it is in the log and in the graph, in the order it was logged, so a client
+    reads what it has just posted. With ``acknowledge="log"`` it is acknowledged once durable in the
+    log, and the graph stage takes every group logged meanwhile as one: groups stay large however
+    the events arrive, and the graph trails the acknowledgements by at most ``max_unprojected``
+    events (the log stage waits beyond that).
     """
 
     def __init__(self, event_log: EventLog, projector: Projector, max_batch: int = 2000,
                  on_commit: Callable[[list[PreparedEvent], list[Accepted]], None] | None = None,
-                 on_caught_up: Callable[[int], None] | None = None, interval: float = 0.5):
+                 on_caught_up: Callable[[int], None] | None = None, interval: float = 0.5,
+                 acknowledge: str = "graph", max_unprojected: int = 10_000):
+        if acknowledge not in ACKNOWLEDGE_MODES:
+            raise ValueError(f"acknowledge must be one of {', '.join(ACKNOWLEDGE_MODES)}, not {acknowledge!r}")
         self.log = event_log
         self.projector = projector
         self.max_batch = max_batch
         self.on_commit = on_commit
         self.on_caught_up = on_caught_up  # events logged elsewhere (or while the graph was away) now projected
         self.interval = interval  # seconds between rounds of the projection loop
+        self.when_logged = acknowledge == "log"
+        self.max_unprojected = max_unprojected
         self.lagging = False
         self._queue: asyncio.Queue | None = None
         self._logged: asyncio.Queue | None = None  # groups in the log, waiting for the graph
+        self._room: asyncio.Condition | None = None  # signalled as the graph stage takes groups off the log's hands
+        self._unprojected = 0  # events logged and not yet through the graph stage
         self._tasks: list[asyncio.Task] = []
         self._in_flight = 0  # groups taken for the log and not yet through the graph stage
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
-        # One group logged ahead of the one in the graph: the rest wait as requests and join the next
-        # group, which keeps groups large while the graph is the slower stage.
-        self._logged = asyncio.Queue(maxsize=1)
+        # Acknowledged once in the graph: one group logged ahead of the one in the graph; the rest wait as requests
+        # and join the next group, which keeps groups large while the graph is the slower stage. Acknowledged once
+        # logged: the requests do not wait for the graph, so the logged groups queue (up to max_unprojected events)
+        # and the graph stage merges them.
+        self._logged = asyncio.Queue(maxsize=0 if self.when_logged else 1)
+        self._room = asyncio.Condition()
         self._tasks = [asyncio.create_task(self._log_stage(), name="ingest-log"),
                        asyncio.create_task(self._graph_stage(), name="ingest-graph"),
                        asyncio.create_task(self._retry_loop(), name="projection-retry")]
 
-    async def stop(self) -> None:
+    async def stop(self, drain_seconds: float = 10.0) -> None:
+        """Stop; events acknowledged but not yet in the graph get up to ``drain_seconds`` to get there (else the
+        next start catches up from the log)."""
+        if self.when_logged and self._room is not None:
+            try:
+                async with self._room:
+                    await asyncio.wait_for(self._room.wait_for(lambda: self._unprojected == 0), drain_seconds)
+            except TimeoutError:
+                log.warning("stopping with events not yet in the graph; the next start projects them from the log",
+                            extra={"events": self._unprojected})
         for task in self._tasks:
             task.cancel()
             try:
@@ -337,7 +363,8 @@ class IngestPipeline:
                 pass
 
     async def submit(self, events: list[PreparedEvent]) -> list[Accepted]:
-        """Durably log ``events``; returns once logged (and projected, unless the graph is away)."""
+        """Durably log ``events``; returns once logged, and projected too (unless the graph is away) when
+        acknowledging once in the graph."""
         if not events:
             return []
         future = asyncio.get_running_loop().create_future()
@@ -353,6 +380,9 @@ class IngestPipeline:
                 items.append(item)
                 size += len(item[0])
             events = [e for group, _ in items for e in group]
+            if self.when_logged:
+                async with self._room:
+                    await self._room.wait_for(lambda: self._unprojected < self.max_unprojected)
             self._in_flight += 1
             try:
                 logged = await asyncio.to_thread(self._log, events)
@@ -361,11 +391,18 @@ class IngestPipeline:
                 log.exception("event log append failed")
                 _fail(items, exc)
                 continue
+            self._unprojected += len(events)
+            if self.when_logged:
+                _acknowledge(items, logged.accepted)
             await self._logged.put((items, events, logged))
 
     async def _graph_stage(self) -> None:
         while True:
-            items, events, logged = await self._logged.get()
+            taken = [await self._logged.get()]
+            while self.when_logged and not self._logged.empty() \
+                    and sum(len(events) for _, events, _ in taken) < self.max_batch:
+                taken.append(self._logged.get_nowait())
+            items, events, logged = taken[0] if len(taken) == 1 else _joined(taken)
             try:
                 await asyncio.to_thread(self._project, events, logged)
             except Exception as exc:
@@ -373,20 +410,20 @@ class IngestPipeline:
                 _fail(items, exc)
                 continue
             finally:
-                self._in_flight -= 1
-            offset = 0
-            for group, future in items:
-                if not future.done():
-                    future.set_result(logged.accepted[offset:offset + len(group)])
-                offset += len(group)
+                self._in_flight -= len(taken)
+                self._unprojected -= len(events)
+                async with self._room:
+                    self._room.notify_all()
+            _acknowledge(items, logged.accepted)
 
     def _log(self, events: list[PreparedEvent]) -> _Logged:
-        """Append a group to the log, then make its graph statements while the engine writes the group before."""
+        """Append a group to the log, then make its graph statements while the engine writes the group before
+        (not when acknowledged once logged: the graph stage merges groups, and makes the merged group's)."""
         rows = self.log.append([(e.digest, e.body, e.kind, e.time) for e in events])
         accepted = [Accepted(seq, new) for seq, new in rows]
         fresh = [(a.seq, e.writes) for a, e in zip(accepted, events) if a.new]
         statements = None
-        if not self.lagging and self.projector.leading:
+        if not self.when_logged and not self.lagging and self.projector.leading:
             try:
                 statements = self.projector.prepare(fresh)
             except Exception:  # e.g. a key the store refuses: the graph stage goes event by event and skips it
@@ -437,6 +474,22 @@ def _merged(events: list[tuple[int, GraphWrites]]) -> GraphWrites:
     for _seq, event_writes in events:
         writes.extend(event_writes)
     return writes
+
+
+def _joined(taken: list[tuple[list, list[PreparedEvent], _Logged]]) -> tuple[list, list[PreparedEvent], _Logged]:
+    """Logged groups as one, for a single projection (its statements made afresh)."""
+    items = [item for group_items, _, _ in taken for item in group_items]
+    events = [event for _, group_events, _ in taken for event in group_events]
+    logged = _Logged([a for _, _, g in taken for a in g.accepted], [f for _, _, g in taken for f in g.fresh], None)
+    return items, events, logged
+
+
+def _acknowledge(items: list[tuple[list, asyncio.Future]], accepted: list[Accepted]) -> None:
+    offset = 0
+    for group, future in items:
+        if not future.done():
+            future.set_result(accepted[offset:offset + len(group)])
+        offset += len(group)
 
 
 def _fail(items: list[tuple[list, asyncio.Future]], exc: Exception) -> None:

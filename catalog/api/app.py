@@ -156,7 +156,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None,
             opened.log, opened.projector, on_commit=on_commit(app.state.hub, lineage_changed, opened.projector),
             # Events other replicas logged carry column lineage too: re-propagate once they are in the graph.
             on_caught_up=lambda events: lineage_changed.set(),
-            interval=0.2 if opened.logs.coordination.shared else 0.5)
+            interval=0.2 if opened.logs.coordination.shared else 0.5, acknowledge=settings.acknowledge)
         await app.state.pipeline.start()
         repropagation = asyncio.create_task(_repropagate(app.state.catalog, lineage_changed, metrics))
         if load_samples and app.state.catalog.log.last_seq() == 0:  # a new catalog (not one retention emptied)

@@ -88,6 +88,48 @@ def test_the_pipeline_acknowledges_each_group_once_it_is_in_the_graph(falkor_sto
     log.close()
 
 
+def test_acknowledged_once_logged_the_graph_follows_in_merged_groups_and_bounded_behind(falkor_store, tmp_path):
+    """acknowledge="log": a 201 does not wait for the graph; groups logged while the engine is busy go to it
+    as one, and once max_unprojected events wait for the graph, the next group waits to be logged."""
+    log = EventLog(tmp_path / "events.sqlite3")
+    projector = Projector(log, falkor_store)
+    projected: list[int] = []
+    pipeline = IngestPipeline(log, projector, acknowledge="log", max_unprojected=6, interval=60,
+                              on_commit=lambda events, accepted: projected.append(len(events)))
+
+    def group(n: int) -> list:
+        return [prepare_event({**event(f"g{n}_{i}"), "run": {"runId": str(uuid.uuid4())}}) for i in range(2)]
+
+    async def main():
+        await pipeline.start()
+        projector._lock.acquire()  # the engine "busy": the graph stage's thread waits at the projector
+        try:
+            acknowledged = [await asyncio.wait_for(pipeline.submit(group(n)), 5) for n in range(3)]
+            blocked = asyncio.create_task(pipeline.submit(group(3)))
+            await asyncio.sleep(0.5)
+            assert not blocked.done()  # 6 events wait for the graph: no room in the log stage
+            assert falkor_store.checkpoint() == 0
+        finally:
+            projector._lock.release()
+        acknowledged.append(await asyncio.wait_for(blocked, 10))
+        await pipeline.stop()  # waits for the graph to take what was acknowledged
+        return acknowledged
+
+    acknowledged = asyncio.run(main())
+    assert [a.seq for group_ in acknowledged for a in group_] == list(range(1, 9))
+    assert projector.applied == 8 == falkor_store.checkpoint()
+    assert sum(projected) == 8 and len(projected) <= 3  # four groups; those that waited went to the graph as one
+    assert falkor_store.query("MATCH (d:Dataset) RETURN count(d) AS n", read_only=True)[0]["n"] == 8
+    log.close()
+
+
+def test_an_unknown_acknowledge_mode_is_refused(tmp_path, falkor_store):
+    log = EventLog(tmp_path / "events.sqlite3")
+    with pytest.raises(ValueError, match="acknowledge must be one of graph, log"):
+        IngestPipeline(log, Projector(log, falkor_store), acknowledge="never")
+    log.close()
+
+
 def test_an_event_the_mapping_fails_on_is_refused_as_invalid_not_an_internal_error(monkeypatch):
     """Valid by the spec but a shape the mapping does not handle (a bug, like schema field tags that were not a
     list once): an InvalidEvent naming the failure, so a post gets 422 and the rest of its batch goes on."""

@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import time
 
 import httpx
 
@@ -210,3 +211,31 @@ def test_schema_field_tags_are_read_whatever_their_shape(client):
     tags = {f["name"]: f["tags"] for f in dataset["fields"]}
     assert (tags[fields[0]["name"]], tags[fields[1]["name"]], tags[fields[2]["name"]], tags[fields[3]["name"]]) \
         == (["PII"], [], ["sensitivity"], [])
+
+
+def test_acknowledged_once_logged_every_event_reaches_the_graph(tmp_path):
+    """`--acknowledge log`: concurrent posts get their 201 once logged, and the graph then holds each of them."""
+    import asyncio
+
+    from tests.conftest import ServerProcess
+
+    def event(n: int) -> dict:
+        return {"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "producer": "https://example.com/p",
+                "run": {"runId": f"01908a5e-0000-7000-8000-{n:012d}"}, "job": {"namespace": "ack", "name": f"j{n}"},
+                "outputs": [{"namespace": "ack", "name": f"out{n}"}]}
+
+    async def post_all(url: str) -> list[int]:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            answers = await asyncio.gather(*(http.post("/api/v1/lineage", json=event(n)) for n in range(200)))
+        return [a.status_code for a in answers]
+
+    with ServerProcess(tmp_path / "d", "--acknowledge", "log") as server, \
+            httpx.Client(base_url=server.url, timeout=30) as client:
+        assert asyncio.run(post_all(server.url)) == [201] * 200
+        deadline = time.monotonic() + 20
+        while client.get("/health").json()["projection"]["lag"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for n in range(200):
+            lineage = client.get("/api/v1/lineage", params={"nodeId": f"dataset:ack:out{n}", "depth": 1})
+            assert lineage.status_code == 200
+            assert {node["id"] for node in lineage.json()["graph"]} == {f"dataset:ack:out{n}", f"job:ack:j{n}"}
