@@ -342,7 +342,8 @@ class IngestPipeline:
         self._logged = asyncio.Queue(maxsize=0 if self.when_logged else 1)
         self._room = asyncio.Condition()
         self._tasks = [asyncio.create_task(self._log_stage(), name="ingest-log"),
-                       asyncio.create_task(self._graph_stage(), name="ingest-graph"),
+                       asyncio.create_task(self._merging_graph_stage() if self.when_logged else self._graph_stage(),
+                                           name="ingest-graph"),
                        asyncio.create_task(self._retry_loop(), name="projection-retry")]
 
     async def stop(self, drain_seconds: float = 10.0) -> None:
@@ -398,37 +399,61 @@ class IngestPipeline:
 
     async def _graph_stage(self) -> None:
         while True:
-            taken = [await self._logged.get()]
-            while self.when_logged and not self._logged.empty() \
-                    and sum(len(events) for _, events, _ in taken) < self.max_batch:
-                taken.append(self._logged.get_nowait())
-            items, events, logged = taken[0] if len(taken) == 1 else _joined(taken)
-            try:
-                await asyncio.to_thread(self._project, events, logged)
-            except Exception as exc:
-                log.exception("projecting logged events failed; the projection loop retries them")
-                _fail(items, exc)
-                continue
-            finally:
-                self._in_flight -= len(taken)
-                self._unprojected -= len(events)
-                async with self._room:
-                    self._room.notify_all()
-            _acknowledge(items, logged.accepted)
+            items, events, logged = await self._logged.get()
+            await self._through_graph(1, items, events, logged)
+
+    async def _merging_graph_stage(self) -> None:
+        """Acknowledged once logged: the groups logged meanwhile go to the graph as one, and the next such group is
+        prepared while the engine writes the one before."""
+        writing: asyncio.Task | None = None
+        try:
+            while True:
+                taken = [await self._logged.get()]
+                while not self._logged.empty() and sum(len(events) for _, events, _ in taken) < self.max_batch:
+                    taken.append(self._logged.get_nowait())
+                items, events, logged = await asyncio.to_thread(self._joined, taken)
+                if writing:
+                    await writing
+                writing = asyncio.create_task(self._through_graph(len(taken), items, events, logged))
+        finally:
+            if writing:
+                writing.cancel()
+
+    async def _through_graph(self, groups: int, items: list, events: list[PreparedEvent], logged: _Logged) -> None:
+        try:
+            await asyncio.to_thread(self._project, events, logged)
+        except Exception as exc:
+            log.exception("projecting logged events failed; the projection loop retries them")
+            _fail(items, exc)
+            return
+        finally:
+            self._in_flight -= groups
+            self._unprojected -= len(events)
+            async with self._room:
+                self._room.notify_all()
+        _acknowledge(items, logged.accepted)
 
     def _log(self, events: list[PreparedEvent]) -> _Logged:
-        """Append a group to the log, then make its graph statements while the engine writes the group before
-        (not when acknowledged once logged: the graph stage merges groups, and makes the merged group's)."""
+        """Append a group to the log; acknowledged once in the graph, also make its graph statements while the
+        engine writes the group before."""
         rows = self.log.append([(e.digest, e.body, e.kind, e.time) for e in events])
         accepted = [Accepted(seq, new) for seq, new in rows]
         fresh = [(a.seq, e.writes) for a, e in zip(accepted, events) if a.new]
-        statements = None
-        if not self.when_logged and not self.lagging and self.projector.leading:
-            try:
-                statements = self.projector.prepare(fresh)
-            except Exception:  # e.g. a key the store refuses: the graph stage goes event by event and skips it
-                pass
-        return _Logged(accepted, fresh, statements)
+        return _Logged(accepted, fresh, None if self.when_logged else self._statements(fresh))
+
+    def _joined(self, taken: list[tuple[list, list[PreparedEvent], _Logged]]) -> tuple[list, list, _Logged]:
+        """Logged groups as one, with the statements of their new events."""
+        fresh = [f for _, _, logged in taken for f in logged.fresh]
+        return ([item for items, _, _ in taken for item in items], [e for _, events, _ in taken for e in events],
+                _Logged([a for _, _, logged in taken for a in logged.accepted], fresh, self._statements(fresh)))
+
+    def _statements(self, fresh: list[tuple[int, GraphWrites]]) -> list | None:
+        if self.lagging or not self.projector.leading:
+            return None
+        try:
+            return self.projector.prepare(fresh)
+        except Exception:  # e.g. a key the store refuses: the graph stage goes event by event and skips it
+            return None
 
     def _project(self, events: list[PreparedEvent], logged: _Logged) -> None:
         if not self.lagging and self.projector.leading:
@@ -474,14 +499,6 @@ def _merged(events: list[tuple[int, GraphWrites]]) -> GraphWrites:
     for _seq, event_writes in events:
         writes.extend(event_writes)
     return writes
-
-
-def _joined(taken: list[tuple[list, list[PreparedEvent], _Logged]]) -> tuple[list, list[PreparedEvent], _Logged]:
-    """Logged groups as one, for a single projection (its statements made afresh)."""
-    items = [item for group_items, _, _ in taken for item in group_items]
-    events = [event for _, group_events, _ in taken for event in group_events]
-    logged = _Logged([a for _, _, g in taken for a in g.accepted], [f for _, _, g in taken for f in g.fresh], None)
-    return items, events, logged
 
 
 def _acknowledge(items: list[tuple[list, asyncio.Future]], accepted: list[Accepted]) -> None:

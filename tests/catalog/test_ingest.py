@@ -94,7 +94,7 @@ def test_acknowledged_once_logged_the_graph_follows_in_merged_groups_and_bounded
     log = EventLog(tmp_path / "events.sqlite3")
     projector = Projector(log, falkor_store)
     projected: list[int] = []
-    pipeline = IngestPipeline(log, projector, acknowledge="log", max_unprojected=6, interval=60,
+    pipeline = IngestPipeline(log, projector, acknowledge="log", max_unprojected=8, interval=60,
                               on_commit=lambda events, accepted: projected.append(len(events)))
 
     def group(n: int) -> list:
@@ -104,10 +104,10 @@ def test_acknowledged_once_logged_the_graph_follows_in_merged_groups_and_bounded
         await pipeline.start()
         projector._lock.acquire()  # the engine "busy": the graph stage's thread waits at the projector
         try:
-            acknowledged = [await asyncio.wait_for(pipeline.submit(group(n)), 5) for n in range(3)]
-            blocked = asyncio.create_task(pipeline.submit(group(3)))
+            acknowledged = [await asyncio.wait_for(pipeline.submit(group(n)), 5) for n in range(4)]
+            blocked = asyncio.create_task(pipeline.submit(group(4)))
             await asyncio.sleep(0.5)
-            assert not blocked.done()  # 6 events wait for the graph: no room in the log stage
+            assert not blocked.done()  # 8 events wait for the graph: no room in the log stage
             assert falkor_store.checkpoint() == 0
         finally:
             projector._lock.release()
@@ -116,10 +116,11 @@ def test_acknowledged_once_logged_the_graph_follows_in_merged_groups_and_bounded
         return acknowledged
 
     acknowledged = asyncio.run(main())
-    assert [a.seq for group_ in acknowledged for a in group_] == list(range(1, 9))
-    assert projector.applied == 8 == falkor_store.checkpoint()
-    assert sum(projected) == 8 and len(projected) <= 3  # four groups; those that waited went to the graph as one
-    assert falkor_store.query("MATCH (d:Dataset) RETURN count(d) AS n", read_only=True)[0]["n"] == 8
+    assert [a.seq for group_ in acknowledged for a in group_] == list(range(1, 11))
+    assert projector.applied == 10 == falkor_store.checkpoint()
+    # Five groups: the first in the engine, the second prepared meanwhile, the next two waiting went as one.
+    assert sum(projected) == 10 and len(projected) <= 4
+    assert falkor_store.query("MATCH (d:Dataset) RETURN count(d) AS n", read_only=True)[0]["n"] == 10
     log.close()
 
 
