@@ -112,6 +112,13 @@ def serve(host, port, workers, data_dir, graph_url, graph_database, database, de
     process. One per core at most: each is a Python interpreter of about 190 MB.
 
     \b
+    Many small posts (one event per request, as the OpenLineage HTTP transport sends):
+        catalog serve --acknowledge log
+    answers 201 once an event is durable in the event log, before the graph has it; the
+    graph follows in larger groups, at most 10,000 events behind (posts wait beyond that).
+    The default, --acknowledge graph, answers once the graph has it too.
+
+    \b
     Retention bounds growth: with --retention-days 30 the projecting server prunes, every hour,
     runs and dataset versions last seen over 30 days ago (each job's latest run and each
     dataset's current version stay), and folds raw events that old into the event log's

@@ -58,7 +58,8 @@ class Metrics:
             ["encoding"], registry=self.registry,
         )
         self.commit_sizes = Histogram(
-            "catalog_ingest_commit_events", "Events per group commit (log transaction + graph write)",
+            "catalog_ingest_commit_events", "Events per group written to the graph (acknowledged once in the graph: one "
+            "log transaction's; once logged: every group logged meanwhile)",
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000), registry=self.registry,
         )
         # A gauge's value across processes is the one set last (by a /health answer, an audit).

@@ -2,9 +2,12 @@
 
 from pathlib import Path
 
+import click
+import pytest
 import yaml
 
 from catalog.config import Settings, redacted
+from catalog.logs_cli import settings_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,3 +32,12 @@ def test_passwords_are_left_out_of_urls_shown():
     assert redacted("postgresql://u:secret@db:5432/c") == "postgresql://u:***@db:5432/c"
     assert redacted("postgresql://u@db/c") == "postgresql://u@db/c"
     assert redacted("neo4j://neo4j:pw@graph:7687") == "neo4j://neo4j:***@graph:7687"
+
+
+def test_the_acknowledge_mode_comes_from_its_variable_and_an_unknown_one_is_named(monkeypatch):
+    monkeypatch.setenv("CATALOG_ACKNOWLEDGE", "log")
+    assert settings_for().acknowledge == "log"
+    assert settings_for(acknowledge="graph").acknowledge == "graph"  # the flag wins
+    monkeypatch.setenv("CATALOG_ACKNOWLEDGE", "never")
+    with pytest.raises(click.UsageError, match=r"acknowledge \(CATALOG_ACKNOWLEDGE\): Input should be 'graph' or 'log'"):
+        settings_for()
