@@ -138,7 +138,7 @@ def bench_kafka(server: ServerProcess, bootstrap: str, topic: str, events: list[
     """Produce ``events`` (keyed by job, as the OpenLineage clients key them) and wait until the catalog
     has committed every offset of the topic; events/s over the whole."""
     def committed() -> int:
-        return sum(p["committed"] or 0 for p in httpx.get(server.url + "/health").json()["kafka"]["partitions"])
+        return sum(p["committed"] or 0 for p in server.http.get("/health").json()["kafka"]["partitions"])
 
     target = committed() + len(events)
     producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
@@ -163,7 +163,7 @@ RAW_MERGE = ("UNWIND $rows AS r MERGE (n:Bench {key: r.key}) "
 def engine_port(server: ServerProcess) -> int:
     """The embedded engine's port, from /health of the primary (with --workers, a worker may answer)."""
     for _ in range(50):
-        port = httpx.get(server.url + "/health").json()["graph"].get("port")
+        port = server.http.get("/health").json()["graph"].get("port")
         if port:
             return port
     raise RuntimeError("no process reported the engine's port")
@@ -173,7 +173,7 @@ def drain_seconds(server: ServerProcess) -> float:
     """Seconds until the graph holds every logged event (with --workers, workers acknowledge once logged
     and the primary projects their events from the log)."""
     start = checked = time.perf_counter()
-    while httpx.get(server.url + "/health").json()["projection"]["lag"]:
+    while server.http.get("/health").json()["projection"]["lag"]:
         time.sleep(0.02)
         checked = time.perf_counter()
     return checked - start  # until the check that found no lag began: 0 if the first one did
@@ -247,7 +247,7 @@ def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict[str, d
             results = {name: {"raw": [], "batch": [], "single": [], "single_in_graph": [], "kafka": [],
                               "drained": []} for name in servers}
             first = next(iter(servers))
-            while kafka and not httpx.get(servers[first].url + "/health").json()["kafka"]["partitions"]:
+            while kafka and not servers[first].http.get("/health").json()["kafka"]["partitions"]:
                 time.sleep(0.1)  # joined the group
             for repeat in range(args.repeats):
                 for index, (name, server) in enumerate(servers.items()):

@@ -183,7 +183,7 @@ def wait_projected(server: ServerProcess, count: int, timeout: float = 600) -> N
     """Until the server's graph holds all ``count`` events (the batch endpoint acknowledges when logged)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        health = httpx.get(server.url + "/health").json()
+        health = server.http.get("/health").json()
         if health["eventLog"]["events"] >= count and health["projection"]["lag"] == 0:
             return
         time.sleep(0.2)
