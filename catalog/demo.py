@@ -31,6 +31,7 @@ def scan_sample_table(catalog: Catalog) -> dict:
 async def load_demo(catalog: Catalog, pipeline: IngestPipeline) -> None:
     events = [prepare_event(item.event) for path in expand_paths([SAMPLES]) for item in read_events(path)]
     await pipeline.submit(events)
+    await pipeline.drained(60)  # with --acknowledge log, the scan's dataset may not be in the graph yet
     result = await asyncio.to_thread(scan_sample_table, catalog)
     log.info("loaded the demo", extra={"events": len(events), "columns_with_personal_data":
                                        sum(1 for c in result["columns"] if c["findings"])})

@@ -346,16 +346,22 @@ class IngestPipeline:
                                            name="ingest-graph"),
                        asyncio.create_task(self._retry_loop(), name="projection-retry")]
 
+    async def drained(self, timeout: float) -> bool:
+        """Wait until every event this pipeline logged has been through the graph stage; whether that happened
+        within ``timeout`` seconds."""
+        try:
+            async with self._room:
+                await asyncio.wait_for(self._room.wait_for(lambda: self._unprojected == 0), timeout)
+            return True
+        except TimeoutError:
+            return False
+
     async def stop(self, drain_seconds: float = 10.0) -> None:
         """Stop; events acknowledged but not yet in the graph get up to ``drain_seconds`` to get there (else the
         next start catches up from the log)."""
-        if self.when_logged and self._room is not None:
-            try:
-                async with self._room:
-                    await asyncio.wait_for(self._room.wait_for(lambda: self._unprojected == 0), drain_seconds)
-            except TimeoutError:
-                log.warning("stopping with events not yet in the graph; the next start projects them from the log",
-                            extra={"events": self._unprojected})
+        if self.when_logged and self._room is not None and not await self.drained(drain_seconds):
+            log.warning("stopping with events not yet in the graph; the next start projects them from the log",
+                        extra={"events": self._unprojected})
         for task in self._tasks:
             task.cancel()
             try:

@@ -214,7 +214,8 @@ def test_schema_field_tags_are_read_whatever_their_shape(client):
 
 
 def test_acknowledged_once_logged_every_event_reaches_the_graph(tmp_path):
-    """`--acknowledge log`: concurrent posts get their 201 once logged, and the graph then holds each of them."""
+    """`--acknowledge log`: concurrent posts get their 201 once logged, and the graph then holds each of them.
+    The demo's scan, which needs its dataset in the graph, is recorded too."""
     import asyncio
 
     from tests.conftest import ServerProcess
@@ -229,8 +230,11 @@ def test_acknowledged_once_logged_every_event_reaches_the_graph(tmp_path):
             answers = await asyncio.gather(*(http.post("/api/v1/lineage", json=event(n)) for n in range(200)))
         return [a.status_code for a in answers]
 
-    with ServerProcess(tmp_path / "d", "--acknowledge", "log") as server, \
+    with ServerProcess(tmp_path / "d", "--acknowledge", "log", "--demo") as server, \
             httpx.Client(base_url=server.url, timeout=30) as client:
+        scanned = client.post("/graphql", json={"query": '{ dataset(namespace: "food_delivery", name: '
+                                                '"public.customers") { classifications { entity } } }'}).json()
+        assert {"EMAIL_ADDRESS", "PERSON"} <= {c["entity"] for c in scanned["data"]["dataset"]["classifications"]}
         assert asyncio.run(post_all(server.url)) == [201] * 200
         deadline = time.monotonic() + 20
         while client.get("/health").json()["projection"]["lag"] and time.monotonic() < deadline:
