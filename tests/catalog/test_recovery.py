@@ -93,7 +93,7 @@ def test_engine_killed_mid_ingestion_is_restarted_and_caught_up(tmp_path):
         sender.join()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            health = httpx.get(server.url + "/health").json()
+            health = server.http.get("/health").json()
             if health["graph"]["restarts"] >= 1 and health["status"] == "ok" and health["projection"]["lag"] == 0:
                 break
             time.sleep(0.2)
@@ -174,7 +174,7 @@ def test_graph_engine_going_away_mid_requests_gives_503_and_recovers_without_res
         external_graph.go_away()  # while requests are in flight
         acked_before = len(acked)
         deadline = time.monotonic() + 30
-        while (health := httpx.get(server.url + "/health")).status_code == 200 and time.monotonic() < deadline:
+        while (health := server.http.get("/health")).status_code == 200 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert health.status_code == 503 and health.headers["Retry-After"]
         while len(acked) == acked_before and time.monotonic() < deadline:
@@ -184,7 +184,7 @@ def test_graph_engine_going_away_mid_requests_gives_503_and_recovers_without_res
         external_graph.come_back()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            health = httpx.get(server.url + "/health").json()
+            health = server.http.get("/health").json()
             if health["status"] == "ok" and health["projection"]["lag"] == 0:
                 break
             time.sleep(0.2)
@@ -193,7 +193,7 @@ def test_graph_engine_going_away_mid_requests_gives_503_and_recovers_without_res
         sender.join()
         reader.join()
         deadline = time.monotonic() + 30
-        while httpx.get(server.url + "/health").json()["projection"]["lag"] and time.monotonic() < deadline:
+        while server.http.get("/health").json()["projection"]["lag"] and time.monotonic() < deadline:
             time.sleep(0.2)
         missing = absent(server.url, [("x", i) for i in acked])
         statuses = sorted({code for code, _ in read_statuses})

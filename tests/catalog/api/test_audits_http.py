@@ -33,7 +33,7 @@ def cli(*args, timeout=120) -> subprocess.CompletedProcess:
 def wait_for(server, run_id: str) -> dict:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        state = httpx.get(f"{server.url}/api/v1/audits/{run_id}", timeout=10).json()
+        state = server.http.get(f"/api/v1/audits/{run_id}", timeout=10).json()
         if state["status"] != "running":
             return state
         time.sleep(0.1)
