@@ -1,0 +1,87 @@
+"""Lineage reads of a job with many runs: how the latest-run lookup grows with the runs kept.
+
+Writes COMPLETE events of one job (``n.hourly``, reading ``n.in`` and writing ``n.out``) into the embedded
+FalkorDB through the catalog's write path, each with a new run, and after each step times, on the same graph:
+
+* the REST view at depth 1 of ``n.out`` (``catalog.lineage.marquez_plan``: its jobs come with their latest run);
+* the latest-run read GraphQL's ``latestRun`` uses (``catalog.store.reads.latest_runs_read``).
+
+Both find a job's latest run by sorting all its runs, so their cost follows the runs a job has kept
+(``--retention-days`` bounds them).
+
+    python benchmarks/runs_per_job.py [--runs 1 1000 10000 50000] [--repeats 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from catalog.engine import EmbeddedEngine  # noqa: E402
+from catalog.lineage import marquez_plan  # noqa: E402
+from catalog.store.falkor_backend import FalkorStore  # noqa: E402
+from catalog.store.reads import latest_runs_read  # noqa: E402
+from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event  # noqa: E402
+
+WRITE_GROUP = 2000  # events per write, as a batch post makes them
+
+
+def run_event(n: int) -> dict:
+    return {"eventType": "COMPLETE", "eventTime": f"2024-01-{1 + n // 86400 % 28:02d}T{n // 3600 % 24:02d}:"
+            f"{n // 60 % 60:02d}:{n % 60:02d}Z", "producer": "https://example.com/bench",
+            "run": {"runId": str(uuid.uuid4())}, "job": {"namespace": "n", "name": "hourly"},
+            "inputs": [{"namespace": "n", "name": "in"}], "outputs": [{"namespace": "n", "name": "out"}]}
+
+
+def write_runs(store: FalkorStore, first: int, count: int) -> None:
+    for start in range(first, first + count, WRITE_GROUP):
+        writes = GraphWrites()
+        for n in range(start, min(start + WRITE_GROUP, first + count)):
+            event = run_event(n)
+            map_event(event, event_hash(canonical_json(event)), writes)
+        store.execute_writes(store.prepare(writes))
+
+
+def median_ms(call, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, nargs="+", default=[1, 1000, 10000, 50000],
+                        help="run counts to measure at, ascending")
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = EmbeddedEngine(Path(tmp)).start()
+        try:
+            store = FalkorStore("127.0.0.1", engine.port)
+            store.ensure_schema()
+            written = 0
+            print("| runs of the job | REST view, depth 1 (ms) | latest-run read (ms) |\n|---|---|---|")
+            for runs in args.runs:
+                write_runs(store, written, runs - written)
+                written = runs
+                rest = median_ms(lambda: store.run(marquez_plan(store, "dataset:n:out", 1, max_depth=25,
+                                                                max_nodes=5000)), args.repeats)
+                latest = median_ms(lambda: store.read(latest_runs_read(["job:n:hourly"])), args.repeats)
+                print(f"| {runs:,} | {rest:.2f} | {latest:.2f} |", flush=True)
+        finally:
+            engine.stop()
+
+
+if __name__ == "__main__":
+    main()
