@@ -49,6 +49,7 @@ from falkordb import FalkorDB
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from catalog.config import ACKNOWLEDGE_MODES  # noqa: E402
 from catalog.store.writes import compact  # noqa: E402
 from ingestors.files import SAMPLES  # noqa: E402
 from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event  # noqa: E402
@@ -274,7 +275,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1,
                         help="catalog serve --workers N: N processes take requests; the primary writes the graph")
-    parser.add_argument("--acknowledge", nargs="+", choices=["graph", "log"], default=["graph"],
+    parser.add_argument("--acknowledge", nargs="+", choices=ACKNOWLEDGE_MODES, default=["graph"],
                         help="catalog serve --acknowledge MODE; several: one server of this checkout per mode")
     parser.add_argument("--no-kafka", action="store_true", help="skip the Kafka measurement (no broker started)")
     parser.add_argument("--demo", action="store_true",

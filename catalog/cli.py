@@ -13,6 +13,7 @@ import httpx
 
 from catalog.audit_cli import audit, impact, key_option, register, url_option
 from catalog.client import CatalogClient, CatalogRefused, CatalogUnavailable
+from catalog.config import ACKNOWLEDGE_MODES
 from catalog.keys_cli import keys
 from catalog.logs_cli import database_option, governance_log, move, prune, rebuild, settings_for
 from catalog.scan_cli import scan, split_dataset
@@ -75,7 +76,7 @@ def main() -> None:
               "that old into the event log's snapshot (see `catalog prune --help`)  [default: keep everything]")
 @click.option("--audit-retention-days", type=click.FloatRange(min=0, min_open=True), metavar="DAYS",
               help="prune audit runs finished more than DAYS ago (the newest two stay)  [default: keep them all]")
-@click.option("--acknowledge", type=click.Choice(["graph", "log"]),
+@click.option("--acknowledge", type=click.Choice(ACKNOWLEDGE_MODES),
               help="when a posted event gets its 201: once in the graph too (a client reads what it just posted), or "
               "once durable in the event log (faster for many small posts; the graph follows)  [default: graph]")
 def serve(host, port, workers, data_dir, graph_url, graph_database, database, demo, log_level, no_auth,

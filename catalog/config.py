@@ -9,6 +9,8 @@ from urllib.parse import urlparse, urlunparse
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ACKNOWLEDGE_MODES = ("graph", "log")  # when a posted event gets its 201: once in the graph, or once logged
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
@@ -44,7 +46,7 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64, description="processes serving HTTP on the one port: the first holds "
                          "the data directory, the embedded engine and the projection; the others are replicas of it "
                          "on the same logs and graph")
-    acknowledge: Literal["graph", "log"] = Field(
+    acknowledge: Literal[ACKNOWLEDGE_MODES] = Field(
         "graph", description="when a posted event gets its 201: 'graph' once it is in the event log and the graph "
         "(a client reads what it has just posted), 'log' once it is durable in the event log (the graph follows, "
         "at most 10,000 events behind; faster for many small posts)")

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import orjson
 
 from catalog import changes, retention as retention_rules
+from catalog.config import ACKNOWLEDGE_MODES
 from catalog.eventlog import EventLog, LoggedEvent
 from catalog.govlog import GovernanceLog
 from catalog.logstore.base import Lease, LogsUnavailable
@@ -294,9 +295,6 @@ class Projector:
     def lag(self) -> int:
         applied = self.applied if self.leading else self.store.checkpoint()
         return max(0, self.log.last_seq() - applied)
-
-
-ACKNOWLEDGE_MODES = ("graph", "log")  # when a submitted event is acknowledged: once in the graph, or once logged
 
 
 class IngestPipeline:
