@@ -6,16 +6,17 @@ FalkorDB through the catalog's write path, each with a new run, and after each s
 * the REST view at depth 1 of ``n.out`` (``catalog.lineage.marquez_plan``: its jobs come with their latest run);
 * the latest-run read GraphQL's ``latestRun`` uses (``catalog.store.reads.latest_runs_read``).
 
-Both find a job's latest run by sorting all its runs, so their cost follows the runs a job has kept
-(``--retention-days`` bounds them).
+Jobs keep a pointer to their latest run, so neither should grow with the runs. With ``--baseline REF`` the same
+script of that commit (a git worktree) runs first, on its own engine, and the table gives both with ratios.
 
-    python benchmarks/runs_per_job.py [--runs 1 1000 10000 50000] [--repeats 30]
+    python benchmarks/runs_per_job.py [--runs 1 1000 10000 50000] [--repeats 30] [--baseline REF]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,28 +60,64 @@ def median_ms(call, repeats: int) -> float:
     return statistics.median(times) * 1e3
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, nargs="+", default=[1, 1000, 10000, 50000],
-                        help="run counts to measure at, ascending")
-    parser.add_argument("--repeats", type=int, default=30)
-    args = parser.parse_args()
+def measure(runs_at: list[int], repeats: int) -> list[tuple[int, float, float]]:
+    """(runs of the job, REST view ms, latest-run read ms) at each run count, medians of ``repeats``."""
+    found = []
     with tempfile.TemporaryDirectory() as tmp:
         engine = EmbeddedEngine(Path(tmp)).start()
         try:
             store = FalkorStore("127.0.0.1", engine.port)
             store.ensure_schema()
             written = 0
-            print("| runs of the job | REST view, depth 1 (ms) | latest-run read (ms) |\n|---|---|---|")
-            for runs in args.runs:
+            for runs in runs_at:
                 write_runs(store, written, runs - written)
                 written = runs
                 rest = median_ms(lambda: store.run(marquez_plan(store, "dataset:n:out", 1, max_depth=25,
-                                                                max_nodes=5000)), args.repeats)
-                latest = median_ms(lambda: store.read(latest_runs_read(["job:n:hourly"])), args.repeats)
-                print(f"| {runs:,} | {rest:.2f} | {latest:.2f} |", flush=True)
+                                                                max_nodes=5000)), repeats)
+                latest = median_ms(lambda: store.read(latest_runs_read(["job:n:hourly"])), repeats)
+                found.append((runs, rest, latest))
+                print(f"| {runs:,} | {rest:.2f} | {latest:.2f} |", file=sys.stderr, flush=True)
         finally:
             engine.stop()
+    return found
+
+
+def measure_baseline(ref: str, runs_at: list[int], repeats: int) -> list[tuple[int, float, float]]:
+    """The same measurement by commit ``ref``'s own script, from its table."""
+    with tempfile.TemporaryDirectory() as tmp:
+        worktree = Path(tmp) / "baseline-code"
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), ref], check=True,
+                       capture_output=True)
+        try:
+            done = subprocess.run([sys.executable, str(worktree / "benchmarks" / "runs_per_job.py"), "--repeats",
+                                   str(repeats), "--runs", *map(str, runs_at)], check=True, capture_output=True,
+                                  text=True, cwd=worktree)
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], check=False)
+    rows = [line.strip("|").split("|") for line in (done.stdout + done.stderr).splitlines()
+            if line.startswith("| ") and line[2].isdigit()]
+    return [(int(runs.strip().replace(",", "")), float(rest), float(latest)) for runs, rest, latest in rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, nargs="+", default=[1, 1000, 10000, 50000],
+                        help="run counts to measure at, ascending")
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--baseline", metavar="REF", help="also measure this git commit's code, for ratios")
+    args = parser.parse_args()
+    before = measure_baseline(args.baseline, args.runs, args.repeats) if args.baseline else None
+    found = measure(args.runs, args.repeats)
+    if before is None:
+        print("| runs of the job | REST view, depth 1 (ms) | latest-run read (ms) |\n|---|---|---|")
+        for runs, rest, latest in found:
+            print(f"| {runs:,} | {rest:.2f} | {latest:.2f} |")
+        return
+    print(f"| runs of the job | REST view, depth 1 (ms) | {args.baseline} | ratio | latest-run read (ms) | "
+          f"{args.baseline} | ratio |\n|---|---|---|---|---|---|---|")
+    for (runs, rest, latest), (_, rest_before, latest_before) in zip(found, before):
+        print(f"| {runs:,} | {rest:.2f} | {rest_before:.2f} | {rest_before / rest:.1f}x | {latest:.2f} | "
+              f"{latest_before:.2f} | {latest_before / latest:.1f}x |")
 
 
 if __name__ == "__main__":

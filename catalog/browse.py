@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from catalog.store import reads
 from catalog.store.base import GraphStore
-from catalog.store.writes import search_words
+from catalog.store.writes import run_order, search_words
 
 MAX_PAGE = 500
 MAX_TEXT_MATCHES = 10_000  # index hits a list filter pages through
@@ -138,8 +138,8 @@ def _tag_and_owner(narrowing: list[str], label: str, tag: str | None, owner: str
 def runs_of_job(store: GraphStore, job_key: str, first: int = 20) -> list[dict]:
     check_page_size(first)
     rows = store.query(
-        "MATCH (r:Run {job: $job}) RETURN r.key AS key ORDER BY coalesce(r.startTime, r.firstSeen) DESC, r.key "
-        "LIMIT $first", {"job": job_key, "first": first}, read_only=True,
+        f"MATCH (r:Run {{job: $job}}) RETURN r.key AS key ORDER BY {run_order('r')} DESC, r.key LIMIT $first",
+        {"job": job_key, "first": first}, read_only=True,
     )
     keys = [r["key"] for r in rows]
     found = reads.nodes(store, "Run", keys)

@@ -114,6 +114,8 @@ def apply(store: GraphStore, event_log: EventLog, retention: Retention, now_ms: 
         pruned.runs = _expire(store, "Run", "job", runs_before, event_log.drop_subjects,
                               before_delete="UNWIND $keys AS k MATCH (i:RunInput {run: k}) DETACH DELETE i")
         pruned.runs += _orphaned_parents(store, event_log.drop_subjects)
+        if pruned.runs:
+            store.repoint_latest_runs()  # a job's latest run may be among the pruned
         pruned.versions = _expire(store, "DatasetVersion", "dataset", runs_before, event_log.drop_subjects)
     if audits_before is not None:
         pruned.audits, pruned.findings = expire_audits(store, audits_before, retention.keep_audits)

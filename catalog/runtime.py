@@ -93,6 +93,7 @@ class Catalog:
             if not worker:
                 store.ensure_schema()
                 store.backfill_search_text()
+                store.backfill_latest_runs()
             propagator = Propagator(store, tuple(settings.anonymizing_jobs))
             projector = Projector(logs.events, store, governance=logs.governance, propagator=propagator,
                                   lease=logs.coordination.lease("projector"), retention=retention_of(settings),

@@ -4,6 +4,7 @@ import hashlib
 import json
 
 from catalog.store.base import GraphStore
+from catalog.store.writes import NO_TIME
 
 
 def counts(graph: GraphStore) -> tuple[int, int]:
@@ -22,3 +23,9 @@ def snapshot_rows(graph: GraphStore) -> set[str]:
 
 def snapshot(graph: GraphStore) -> str:
     return hashlib.sha256("\n".join(sorted(snapshot_rows(graph))).encode()).hexdigest()
+
+
+def latest_by_sorting(graph: GraphStore, job_key: str) -> str | None:
+    """A job's latest run found the slow way: all its runs, latest start (else first seen) first, then by key."""
+    rows = graph.rows("MATCH (r:Run {job: $job}) RETURN r.key, coalesce(r.startTime, r.firstSeen)", {"job": job_key})
+    return min(rows, key=lambda row: (-(NO_TIME if row[1] is None else row[1]), row[0]))[0] if rows else None

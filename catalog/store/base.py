@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
 from typing import Any, NamedTuple, TypeVar
 
-from catalog.store.writes import search_text, write_plan
+from catalog.store.writes import QUERIES, search_text, write_plan
 from ingestors.openlineage import GraphWrites, unindexable_keys
 
 # Labels with a unique ``key`` property; every node the catalog writes has one.
@@ -118,6 +118,25 @@ class GraphStore(ABC):
                 updated += len(rows)
         self.query("MERGE (:CatalogMeta {key: 'searchText'})")
         return updated
+
+    def backfill_latest_runs(self) -> int:
+        """Point the jobs of a graph written before jobs kept their latest run at it, once; returns how many
+        jobs were looked at."""
+        if self.rows("MATCH (m:CatalogMeta {key: 'latestRun'}) RETURN m.key"):
+            return 0
+        repointed = self.repoint_latest_runs()
+        self.query("MERGE (:CatalogMeta {key: 'latestRun'})")
+        return repointed
+
+    def repoint_latest_runs(self, batch: int = 1_000) -> int:
+        """Read again the runs of every job whose latest run is unset or no longer in the graph (pruned), to
+        point it at its latest; returns how many jobs were looked at."""
+        jobs = [key for (key,) in self.rows("MATCH (j:Job) OPTIONAL MATCH (r:Run {key: j.latestRun}) "
+                                            "WITH j, r WHERE r IS NULL RETURN j.key")]
+        for start in range(0, len(jobs), batch):
+            rows = [{"job": key} for key in jobs[start:start + batch]]
+            self.execute_writes([(QUERIES["latest_run_rescans"], {"rows": rows})])
+        return len(jobs)
 
     def rows(self, cypher: str, params: dict | None = None) -> list[tuple]:
         """A read-only statement's rows as tuples in RETURN order, for reads too large for a dict per row."""
@@ -276,11 +295,9 @@ class GraphStore(ABC):
                     f"{_seen_by('WHERE', as_of, 'e')} RETURN {fn}(j), x", {"ids": dataset_ids, "asOf": as_of})
 
     def jobs_with_latest_runs(self, ids: list, props: tuple[str, ...], run_props: tuple[str, ...]) -> Read:
-        """Jobs by engine id with their latest run (by start time, else first seen): {id: (properties, run or
-        None)}."""
+        """Jobs by engine id with the latest run each points at: {id: (properties, run or None)}."""
         fn = self.id_function
-        return Read(f"UNWIND $ids AS x MATCH (j) WHERE {fn}(j) = x OPTIONAL MATCH (r:Run {{job: j.key}}) "
-                    "WITH x, j, r ORDER BY coalesce(r.startTime, r.firstSeen) DESC WITH x, j, collect(r)[0] AS r "
+        return Read(f"UNWIND $ids AS x MATCH (j) WHERE {fn}(j) = x OPTIONAL MATCH (r:Run {{key: j.latestRun}}) "
                     f"RETURN x, {_projection('j', props)}, "
                     f"CASE WHEN r IS NULL THEN NULL ELSE {_projection('r', run_props)} END",
                     {"ids": ids}, lambda rows: {x: (dict(j), dict(r) if r else None) for x, j, r in rows})

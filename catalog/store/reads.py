@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from catalog.store.base import GraphStore, Read
+from catalog.store.writes import run_order
 from ingestors.openlineage import FACET_PREFIX, VERSION_PREFIX
 
 _NODE_LABELS = {"dataset": "Dataset", "job": "Job", "datasetField": "Field", "run": "Run"}
@@ -109,9 +110,10 @@ def latest_runs(store: GraphStore, job_keys: list[str]) -> dict[str, dict]:
 
 
 def latest_runs_read(job_keys: list[str]) -> Read:
-    """The latest run of each job, by start time (else first seen)."""
-    return Read("UNWIND $keys AS k MATCH (r:Run {job: k}) WITH k, r ORDER BY coalesce(r.startTime, r.firstSeen) DESC "
-                "WITH k, collect(r)[0] AS r RETURN k AS job, r {.*} AS run", {"keys": job_keys},
+    """The latest run of each job (the first of its runs by :func:`~catalog.store.writes.run_order`), as the job
+    points at it."""
+    return Read("UNWIND $keys AS k MATCH (j:Job {key: k}) MATCH (r:Run {key: j.latestRun}) "
+                "RETURN k AS job, r {.*} AS run", {"keys": job_keys},
                 lambda rows: {job: plain(run) for job, run in rows})
 
 
@@ -194,6 +196,6 @@ def runs_of_dataset(store: GraphStore, dataset_key: str, first: int = 10) -> lis
     """The latest runs that read or wrote a dataset, each with ``io`` READ or WROTE."""
     rows = store.query(
         "MATCH (r:Run)-[e:READ|WROTE]->(:Dataset {key: $key}) RETURN r {.*} AS r, type(e) AS io "
-        "ORDER BY coalesce(r.startTime, r.firstSeen) DESC, r.key LIMIT $first",
+        f"ORDER BY {run_order('r')} DESC, r.key LIMIT $first",
         {"key": dataset_key, "first": first}, read_only=True)
     return [{**plain(r["r"]), "io": r["io"]} for r in rows]

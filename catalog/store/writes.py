@@ -90,6 +90,15 @@ def _tag(target_label: str) -> str:
     )
 
 
+NO_TIME = -(2**53)  # below any epoch-millisecond time
+
+
+def run_order(var: str) -> str:
+    """A run's place among its job's runs, latest first (then by key): its start, else when it was first seen.
+    A run known only as another's parent has no time and comes last."""
+    return f"coalesce({var}.startTime, {var}.firstSeen, {NO_TIME})"
+
+
 # Order matters: nodes before the edges that MATCH them.
 QUERIES: dict[str, str] = {
     "namespaces": f"UNWIND $rows AS r MERGE (n:Namespace {{key: r.key}}) SET n.name = r.key, {_seen('n')}",
@@ -108,6 +117,23 @@ QUERIES: dict[str, str] = {
         "UNWIND $rows AS r MATCH (c:Run {key: r.src}) MATCH (j:Job {key: r.job}) "
         "MERGE (p:Run {key: r.dst}) SET p.runId = r.runId, p.job = r.job "
         f"MERGE (j)-[:HAS_RUN]->(p) MERGE (c)-[e:CHILD_OF]->(p) SET {_seen('e')}"
+    ),
+    # Each job keeps its latest run (latestRun, and its run_order in latestRunAt), so that reads do not sort all
+    # of a job's runs. One row per job and statement. A run's order can move down (an earlier start arrives):
+    # if the run pointed at did, went away or moved to another job, all the job's runs are read again...
+    "latest_run_rescans": (
+        "UNWIND $rows AS r MATCH (j:Job {key: r.job}) OPTIONAL MATCH (p:Run {key: j.latestRun}) "
+        f"WITH r, j, p WHERE p IS NULL OR p.job <> j.key OR {run_order('p')} < j.latestRunAt "
+        f"OPTIONAL MATCH (n:Run {{job: r.job}}) WITH j, n ORDER BY {run_order('n')} DESC, n.key "
+        f"WITH j, collect(n)[0] AS n SET j.latestRun = n.key, j.latestRunAt = {run_order('n')}"
+    ),
+    # ... otherwise the runs of this write can only move the pointer forward.
+    "latest_runs": (
+        "UNWIND $rows AS r MATCH (j:Job {key: r.job}) UNWIND r.runs AS k MATCH (n:Run {key: k}) WHERE n.job = j.key "
+        f"WITH j, n ORDER BY {run_order('n')} DESC, n.key WITH j, collect(n)[0] AS n "
+        f"WHERE j.latestRunAt IS NULL OR {run_order('n')} > j.latestRunAt "
+        f"OR ({run_order('n')} = j.latestRunAt AND n.key < j.latestRun) "
+        f"SET j.latestRun = n.key, j.latestRunAt = {run_order('n')}"
     ),
     # A new field gets its attributes in the same SET clause as its name: FalkorDB re-indexes a node once per
     # clause, and a field is in three indexes (two clauses made field rows about half again as costly).
@@ -267,8 +293,17 @@ def merge_rows(writes: GraphWrites) -> dict[str, list[dict]]:
 
 
 def compact(writes: GraphWrites) -> dict[str, list[dict]]:
-    """:func:`merge_rows`, with what the queries derive from a row: its searchText, its facet's version map."""
+    """:func:`merge_rows`, with what the queries derive from a row: its searchText, its facet's version map, the
+    jobs whose latest run the write may change."""
     compacted = merge_rows(writes)
+    runs_of_job: dict[str, set[str]] = {}
+    for row in compacted.get("runs", ()):
+        runs_of_job.setdefault(row["job"], set()).add(row["key"])
+    for row in compacted.get("parents", ()):
+        runs_of_job.setdefault(row["job"], set()).add(row["dst"])
+    if runs_of_job:
+        compacted["latest_run_rescans"] = [{"job": job} for job in sorted(runs_of_job)]
+        compacted["latest_runs"] = [{"job": job, "runs": sorted(runs)} for job, runs in sorted(runs_of_job.items())]
     for kind, rows in compacted.items():
         if kind in SEARCHABLE:
             for row in rows:

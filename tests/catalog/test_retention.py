@@ -15,9 +15,11 @@ import pytest
 from catalog.eventlog import EventLog
 from catalog.ingest import Projector
 from catalog.retention import Retention
+from catalog.store import reads
 from ingestors.openlineage import canonical_json, event_hash
 from ingestors.validate import parse_event_time
 from tests.conftest import ServerProcess
+from tests.graphs import latest_by_sorting
 
 NS = "retail"
 PRODUCER = "https://github.com/lineage-catalog/tests/retention"
@@ -64,7 +66,11 @@ def history(valid_events) -> tuple[list[dict], set[int]]:
         for run in range(6):
             at = OLD + timedelta(days=run) if job in all_old or run < 4 else RECENT + timedelta(hours=run)
             events += run_events(job, run, at, parent=parent if job == 2 else None)
-    return events, all_old
+    # Job 6's latest run (by start) is not its last seen: a run that started before it ended after it.
+    events += run_events(6, 0, OLD + timedelta(days=10))
+    started_first = run_events(6, 1, OLD + timedelta(days=5))
+    started_first[1]["eventTime"] = (OLD + timedelta(days=20)).isoformat()
+    return events + started_first, all_old | {6}
 
 
 def ingest(log: EventLog, projector: Projector, events: list[dict]) -> None:
@@ -78,13 +84,18 @@ def _event_time(event: dict) -> int:
 
 
 def lineage_of(dump: dict) -> dict:
-    """The dump without what retention may remove: runs, versions, run inputs and the edges touching them."""
+    """The dump without what retention may remove: runs, versions, run inputs and the edges touching them, and
+    the latest run each job points at."""
     def kept(node: str) -> bool:
         labels, _ = json.loads(node)
         return not RUN_LABELS & set(labels)
 
+    def without_latest_run(node: str) -> list:
+        labels, props = json.loads(node)
+        return [labels, {k: v for k, v in props.items() if k not in ("latestRun", "latestRunAt")}]
+
     run_keys = tuple(f"{prefix}:" for prefix in ("run", "datasetVersion"))
-    return {"nodes": [n for n in dump["nodes"] if kept(n)],
+    return {"nodes": [without_latest_run(n) for n in dump["nodes"] if kept(n)],
             "edges": [e for e in dump["edges"] if not any(str(end).startswith(run_keys) or ">" in str(end)
                                                           for end in json.loads(e)[1:3])]}
 
@@ -116,6 +127,12 @@ def test_old_runs_and_versions_go_lineage_stays_and_a_rebuild_gives_the_same_gra
                           {"d": f"dataset:{NS}:out_0"})
     assert versions == [("v-0-5",)]  # the current version stays
     assert pruned.runs == runs_before - len(jobs) > 0 and pruned.versions > 0
+    # A job whose latest run was pruned points at the latest one left.
+    job_keys = [key for (key,) in store.rows("MATCH (j:Job) RETURN j.key")]
+    latest = reads.latest_runs(store, job_keys)
+    assert {k: latest[k]["key"] if k in latest else None for k in job_keys} == \
+        {k: latest_by_sorting(store, k) for k in job_keys}
+    assert latest[f"job:{NS}:job_6"]["startTime"] == int((OLD + timedelta(days=5)).timestamp() * 1000)
 
     # Raw events that old were folded into the snapshot; only the recent ones are left as events.
     distinct = {event_hash(canonical_json(e)): _event_time(e) for e in events}  # the log keeps duplicates once

@@ -7,8 +7,10 @@ import uuid
 
 import pytest
 
+from catalog import browse
 from catalog.store import reads
 from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event
+from tests.graphs import latest_by_sorting
 
 
 def writes_for(events) -> GraphWrites:
@@ -79,6 +81,50 @@ def test_run_state_terminal_wins_and_earliest_start_is_the_start(store):
         assert props["state"] == "COMPLETE"
         assert props["startTime"] == 1704067200000
         assert props["endTime"] == 1704067800000
+
+
+def test_a_jobs_latest_run_is_kept_whatever_the_order_and_grouping_of_its_events(store):
+    """Runs whose order moves both ways (a START after an earlier OTHER moves a run later; a second, earlier
+    START moves it back), ties, and runs known only as a parent (no time: last)."""
+    def at(minute: int) -> str:
+        return f"2024-01-01T{minute // 60:02d}:{minute % 60:02d}:00Z"
+
+    def parent(run: str) -> dict:
+        return {"parent": {"_producer": "p", "_schemaURL": "s", "run": {"runId": run},
+                           "job": {"namespace": "ns", "name": "orchestrator"}}}
+
+    rng = random.Random(11)
+    orchestrated = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(2)]
+    events = [run_event(orchestrated[1], "START", at(3), job="orchestrator")]  # the other parent has no event
+    for n in range(8):
+        run, first = str(uuid.UUID(int=rng.getrandbits(128))), rng.choice([10, 20, 20, 30, 40])
+        events += [run_event(run, "OTHER", at(first)), run_event(run, "START", at(first + rng.randrange(0, 30))),
+                   run_event(run, "COMPLETE", at(first + 40), facets=parent(orchestrated[n % 2]))]
+        if rng.random() < 0.5:
+            events.append(run_event(run, "START", at(first - rng.randrange(0, 15))))
+    jobs = ["job:ns:etl", "job:ns:orchestrator"]
+    for seed in range(4):
+        store.clear()
+        shuffled = random.Random(seed).sample(events, len(events))
+        cuts = sorted(random.Random(seed).sample(range(1, len(shuffled)), 6))
+        for start, end in zip([0] + cuts, cuts + [len(shuffled)]):
+            store.apply(writes_for(shuffled[start:end]))
+            expected = {job: latest_by_sorting(store, job) for job in jobs}
+            latest = reads.latest_runs(store, jobs)
+            assert {job: latest[job]["key"] if job in latest else None for job in jobs} == expected, f"seed {seed}"
+            assert {job: (browse.runs_of_job(store, job, 1) or [{"key": None}])[0]["key"] for job in jobs} == expected
+    assert reads.latest_runs(store, ["job:ns:orchestrator"])["job:ns:orchestrator"]["runId"] == orchestrated[1]
+
+
+def test_jobs_written_before_they_kept_their_latest_run_are_pointed_at_it_once(store, valid_events):
+    store.apply(writes_for(e for _, e in valid_events))
+    pointed = store.dump()
+    store.query("MATCH (j:Job) REMOVE j.latestRun, j.latestRunAt")
+    store.query("MATCH (m:CatalogMeta {key: 'latestRun'}) DELETE m")
+    assert store.dump() != pointed
+    assert store.backfill_latest_runs() > 0
+    assert store.dump() == pointed
+    assert store.backfill_latest_runs() == 0
 
 
 def test_streaming_runs_draw_lineage_from_start_and_running(store):
