@@ -10,7 +10,6 @@ from catalog.ingest import IngestPipeline, prepare_event
 from catalog.runtime import Catalog
 from ingestors.files import SAMPLES, expand_paths, read_events
 from policies.classifications import record_scan
-from policies.classify import scan
 from policies.sources import read_sample
 
 log = logging.getLogger("catalog.demo")
@@ -22,6 +21,9 @@ SAMPLE_ROWS = 1000
 
 def scan_sample_table(catalog: Catalog) -> dict:
     """Scan the sample customers table and record it on its dataset, as `catalog scan` would."""
+    # Imported here: Presidio and spaCy take about a second to import, and a server without --demo never scans.
+    from policies.classify import scan
+
     result = scan(read_sample(str(SAMPLE_TABLE), SAMPLE_ROWS)).to_dict()
     record_scan(catalog.store, catalog.governance, "system:demo", *SAMPLE_DATASET, result)
     catalog.propagator.run()
