@@ -50,7 +50,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from catalog.config import ACKNOWLEDGE_MODES  # noqa: E402
-from catalog.store.writes import compact  # noqa: E402
+from catalog.store.writes import merge_rows  # noqa: E402
 from ingestors.files import SAMPLES  # noqa: E402
 from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event  # noqa: E402
 from tests.conftest import ServerProcess  # noqa: E402
@@ -81,7 +81,9 @@ def graph_rows_per_event(events: list[dict]) -> float:
     writes = GraphWrites()
     for event in events:
         map_event(event, event_hash(canonical_json(event)), writes)
-    return sum(len(rows) for rows in compact(writes).values()) / len(events)
+    # Nodes, edges and facets only: not the rows that keep each job's latest run, which are bookkeeping of
+    # the same runs (counting them would raise the ratio to the ceiling by about 15%).
+    return sum(len(rows) for rows in merge_rows(writes).values()) / len(events)
 
 
 async def _post_all(url: str, path: str, bodies: list[bytes], clients: int, status: int) -> float:
