@@ -4,9 +4,12 @@ Writes COMPLETE events of one job (``n.hourly``, reading ``n.in`` and writing ``
 FalkorDB through the catalog's write path, each with a new run, and after each step times, on the same graph:
 
 * the REST view at depth 1 of ``n.out`` (``catalog.lineage.marquez_plan``: its jobs come with their latest run);
-* the latest-run read GraphQL's ``latestRun`` uses (``catalog.store.reads.latest_runs_read``).
+* the latest-run read GraphQL's ``latestRun`` uses (``catalog.store.reads.latest_runs_read``);
+* the latest-version read of ``n.out`` (each run writes a version of it) that the dataset views use
+  (``catalog.store.reads.latest_version_read``), and beside it, on the same graph, the statement it replaced,
+  which sorts all the dataset's versions.
 
-Jobs keep a pointer to their latest run, so neither should grow with the runs. With ``--baseline REF`` the same
+Jobs and datasets keep a pointer to their latest run and version, so none should grow with the runs. With ``--baseline REF`` the same
 script of that commit (a git worktree) runs first, on its own engine, and the table gives both with ratios.
 
     python benchmarks/runs_per_job.py [--runs 1 1000 10000 50000] [--repeats 30] [--baseline REF]
@@ -29,9 +32,12 @@ sys.path.insert(0, str(REPO))
 from catalog.engine import EmbeddedEngine  # noqa: E402
 from catalog.lineage import marquez_plan  # noqa: E402
 from catalog.store.falkor_backend import FalkorStore  # noqa: E402
-from catalog.store.reads import latest_runs_read  # noqa: E402
+from catalog.store.reads import latest_runs_read, latest_version_read  # noqa: E402
 from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event  # noqa: E402
 
+# How a dataset's latest version was read before datasets kept it: every version, sorted.
+VERSION_BY_SORTING = ("MATCH (:Dataset {key: $key})-[:HAS_VERSION]->(v:DatasetVersion) "
+                      "RETURN v {.*} AS v ORDER BY v.lastSeen DESC, v.key DESC LIMIT 1")
 WRITE_GROUP = 2000  # events per write, as a batch post makes them
 
 
@@ -60,8 +66,9 @@ def median_ms(call, repeats: int) -> float:
     return statistics.median(times) * 1e3
 
 
-def measure(runs_at: list[int], repeats: int) -> list[tuple[int, float, float]]:
-    """(runs of the job, REST view ms, latest-run read ms) at each run count, medians of ``repeats``."""
+def measure(runs_at: list[int], repeats: int) -> list[tuple[int, float, float, float, float]]:
+    """(runs of the job, REST view ms, latest-run read ms, latest-version read ms, the same by sorting ms) at each
+    run count, medians of ``repeats``."""
     found = []
     with tempfile.TemporaryDirectory() as tmp:
         engine = EmbeddedEngine(Path(tmp)).start()
@@ -75,7 +82,9 @@ def measure(runs_at: list[int], repeats: int) -> list[tuple[int, float, float]]:
                 rest = median_ms(lambda: store.run(marquez_plan(store, "dataset:n:out", 1, max_depth=25,
                                                                 max_nodes=5000)), repeats)
                 latest = median_ms(lambda: store.read(latest_runs_read(["job:n:hourly"])), repeats)
-                found.append((runs, rest, latest))
+                version = median_ms(lambda: store.read(latest_version_read("dataset:n:out")), repeats)
+                sorted_version = median_ms(lambda: store.rows(VERSION_BY_SORTING, {"key": "dataset:n:out"}), repeats)
+                found.append((runs, rest, latest, version, sorted_version))
                 print(f"| {runs:,} | {rest:.2f} | {latest:.2f} |", file=sys.stderr, flush=True)
         finally:
             engine.stop()
@@ -94,9 +103,13 @@ def measure_baseline(ref: str, runs_at: list[int], repeats: int) -> list[tuple[i
                                   text=True, cwd=worktree)
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], check=False)
-    rows = [line.strip("|").split("|") for line in (done.stdout + done.stderr).splitlines()
-            if line.startswith("| ") and line[2].isdigit()]
-    return [(int(runs.strip().replace(",", "")), float(rest), float(latest)) for runs, rest, latest in rows]
+    found = {}  # its (runs, REST view, latest-run read) rows, whichever output and table they are in
+    for line in (done.stdout + "\n" + done.stderr).splitlines():
+        cells = line.strip().strip("|").split("|")
+        if line.startswith("| ") and line[2].isdigit() and len(cells) == 3:
+            runs = int(cells[0].strip().replace(",", ""))
+            found.setdefault(runs, (runs, float(cells[1]), float(cells[2])))
+    return [found[runs] for runs in runs_at]
 
 
 def main() -> None:
@@ -108,14 +121,18 @@ def main() -> None:
     args = parser.parse_args()
     before = measure_baseline(args.baseline, args.runs, args.repeats) if args.baseline else None
     found = measure(args.runs, args.repeats)
+    print("| runs of the job | latest-version read (ms) | by sorting the versions (ms) | ratio |\n|---|---|---|---|")
+    for runs, _, _, version, sorted_version in found:
+        print(f"| {runs:,} | {version:.2f} | {sorted_version:.2f} | {sorted_version / version:.1f}x |")
+    print()
     if before is None:
         print("| runs of the job | REST view, depth 1 (ms) | latest-run read (ms) |\n|---|---|---|")
-        for runs, rest, latest in found:
+        for runs, rest, latest, _, _ in found:
             print(f"| {runs:,} | {rest:.2f} | {latest:.2f} |")
         return
     print(f"| runs of the job | REST view, depth 1 (ms) | {args.baseline} | ratio | latest-run read (ms) | "
           f"{args.baseline} | ratio |\n|---|---|---|---|---|---|---|")
-    for (runs, rest, latest), (_, rest_before, latest_before) in zip(found, before):
+    for (runs, rest, latest, _, _), (_, rest_before, latest_before) in zip(found, before):
         print(f"| {runs:,} | {rest:.2f} | {rest_before:.2f} | {rest_before / rest:.1f}x | {latest:.2f} | "
               f"{latest_before:.2f} | {latest_before / latest:.1f}x |")
 

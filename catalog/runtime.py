@@ -93,7 +93,7 @@ class Catalog:
             if not worker:
                 store.ensure_schema()
                 store.backfill_search_text()
-                store.backfill_latest_runs()
+                store.backfill_latest()
             propagator = Propagator(store, tuple(settings.anonymizing_jobs))
             projector = Projector(logs.events, store, governance=logs.governance, propagator=propagator,
                                   lease=logs.coordination.lease("projector"), retention=retention_of(settings),

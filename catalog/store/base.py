@@ -119,24 +119,28 @@ class GraphStore(ABC):
         self.query("MERGE (:CatalogMeta {key: 'searchText'})")
         return updated
 
-    def backfill_latest_runs(self) -> int:
-        """Point the jobs of a graph written before jobs kept their latest run at it, once; returns how many
-        jobs were looked at."""
-        if self.rows("MATCH (m:CatalogMeta {key: 'latestRun'}) RETURN m.key"):
+    def backfill_latest(self) -> int:
+        """Point the jobs and datasets of a graph written before they kept their latest run and version at them,
+        once; returns how many were looked at."""
+        if self.rows("MATCH (m:CatalogMeta {key: 'latest'}) RETURN m.key"):
             return 0
-        repointed = self.repoint_latest_runs()
-        self.query("MERGE (:CatalogMeta {key: 'latestRun'})")
+        repointed = self.repoint_latest_runs() + self._repoint(
+            "MATCH (d:Dataset) OPTIONAL MATCH (v:DatasetVersion {key: d.latestVersion}) WITH d, v WHERE v IS NULL "
+            "RETURN d.key", "latest_version_rescans", "dataset")
+        self.query("MERGE (:CatalogMeta {key: 'latest'})")
         return repointed
 
-    def repoint_latest_runs(self, batch: int = 1_000) -> int:
+    def repoint_latest_runs(self) -> int:
         """Read again the runs of every job whose latest run is unset or no longer in the graph (pruned), to
         point it at its latest; returns how many jobs were looked at."""
-        jobs = [key for (key,) in self.rows("MATCH (j:Job) OPTIONAL MATCH (r:Run {key: j.latestRun}) "
-                                            "WITH j, r WHERE r IS NULL RETURN j.key")]
-        for start in range(0, len(jobs), batch):
-            rows = [{"job": key} for key in jobs[start:start + batch]]
-            self.execute_writes([(QUERIES["latest_run_rescans"], {"rows": rows})])
-        return len(jobs)
+        return self._repoint("MATCH (j:Job) OPTIONAL MATCH (r:Run {key: j.latestRun}) WITH j, r WHERE r IS NULL "
+                             "RETURN j.key", "latest_run_rescans", "job")
+
+    def _repoint(self, unpointed: str, rescans: str, column: str, batch: int = 1_000) -> int:
+        keys = [key for (key,) in self.rows(unpointed)]
+        for start in range(0, len(keys), batch):
+            self.execute_writes([(QUERIES[rescans], {"rows": [{column: key} for key in keys[start:start + batch]]})])
+        return len(keys)
 
     def rows(self, cypher: str, params: dict | None = None) -> list[tuple]:
         """A read-only statement's rows as tuples in RETURN order, for reads too large for a dict per row."""

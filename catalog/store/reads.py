@@ -77,9 +77,9 @@ def latest_version(store: GraphStore, dataset_key: str) -> dict | None:
 
 
 def latest_version_read(dataset_key: str) -> Read:
-    """A dataset's latest version (by last seen), or None."""
-    return Read("MATCH (:Dataset {key: $key})-[:HAS_VERSION]->(v:DatasetVersion) "
-                "RETURN v {.*} AS v ORDER BY v.lastSeen DESC, v.key DESC LIMIT 1", {"key": dataset_key},
+    """A dataset's latest version (by last seen, then key), as the dataset points at it, or None."""
+    return Read("MATCH (d:Dataset {key: $key}) WITH d.latestVersion AS latest MATCH (v:DatasetVersion {key: latest}) "
+                "RETURN v {.*} AS v", {"key": dataset_key},
                 lambda rows: plain(rows[0][0]) if rows else None)
 
 

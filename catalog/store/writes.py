@@ -150,6 +150,21 @@ QUERIES: dict[str, str] = {
         f"SET n.dataset = r.dataset, n.run = r.run, n.version = r.version, {_seen('n')} "
         "MERGE (d)-[:HAS_VERSION]->(n)"
     ),
+    # Each dataset keeps its latest version (by last seen, then key) the same way, in latestVersion and
+    # latestVersionAt. A version's last seen only grows, so the versions a write touches are all it needs.
+    "latest_version_rescans": (
+        "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) OPTIONAL MATCH (p:DatasetVersion {key: d.latestVersion}) "
+        "WITH r, d, p WHERE p IS NULL OPTIONAL MATCH (v:DatasetVersion {dataset: r.dataset}) "
+        "WITH d, v ORDER BY v.lastSeen DESC, v.key DESC WITH d, collect(v)[0] AS v "
+        "SET d.latestVersion = v.key, d.latestVersionAt = v.lastSeen"
+    ),
+    "latest_versions": (
+        "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) UNWIND r.versions AS k MATCH (v:DatasetVersion {key: k}) "
+        "WITH d, v ORDER BY v.lastSeen DESC, v.key DESC WITH d, collect(v)[0] AS v "
+        "WHERE d.latestVersionAt IS NULL OR v.lastSeen > d.latestVersionAt "
+        "OR (v.lastSeen = d.latestVersionAt AND v.key > d.latestVersion) "
+        "SET d.latestVersion = v.key, d.latestVersionAt = v.lastSeen"
+    ),
     "run_inputs": (
         "UNWIND $rows AS r MERGE (n:RunInput {key: r.key}) ON CREATE SET n.run = r.run, n.dataset = r.dataset"
     ),
@@ -294,7 +309,7 @@ def merge_rows(writes: GraphWrites) -> dict[str, list[dict]]:
 
 def compact(writes: GraphWrites) -> dict[str, list[dict]]:
     """:func:`merge_rows`, with what the queries derive from a row: its searchText, its facet's version map, the
-    jobs whose latest run the write may change."""
+    jobs and datasets whose latest run or version the write may change."""
     compacted = merge_rows(writes)
     runs_of_job: dict[str, set[str]] = {}
     for row in compacted.get("runs", ()):
@@ -304,6 +319,13 @@ def compact(writes: GraphWrites) -> dict[str, list[dict]]:
     if runs_of_job:
         compacted["latest_run_rescans"] = [{"job": job} for job in sorted(runs_of_job)]
         compacted["latest_runs"] = [{"job": job, "runs": sorted(runs)} for job, runs in sorted(runs_of_job.items())]
+    versions_of_dataset: dict[str, set[str]] = {}
+    for row in compacted.get("versions", ()):
+        versions_of_dataset.setdefault(row["dataset"], set()).add(row["key"])
+    if versions_of_dataset:
+        compacted["latest_version_rescans"] = [{"dataset": dataset} for dataset in sorted(versions_of_dataset)]
+        compacted["latest_versions"] = [{"dataset": dataset, "versions": sorted(versions)}
+                                        for dataset, versions in sorted(versions_of_dataset.items())]
     for kind, rows in compacted.items():
         if kind in SEARCHABLE:
             for row in rows:

@@ -133,6 +133,9 @@ def test_old_runs_and_versions_go_lineage_stays_and_a_rebuild_gives_the_same_gra
     assert {k: latest[k]["key"] if k in latest else None for k in job_keys} == \
         {k: latest_by_sorting(store, k) for k in job_keys}
     assert latest[f"job:{NS}:job_6"]["startTime"] == int((OLD + timedelta(days=5)).timestamp() * 1000)
+    for dataset, newest in store.rows("MATCH (v:DatasetVersion) WITH v.dataset AS d, max(v.lastSeen) AS newest "
+                                      "RETURN d, newest"):  # retention keeps each dataset's latest version
+        assert reads.latest_version(store, dataset)["lastSeen"] == newest
 
     # Raw events that old were folded into the snapshot; only the recent ones are left as events.
     distinct = {event_hash(canonical_json(e)): _event_time(e) for e in events}  # the log keeps duplicates once

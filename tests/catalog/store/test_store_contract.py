@@ -116,15 +116,31 @@ def test_a_jobs_latest_run_is_kept_whatever_the_order_and_grouping_of_its_events
     assert reads.latest_runs(store, ["job:ns:orchestrator"])["job:ns:orchestrator"]["runId"] == orchestrated[1]
 
 
-def test_jobs_written_before_they_kept_their_latest_run_are_pointed_at_it_once(store, valid_events):
+def test_jobs_and_datasets_written_before_they_kept_their_latest_run_and_version_are_pointed_once(store,
+                                                                                                 valid_events):
     store.apply(writes_for(e for _, e in valid_events))
     pointed = store.dump()
     store.query("MATCH (j:Job) REMOVE j.latestRun, j.latestRunAt")
-    store.query("MATCH (m:CatalogMeta {key: 'latestRun'}) DELETE m")
+    store.query("MATCH (d:Dataset) REMOVE d.latestVersion, d.latestVersionAt")
+    store.query("MATCH (m:CatalogMeta {key: 'latest'}) DELETE m")
     assert store.dump() != pointed
-    assert store.backfill_latest_runs() > 0
+    assert store.backfill_latest() > 0
     assert store.dump() == pointed
-    assert store.backfill_latest_runs() == 0
+    assert store.backfill_latest() == 0
+
+
+def test_a_datasets_latest_version_is_the_last_seen_whatever_the_order_of_its_writes(store):
+    events = [run_event(str(uuid.UUID(int=n + 1)), "COMPLETE", f"2024-01-01T00:{minute:02d}:00Z", outputs=["out"])
+              for n, minute in enumerate([5, 30, 30, 10, 45, 45, 20])]
+    for seed in range(3):
+        store.clear()
+        shuffled = random.Random(seed).sample(events, len(events))
+        for start in range(0, len(shuffled), 2):
+            store.apply(writes_for(shuffled[start:start + 2]))
+            rows = store.rows("MATCH (v:DatasetVersion {dataset: 'dataset:ns:out'}) RETURN v.key, v.lastSeen")
+            expected = max(rows, key=lambda row: (row[1], row[0]))[0]
+            assert reads.latest_version(store, "dataset:ns:out")["key"] == expected, f"seed {seed}"
+            assert reads.versions_of(store, "dataset:ns:out", 1)[0]["key"] == expected
 
 
 def test_streaming_runs_draw_lineage_from_start_and_running(store):
