@@ -154,7 +154,7 @@ QUERIES: dict[str, str] = {
     # latestVersionAt. A version's last seen only grows, so the versions a write touches are all it needs.
     "latest_version_rescans": (
         "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) OPTIONAL MATCH (p:DatasetVersion {key: d.latestVersion}) "
-        "WITH r, d, p WHERE p IS NULL OPTIONAL MATCH (v:DatasetVersion {dataset: r.dataset}) "
+        "WITH d, p WHERE p IS NULL OPTIONAL MATCH (d)-[:HAS_VERSION]->(v:DatasetVersion) "
         "WITH d, v ORDER BY v.lastSeen DESC, v.key DESC WITH d, collect(v)[0] AS v "
         "SET d.latestVersion = v.key, d.latestVersionAt = v.lastSeen"
     ),
