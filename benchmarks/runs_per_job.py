@@ -9,8 +9,9 @@ FalkorDB through the catalog's write path, each with a new run, and after each s
   (``catalog.store.reads.latest_version_read``), and beside it, on the same graph, the statement it replaced,
   which sorts all the dataset's versions.
 
-Jobs and datasets keep a pointer to their latest run and version, so none should grow with the runs. With ``--baseline REF`` the same
-script of that commit (a git worktree) runs first, on its own engine, and the table gives both with ratios.
+Jobs and datasets keep a pointer to their latest run and version, so none should grow with the runs. With
+``--baseline REF`` the same script of that commit (a git worktree) runs first, on its own engine, and the
+table gives both with ratios.
 
     python benchmarks/runs_per_job.py [--runs 1 1000 10000 50000] [--repeats 30] [--baseline REF]
 """

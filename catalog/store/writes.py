@@ -153,8 +153,9 @@ QUERIES: dict[str, str] = {
     # Each dataset keeps its latest version (by last seen, then key) the same way, in latestVersion and
     # latestVersionAt. A version's last seen only grows, so the versions a write touches are all it needs.
     "latest_version_rescans": (
-        "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) OPTIONAL MATCH (p:DatasetVersion {key: d.latestVersion}) "
-        "WITH d, p WHERE p IS NULL OPTIONAL MATCH (d)-[:HAS_VERSION]->(v:DatasetVersion) "
+        "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) "
+        "OPTIONAL MATCH (p:DatasetVersion {key: d.latestVersion}) WITH d, p WHERE p IS NULL "
+        "OPTIONAL MATCH (d)-[:HAS_VERSION]->(v:DatasetVersion) "
         "WITH d, v ORDER BY v.lastSeen DESC, v.key DESC WITH d, collect(v)[0] AS v "
         "SET d.latestVersion = v.key, d.latestVersionAt = v.lastSeen"
     ),
@@ -307,25 +308,27 @@ def merge_rows(writes: GraphWrites) -> dict[str, list[dict]]:
     return merged_by_kind
 
 
+def _grouped(pairs: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    """(group, member) pairs as (group, its members), both sorted."""
+    members: dict[str, set[str]] = {}
+    for group, member in pairs:
+        members.setdefault(group, set()).add(member)
+    return [(group, sorted(found)) for group, found in sorted(members.items())]
+
+
 def compact(writes: GraphWrites) -> dict[str, list[dict]]:
     """:func:`merge_rows`, with what the queries derive from a row: its searchText, its facet's version map, the
     jobs and datasets whose latest run or version the write may change."""
     compacted = merge_rows(writes)
-    runs_of_job: dict[str, set[str]] = {}
-    for row in compacted.get("runs", ()):
-        runs_of_job.setdefault(row["job"], set()).add(row["key"])
-    for row in compacted.get("parents", ()):
-        runs_of_job.setdefault(row["job"], set()).add(row["dst"])
-    if runs_of_job:
-        compacted["latest_run_rescans"] = [{"job": job} for job in sorted(runs_of_job)]
-        compacted["latest_runs"] = [{"job": job, "runs": sorted(runs)} for job, runs in sorted(runs_of_job.items())]
-    versions_of_dataset: dict[str, set[str]] = {}
-    for row in compacted.get("versions", ()):
-        versions_of_dataset.setdefault(row["dataset"], set()).add(row["key"])
-    if versions_of_dataset:
-        compacted["latest_version_rescans"] = [{"dataset": dataset} for dataset in sorted(versions_of_dataset)]
-        compacted["latest_versions"] = [{"dataset": dataset, "versions": sorted(versions)}
-                                        for dataset, versions in sorted(versions_of_dataset.items())]
+    runs = _grouped([(row["job"], row["key"]) for row in compacted.get("runs", ())] +
+                    [(row["job"], row["dst"]) for row in compacted.get("parents", ())])
+    if runs:
+        compacted["latest_run_rescans"] = [{"job": job} for job, _ in runs]
+        compacted["latest_runs"] = [{"job": job, "runs": keys} for job, keys in runs]
+    versions = _grouped([(row["dataset"], row["key"]) for row in compacted.get("versions", ())])
+    if versions:
+        compacted["latest_version_rescans"] = [{"dataset": dataset} for dataset, _ in versions]
+        compacted["latest_versions"] = [{"dataset": dataset, "versions": keys} for dataset, keys in versions]
     for kind, rows in compacted.items():
         if kind in SEARCHABLE:
             for row in rows:
