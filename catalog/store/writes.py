@@ -99,6 +99,18 @@ def run_order(var: str) -> str:
     return f"coalesce({var}.startTime, {var}.firstSeen, {NO_TIME})"
 
 
+def _ranked(var: str, order: str) -> str:
+    """[order, key] of a matched node, or null when an OPTIONAL MATCH found none (collect leaves nulls out)."""
+    return f"CASE WHEN {var} IS NULL THEN NULL ELSE [{order}, {var}.key] END"
+
+
+def _first(found: str, tie: str) -> str:
+    """The [order, key] pair of the list ``found`` with the highest order, ties to the key that compares ``tie``
+    (``<``: the lowest key). A fold, not ORDER BY and collect: no sort, and Neo4j plans it fast from cold."""
+    return (f"reduce(best = null, x IN {found} | CASE WHEN best IS NULL OR x[0] > best[0] "
+            f"OR (x[0] = best[0] AND x[1] {tie} best[1]) THEN x ELSE best END)")
+
+
 # Order matters: nodes before the edges that MATCH them.
 QUERIES: dict[str, str] = {
     "namespaces": f"UNWIND $rows AS r MERGE (n:Namespace {{key: r.key}}) SET n.name = r.key, {_seen('n')}",
@@ -124,16 +136,15 @@ QUERIES: dict[str, str] = {
     "latest_run_rescans": (
         "UNWIND $rows AS r MATCH (j:Job {key: r.job}) OPTIONAL MATCH (p:Run {key: j.latestRun}) "
         f"WITH r, j, p WHERE p IS NULL OR p.job <> j.key OR {run_order('p')} < j.latestRunAt "
-        f"OPTIONAL MATCH (n:Run {{job: r.job}}) WITH j, n ORDER BY {run_order('n')} DESC, n.key "
-        f"WITH j, collect(n)[0] AS n SET j.latestRun = n.key, j.latestRunAt = {run_order('n')}"
+        f"OPTIONAL MATCH (n:Run {{job: r.job}}) WITH j, collect({_ranked('n', run_order('n'))}) AS found "
+        f"WITH j, {_first('found', '<')} AS best SET j.latestRun = best[1], j.latestRunAt = best[0]"
     ),
     # ... otherwise the runs of this write can only move the pointer forward.
     "latest_runs": (
         "UNWIND $rows AS r MATCH (j:Job {key: r.job}) UNWIND r.runs AS k MATCH (n:Run {key: k}) WHERE n.job = j.key "
-        f"WITH j, n ORDER BY {run_order('n')} DESC, n.key WITH j, collect(n)[0] AS n "
-        f"WHERE j.latestRunAt IS NULL OR {run_order('n')} > j.latestRunAt "
-        f"OR ({run_order('n')} = j.latestRunAt AND n.key < j.latestRun) "
-        f"SET j.latestRun = n.key, j.latestRunAt = {run_order('n')}"
+        f"WITH j, collect({_ranked('n', run_order('n'))}) AS found WITH j, {_first('found', '<')} AS best "
+        "WHERE j.latestRunAt IS NULL OR best[0] > j.latestRunAt OR (best[0] = j.latestRunAt AND best[1] < j.latestRun) "
+        "SET j.latestRun = best[1], j.latestRunAt = best[0]"
     ),
     # A new field gets its attributes in the same SET clause as its name: FalkorDB re-indexes a node once per
     # clause, and a field is in three indexes (two clauses made field rows about half again as costly).
@@ -155,16 +166,15 @@ QUERIES: dict[str, str] = {
     "latest_version_rescans": (
         "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) "
         "OPTIONAL MATCH (p:DatasetVersion {key: d.latestVersion}) WITH d, p WHERE p IS NULL "
-        "OPTIONAL MATCH (d)-[:HAS_VERSION]->(v:DatasetVersion) "
-        "WITH d, v ORDER BY v.lastSeen DESC, v.key DESC WITH d, collect(v)[0] AS v "
-        "SET d.latestVersion = v.key, d.latestVersionAt = v.lastSeen"
+        f"OPTIONAL MATCH (d)-[:HAS_VERSION]->(v:DatasetVersion) WITH d, collect({_ranked('v', 'v.lastSeen')}) AS found "
+        f"WITH d, {_first('found', '>')} AS best SET d.latestVersion = best[1], d.latestVersionAt = best[0]"
     ),
     "latest_versions": (
         "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) UNWIND r.versions AS k MATCH (v:DatasetVersion {key: k}) "
-        "WITH d, v ORDER BY v.lastSeen DESC, v.key DESC WITH d, collect(v)[0] AS v "
-        "WHERE d.latestVersionAt IS NULL OR v.lastSeen > d.latestVersionAt "
-        "OR (v.lastSeen = d.latestVersionAt AND v.key > d.latestVersion) "
-        "SET d.latestVersion = v.key, d.latestVersionAt = v.lastSeen"
+        f"WITH d, collect({_ranked('v', 'v.lastSeen')}) AS found WITH d, {_first('found', '>')} AS best "
+        "WHERE d.latestVersionAt IS NULL OR best[0] > d.latestVersionAt "
+        "OR (best[0] = d.latestVersionAt AND best[1] > d.latestVersion) "
+        "SET d.latestVersion = best[1], d.latestVersionAt = best[0]"
     ),
     "run_inputs": (
         "UNWIND $rows AS r MERGE (n:RunInput {key: r.key}) ON CREATE SET n.run = r.run, n.dataset = r.dataset"

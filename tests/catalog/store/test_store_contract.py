@@ -115,6 +115,13 @@ def test_a_jobs_latest_run_is_kept_whatever_the_order_and_grouping_of_its_events
             assert {job: (browse.runs_of_job(store, job, 1) or [{"key": None}])[0]["key"] for job in jobs} == expected
     assert reads.latest_runs(store, ["job:ns:orchestrator"])["job:ns:orchestrator"]["runId"] == orchestrated[1]
 
+    # Two runs that start together, in one write after the job has a latest run: the lower key is the latest.
+    store.clear()
+    store.apply(writes_for([run_event(str(uuid.UUID(int=1)), "START", at(0))]))
+    tied = [str(uuid.UUID(int=3)), str(uuid.UUID(int=2))]
+    store.apply(writes_for([run_event(run, "START", at(50)) for run in tied]))
+    assert reads.latest_runs(store, ["job:ns:etl"])["job:ns:etl"]["runId"] == min(tied)
+
 
 def test_jobs_and_datasets_written_before_they_kept_their_latest_run_and_version_are_pointed_once(store,
                                                                                                  valid_events):
@@ -141,6 +148,13 @@ def test_a_datasets_latest_version_is_the_last_seen_whatever_the_order_of_its_wr
             expected = max(rows, key=lambda row: (row[1], row[0]))[0]
             assert reads.latest_version(store, "dataset:ns:out")["key"] == expected, f"seed {seed}"
             assert reads.versions_of(store, "dataset:ns:out", 1)[0]["key"] == expected
+
+    # Versions last seen together, in one write after the dataset has a latest version: the higher key.
+    store.clear()
+    store.apply(writes_for([run_event(str(uuid.UUID(int=9)), "COMPLETE", "2024-01-01T00:00:00Z", outputs=["out"])]))
+    tied = [str(uuid.UUID(int=2)), str(uuid.UUID(int=3))]
+    store.apply(writes_for([run_event(run, "COMPLETE", "2024-01-01T01:00:00Z", outputs=["out"]) for run in tied]))
+    assert reads.latest_version(store, "dataset:ns:out")["run"] == f"run:{max(tied)}"
 
 
 def test_streaming_runs_draw_lineage_from_start_and_running(store):
