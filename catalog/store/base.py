@@ -24,8 +24,9 @@ KEYED_LABELS = ("Namespace", "Dataset", "Field", "Job", "Run", "DatasetVersion",
 # Full-text search: labels and the properties their index covers (searchText: see writes.search_words).
 SEARCH_INDEXED = {label: ("searchText", "description", "stewardDescription") for label in ("Dataset", "Job", "Field")}
 # Non-unique lookup properties: (label, property).
-INDEXED_PROPERTIES = (("Field", "dataset"), ("Run", "job"), ("RunInput", "run"), ("RunInput", "dataset"),
-                      ("Classification", "dataset"), ("Classification", "origin"), ("Finding", "run"))
+INDEXED_PROPERTIES = (("Field", "dataset"), ("Run", "job"), ("DatasetVersion", "dataset"), ("RunInput", "run"),
+                      ("RunInput", "dataset"), ("Classification", "dataset"), ("Classification", "origin"),
+                      ("Finding", "run"))
 
 # Traversals: name -> the one-hop pattern from (a) to (b), in the direction travelled. The
 # traversal reads name no labels: FEEDS joins only datasets, DERIVES_FROM only fields and
@@ -126,7 +127,7 @@ class GraphStore(ABC):
             return 0
         repointed = self.repoint_latest_runs() + self._repoint(
             "MATCH (d:Dataset) OPTIONAL MATCH (v:DatasetVersion {key: d.latestVersion}) WITH d, v WHERE v IS NULL "
-            "RETURN d.key", "latest_version_rescans", "dataset")
+            "RETURN d.key", "latest_versions", "dataset", "versions")
         self.query("MERGE (:CatalogMeta {key: 'latest'})")
         return repointed
 
@@ -134,12 +135,15 @@ class GraphStore(ABC):
         """Read again the runs of every job whose latest run is unset or no longer in the graph (pruned), to
         point it at its latest; returns how many jobs were looked at."""
         return self._repoint("MATCH (j:Job) OPTIONAL MATCH (r:Run {key: j.latestRun}) WITH j, r WHERE r IS NULL "
-                             "RETURN j.key", "latest_run_rescans", "job")
+                             "RETURN j.key", "latest_runs", "job", "runs")
 
-    def _repoint(self, unpointed: str, rescans: str, column: str, batch: int = 1_000) -> int:
+    def _repoint(self, unpointed: str, kind: str, group: str, members: str, batch: int = 1_000) -> int:
+        """Run ``kind``'s pointer statement on the groups ``unpointed`` finds, naming no member: with the pointer
+        unset or dangling, the statement reads all of a group's members."""
         keys = [key for (key,) in self.rows(unpointed)]
         for start in range(0, len(keys), batch):
-            self.execute_writes([(QUERIES[rescans], {"rows": [{column: key} for key in keys[start:start + batch]]})])
+            rows = [{group: key, members: []} for key in keys[start:start + batch]]
+            self.execute_writes([(QUERIES[kind], {"rows": rows})])
         return len(keys)
 
     def rows(self, cypher: str, params: dict | None = None) -> list[tuple]:

@@ -131,19 +131,18 @@ QUERIES: dict[str, str] = {
         f"MERGE (j)-[:HAS_RUN]->(p) MERGE (c)-[e:CHILD_OF]->(p) SET {_seen('e')}"
     ),
     # Each job keeps its latest run (latestRun, and its run_order in latestRunAt), so that reads do not sort all
-    # of a job's runs. One row per job and statement. A run's order can move down (an earlier start arrives):
-    # if the run pointed at did, went away or moved to another job, all the job's runs are read again...
-    "latest_run_rescans": (
-        "UNWIND $rows AS r MATCH (j:Job {key: r.job}) OPTIONAL MATCH (p:Run {key: j.latestRun}) "
-        f"WITH r, j, p WHERE p IS NULL OR p.job <> j.key OR {run_order('p')} < j.latestRunAt "
-        f"OPTIONAL MATCH (n:Run {{job: r.job}}) WITH j, collect({_ranked('n', run_order('n'))}) AS found "
-        f"WITH j, {_first('found', '<')} AS best SET j.latestRun = best[1], j.latestRunAt = best[0]"
-    ),
-    # ... otherwise the runs of this write can only move the pointer forward.
+    # of a job's runs; one row per job. The runs of this write can only move the pointer forward, unless the run
+    # it points at moved down (an earlier start arrived), went away or moved to another job: then all the job's
+    # runs are read again. Each MATCH seeks null for the rows that do not need it, which finds nothing.
     "latest_runs": (
-        "UNWIND $rows AS r MATCH (j:Job {key: r.job}) UNWIND r.runs AS k MATCH (n:Run {key: k}) WHERE n.job = j.key "
-        f"WITH j, collect({_ranked('n', run_order('n'))}) AS found WITH j, {_first('found', '<')} AS best "
-        "WHERE j.latestRunAt IS NULL OR best[0] > j.latestRunAt OR (best[0] = j.latestRunAt AND best[1] < j.latestRun) "
+        "UNWIND $rows AS r MATCH (j:Job {key: r.job}) OPTIONAL MATCH (p:Run {key: j.latestRun}) "
+        f"WITH r, j, p IS NULL OR p.job <> j.key OR {run_order('p')} < j.latestRunAt AS stale "
+        "OPTIONAL MATCH (n:Run {job: CASE WHEN stale THEN r.job END}) "
+        f"WITH r, j, stale, collect({_ranked('n', run_order('n'))}) AS all "
+        "UNWIND CASE WHEN stale THEN [null] ELSE r.runs END AS k OPTIONAL MATCH (n:Run {key: k}) WHERE n.job = j.key "
+        f"WITH j, stale, all, collect({_ranked('n', run_order('n'))}) AS touched "
+        f"WITH j, stale, CASE WHEN stale THEN {_first('all', '<')} ELSE {_first('touched', '<')} END AS best "
+        "WHERE stale OR best[0] > j.latestRunAt OR (best[0] = j.latestRunAt AND best[1] < j.latestRun) "
         "SET j.latestRun = best[1], j.latestRunAt = best[0]"
     ),
     # A new field gets its attributes in the same SET clause as its name: FalkorDB re-indexes a node once per
@@ -162,18 +161,15 @@ QUERIES: dict[str, str] = {
         "MERGE (d)-[:HAS_VERSION]->(n)"
     ),
     # Each dataset keeps its latest version (by last seen, then key) the same way, in latestVersion and
-    # latestVersionAt. A version's last seen only grows, so the versions a write touches are all it needs.
-    "latest_version_rescans": (
-        "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) "
-        "OPTIONAL MATCH (p:DatasetVersion {key: d.latestVersion}) WITH d, p WHERE p IS NULL "
-        f"OPTIONAL MATCH (d)-[:HAS_VERSION]->(v:DatasetVersion) WITH d, collect({_ranked('v', 'v.lastSeen')}) AS found "
-        f"WITH d, {_first('found', '>')} AS best SET d.latestVersion = best[1], d.latestVersionAt = best[0]"
-    ),
+    # latestVersionAt. A version's last seen only grows: all of them are read only while the pointer is unset.
     "latest_versions": (
-        "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) UNWIND r.versions AS k MATCH (v:DatasetVersion {key: k}) "
-        f"WITH d, collect({_ranked('v', 'v.lastSeen')}) AS found WITH d, {_first('found', '>')} AS best "
-        "WHERE d.latestVersionAt IS NULL OR best[0] > d.latestVersionAt "
-        "OR (best[0] = d.latestVersionAt AND best[1] > d.latestVersion) "
+        "UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) OPTIONAL MATCH (p:DatasetVersion {key: d.latestVersion}) "
+        "WITH r, d, p IS NULL AS unset OPTIONAL MATCH (v:DatasetVersion {dataset: CASE WHEN unset THEN r.dataset END}) "
+        f"WITH r, d, unset, collect({_ranked('v', 'v.lastSeen')}) AS all "
+        "UNWIND CASE WHEN unset THEN [null] ELSE r.versions END AS k OPTIONAL MATCH (v:DatasetVersion {key: k}) "
+        f"WITH d, unset, all, collect({_ranked('v', 'v.lastSeen')}) AS touched "
+        f"WITH d, unset, CASE WHEN unset THEN {_first('all', '>')} ELSE {_first('touched', '>')} END AS best "
+        "WHERE unset OR best[0] > d.latestVersionAt OR (best[0] = d.latestVersionAt AND best[1] > d.latestVersion) "
         "SET d.latestVersion = best[1], d.latestVersionAt = best[0]"
     ),
     "run_inputs": (
@@ -333,11 +329,9 @@ def compact(writes: GraphWrites) -> dict[str, list[dict]]:
     runs = _grouped([(row["job"], row["key"]) for row in compacted.get("runs", ())] +
                     [(row["job"], row["dst"]) for row in compacted.get("parents", ())])
     if runs:
-        compacted["latest_run_rescans"] = [{"job": job} for job, _ in runs]
         compacted["latest_runs"] = [{"job": job, "runs": keys} for job, keys in runs]
     versions = _grouped([(row["dataset"], row["key"]) for row in compacted.get("versions", ())])
     if versions:
-        compacted["latest_version_rescans"] = [{"dataset": dataset} for dataset, _ in versions]
         compacted["latest_versions"] = [{"dataset": dataset, "versions": keys} for dataset, keys in versions]
     for kind, rows in compacted.items():
         if kind in SEARCHABLE:
