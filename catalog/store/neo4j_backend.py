@@ -4,10 +4,12 @@ Dialect notes: unique constraints, range and full-text indexes with ``IF NOT EXI
 the wait for them to come online; node ids for traversals through ``elementId()``; deleting
 everything in batches (``CALL {} IN TRANSACTIONS``, which needs an auto-commit transaction).
 
-Every call runs in one transaction, retried on transient errors (deadlocks between
+Every write call runs in one transaction, retried on transient errors (deadlocks between
 concurrent MERGEs on one key) for up to ``retry_seconds``; after that, or at once when the
 server cannot be reached, GraphUnavailable. A projection commit (the writes of a group of
-events and the checkpoint) is one transaction.
+events and the checkpoint) is one transaction. Reads run each statement in an auto-commit
+transaction, retried the same way: one round trip per statement instead of a BEGIN and a COMMIT
+around them (Neo4j reads committed data per statement either way, so this loses no snapshot).
 """
 
 from __future__ import annotations
@@ -85,14 +87,18 @@ class Neo4jStore(GraphStore):
     def _transaction(self, work, read_only: bool = False):
         """``work(tx)`` in one transaction, retried with backoff on transient errors (deadlocks between
         concurrent MERGEs on one key) for up to retry_seconds. An unreachable server is not retried
-        here: GraphUnavailable at once, so ingestion acknowledges from the log and catches up later."""
+        here: GraphUnavailable at once, so ingestion acknowledges from the log and catches up later.
+        With ``read_only``, ``work`` gets the session instead: each statement its own auto-commit transaction."""
         retries = _Retries(self, self._retry_seconds)
         while True:
             try:
-                with self._session(read_only) as session, session.begin_transaction() as tx:
-                    result = work(tx)
-                    tx.commit()
-                    return result
+                with self._session(read_only) as session:
+                    if read_only:
+                        return work(session)
+                    with session.begin_transaction() as tx:
+                        result = work(tx)
+                        tx.commit()
+                        return result
             except (*_UNAVAILABLE, TransientError) as exc:
                 time.sleep(retries.pause_after(exc))
 
@@ -104,10 +110,11 @@ class Neo4jStore(GraphStore):
                                  read_only=True)
 
     def read(self, *reads: Read) -> list:
-        """Several reads in one read transaction, one round trip each (Neo4j reads committed data per
-        statement, so they are not one snapshot)."""
-        def work(tx):
-            return [r.shape([tuple(record.values()) for record in tx.run(r.cypher, r.params)]) for r in reads]
+        """Several reads on one session, one auto-commit transaction and one round trip each. An explicit read
+        transaction around them gave no snapshot (Neo4j reads committed data per statement) and cost a BEGIN and a
+        COMMIT: 1.3-1.5x the client CPU of a lineage page (docs/benchmarks.md)."""
+        def work(session):
+            return [r.shape([tuple(record.values()) for record in session.run(r.cypher, r.params)]) for r in reads]
 
         return self._transaction(work, read_only=True)
 
@@ -118,13 +125,11 @@ class Neo4jStore(GraphStore):
         while True:
             try:
                 async with self._loop_driver().session(database=self._database,
-                                                       default_access_mode=neo4j.READ_ACCESS) as session, \
-                        await session.begin_transaction() as tx:
+                                                       default_access_mode=neo4j.READ_ACCESS) as session:
                     results = []
                     for r in reads:
-                        rows = await tx.run(r.cypher, r.params)
+                        rows = await session.run(r.cypher, r.params)
                         results.append(r.shape([tuple(record.values()) async for record in rows]))
-                    await tx.commit()
                     return results
             except (*_UNAVAILABLE, TransientError) as exc:
                 await asyncio.sleep(retries.pause_after(exc))

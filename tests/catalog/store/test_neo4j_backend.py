@@ -5,10 +5,11 @@ import threading
 import time
 
 import pytest
+from neo4j.exceptions import ClientError
 
 from catalog.config import Settings
 from catalog.runtime import open_store
-from catalog.store.base import GraphUnavailable
+from catalog.store.base import GraphUnavailable, Read
 from catalog.store.neo4j_backend import Neo4jStore
 from tests.engines import Neo4jProcess, store_at
 
@@ -92,4 +93,22 @@ def test_a_read_awaited_with_nothing_listening_is_unavailable_at_once():
     with pytest.raises(GraphUnavailable):
         asyncio.run(read())
     assert time.monotonic() - started < 4  # not retried like a transient error
+    store.close()
+
+
+def test_reads_run_in_read_access_mode_and_write_nothing(neo4j_url):
+    """Reads go out as auto-commit transactions: still in read access mode, so a write among them is refused."""
+    store = store_at(neo4j_url)
+    writes = Read("CREATE (:Probe {key: 'written'}) RETURN 1", {})
+    with pytest.raises(ClientError, match="read access mode"):
+        store.read(store.lookup("Dataset", ["dataset:ns:a"]), writes)
+
+    async def read():
+        try:
+            return await store.aread(writes)
+        finally:
+            await store.aclose()
+    with pytest.raises(ClientError, match="read access mode"):
+        asyncio.run(read())
+    assert store.query("MATCH (n:Probe) RETURN count(n) AS n", read_only=True) == [{"n": 0}]
     store.close()
