@@ -50,7 +50,7 @@ def run(store, commits: int, max_events: int, skip: bool, seed: int) -> list[flo
         if not skip:
             query = query.removeprefix(SKIP)
         started = time.perf_counter()
-        store._transaction(lambda tx: tx.run(query, params).consume())
+        store._transaction(lambda tx, query=query, params=params: tx.run(query, params).consume())
         seconds.append(time.perf_counter() - started)
         seq += size
     return seconds
