@@ -176,8 +176,9 @@ class Neo4jStore(GraphStore):
 
         Planned once per text and never again (``replan=skip``). Neo4j replans a cached query when the graph's
         statistics have moved, which a growing graph does all the time, and planning this query takes 0.2-0.8 s:
-        small commits took 5x as long in all. Its plans are index seeks on keys whatever the statistics
-        (tests/catalog/store/test_neo4j_backend.py compares them on an empty and a loaded graph).
+        600 small commits took 2.5-5x as long in all (benchmarks/neo4j_commits.py). Its plans are index seeks on
+        keys whatever the statistics (tests/catalog/store/test_neo4j_backend.py compares them on an empty and a
+        loaded graph).
         """
         parts, params = [], {"expected": expected, "seq": seq}
         for index, (cypher, statement_params) in enumerate(statements):
