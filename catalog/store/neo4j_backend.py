@@ -36,6 +36,10 @@ from catalog.store.base import (
 _UNAVAILABLE = (ServiceUnavailable, SessionExpired, DatabaseUnavailable, IncompleteCommit, OSError)
 
 
+# Commits are planned anew each time the event log doubles, from twice this size (see Neo4jStore.commit_query).
+PLANNED_AFRESH_FROM = 2048
+
+
 class _CheckpointMoved(Exception):
     """Raised inside a commit to roll it back: the graph's checkpoint is not the expected one."""
 
@@ -174,18 +178,19 @@ class Neo4jStore(GraphStore):
         checkpoint's compare-and-set. One round trip instead of one per statement (a single post's commit went
         from 27 to 5 ms).
 
-        Planned once per text and never again (``replan=skip``). Neo4j replans a cached query when the graph's
-        statistics have moved, which a growing graph does all the time, and planning this query takes 0.2-0.8 s:
-        600 small commits took 2.5-5x as long in all (benchmarks/neo4j_commits.py). Its plans are index seeks on
-        keys whatever the statistics (tests/catalog/store/test_neo4j_backend.py compares them on an empty and a
-        loaded graph).
+        Neo4j replans a cached query whenever the statistics of the labels it touches have moved, which a growing
+        graph does every few seconds, and planning this query takes 0.2-0.8 s: 600 small commits took 2.5-5x as
+        long in all (benchmarks/neo4j_commits.py). So the query says ``replan=skip``, and names its plan generation
+        in a comment instead, which makes it a new text, planned afresh, each time the log doubles from 4,096
+        events on: plans follow the graph's growth at a handful of plannings in its life.
         """
         parts, params = [], {"expected": expected, "seq": seq}
         for index, (cypher, statement_params) in enumerate(statements):
             parts.append("CALL { " + cypher.replace("$rows", f"$rows{index}") + " }")
             params[f"rows{index}"] = statement_params["rows"]
-        return ("CYPHER replan=skip " + " ".join(parts) + (" WITH 1 AS written " if parts else " ") + CHECKPOINT_MOVE,
-                params)
+        generation = max(seq, PLANNED_AFRESH_FROM).bit_length()
+        return (f"CYPHER replan=skip /* plan {generation} */ " + " ".join(parts)
+                + (" WITH 1 AS written " if parts else " ") + CHECKPOINT_MOVE, params)
 
     def ensure_schema(self) -> None:
         for label in KEYED_LABELS:

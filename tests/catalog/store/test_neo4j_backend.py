@@ -1,10 +1,8 @@
 """What only the Neo4j backend has: scripts/neo4j.sh, transactions and their retries, credentials."""
 
 import asyncio
-import json
 import threading
 import time
-import uuid
 
 import pytest
 from neo4j.exceptions import ClientError
@@ -12,8 +10,7 @@ from neo4j.exceptions import ClientError
 from catalog.config import Settings
 from catalog.runtime import open_store
 from catalog.store.base import GraphUnavailable, Read
-from catalog.store.neo4j_backend import Neo4jStore
-from tests.catalog.store.test_store_contract import writes_for
+from catalog.store.neo4j_backend import PLANNED_AFRESH_FROM, Neo4jStore
 from tests.engines import Neo4jProcess, store_at
 
 
@@ -117,44 +114,30 @@ def test_reads_run_in_read_access_mode_and_write_nothing(neo4j_url):
     store.close()
 
 
-def _operators(store, query: str, params: dict) -> list[str]:
-    """The operators of ``query``'s plan, planned afresh on the graph as it is now (CacheProperties left out: it only
-    moves where a property is read first)."""
-    with store._driver.session() as session:
-        plan = session.run("CYPHER replan=force EXPLAIN " + query, params).consume().plan
-    operators = []
+def test_a_commit_is_planned_once_per_generation_of_the_log():
+    """Neo4j does not replan a commit as the graph's statistics move (replan=skip): the text names a plan generation
+    instead, a new text each time the log doubles past PLANNED_AFRESH_FROM events, so plans follow the graph's growth."""
+    statements = [("UNWIND $rows AS r MERGE (n:Probe {key: r.key})", {"rows": [{"key": "a"}]})]
 
-    def walk(step: dict, depth: int) -> None:
-        cache = step["operatorType"].startswith("CacheProperties")
-        if not cache:
-            operators.append(f"{depth} {step['operatorType'].split('@')[0]}")
-        for child in step.get("children", []):
-            walk(child, depth if cache else depth + 1)
-    walk(plan, 0)
-    return operators
+    def text(seq: int) -> str:
+        return Neo4jStore.commit_query(statements, seq - 1, seq)[0]
+
+    assert text(1).startswith("CYPHER replan=skip ")
+    early = {text(seq) for seq in (1, 2, 1000, 2 * PLANNED_AFRESH_FROM - 1)}
+    assert len(early) == 1  # a small graph: one plan
+    generations = [text(PLANNED_AFRESH_FROM * 2 ** n) for n in range(1, 5)]
+    assert len(set(generations)) == 4 and not early & set(generations)
+    assert text(PLANNED_AFRESH_FROM * 3) == generations[0]  # between two doublings: the same text
+    query, params = Neo4jStore.commit_query(statements, 4, 5)
+    assert params == {"expected": 4, "seq": 5, "rows0": [{"key": "a"}]} and "$rows0" in query
 
 
-def test_a_projection_commit_plans_alike_on_an_empty_and_a_loaded_graph(neo4j_url, valid_events):
-    """Commits are planned once and never replanned (replan=skip): safe only while their plan does not depend on the
-    graph's statistics, as it does not when every row is found by key."""
+def test_commits_of_every_generation_apply(neo4j_url):
     store = store_at(neo4j_url)
-    events = [event for _, event in valid_events]
-    query, params = store.commit_query(store.prepare(writes_for(events)), 0, 1)
-    assert query.startswith("CYPHER replan=skip ")
-    query = query.removeprefix("CYPHER replan=skip ")
-    on_empty = _operators(store, query, params)
-
-    copies = []
-    for copy in range(20):  # 7,000 nodes from none: every label's and relationship's counts move
-        for event in events:
-            event = json.loads(json.dumps(event))
-            if "run" in event:
-                event["run"]["runId"] = str(uuid.uuid4())
-            for named in [event.get("job"), event.get("dataset"), *event.get("inputs", []), *event.get("outputs", [])]:
-                if named:
-                    named["name"] += f"-{copy}"
-            copies.append(event)
-    store.apply(writes_for(copies))
-    assert sum(store.counts().values()) > 5_000
-    assert _operators(store, query, params) == on_empty
+    for seq in (1, PLANNED_AFRESH_FROM * 4):
+        statements = [("UNWIND $rows AS r MERGE (n:Probe {key: r.key})", {"rows": [{"key": f"at-{seq}"}]})]
+        assert store.write_and_checkpoint(statements, store.checkpoint(), seq)
+    assert store.checkpoint() == PLANNED_AFRESH_FROM * 4
+    assert {r["key"] for r in store.query("MATCH (n:Probe) RETURN n.key AS key", read_only=True)} == {
+        "at-1", f"at-{PLANNED_AFRESH_FROM * 4}"}
     store.close()
