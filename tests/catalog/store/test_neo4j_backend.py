@@ -116,7 +116,7 @@ def test_reads_run_in_read_access_mode_and_write_nothing(neo4j_url):
 
 def test_a_commit_is_planned_once_per_generation_of_the_log():
     """Neo4j does not replan a commit as the graph's statistics move (replan=skip): the text names a plan generation
-    instead, a new text each time the log doubles past PLANNED_AFRESH_FROM events, so plans follow the graph's growth."""
+    instead, a new text each time the log doubles from 2 * PLANNED_AFRESH_FROM events on: plans follow the growth."""
     statements = [("UNWIND $rows AS r MERGE (n:Probe {key: r.key})", {"rows": [{"key": "a"}]})]
 
     def text(seq: int) -> str:
