@@ -217,11 +217,11 @@ class GraphStore(ABC):
         return self.advance_checkpoint(expected, seq)
 
     @staticmethod
-    def _statements(writes: GraphWrites) -> list[tuple[str, dict]]:
+    def _statements(writes: GraphWrites, plan=write_plan) -> list[tuple[str, dict]]:
         unindexable = unindexable_keys(writes)
         if unindexable:
             raise ValueError(f"keys must not be empty or start or end with whitespace: {unindexable[:5]!r}")
-        return [(cypher, {"rows": rows}) for _kind, cypher, rows in write_plan(writes)]
+        return [(cypher, {"rows": rows}) for _kind, cypher, rows in plan(writes)]
 
     def checkpoint(self) -> int:
         rows = self.query("MATCH (m:CatalogMeta {key: 'checkpoint'}) RETURN m.seq AS seq", read_only=True)

@@ -30,6 +30,8 @@ from catalog.store.base import (
     GraphUnavailable,
     Read,
 )
+from catalog.store.writes import every_kind_plan
+from ingestors.openlineage import GraphWrites
 
 # The server is away, or went away during a commit (which may or may not have happened: the projector
 # replays it, idempotently): the caller may retry later. Never "refused", which would skip an event.
@@ -38,6 +40,18 @@ _UNAVAILABLE = (ServiceUnavailable, SessionExpired, DatabaseUnavailable, Incompl
 
 # Commits are planned anew each time the event log doubles, from twice this size (see Neo4jStore.commit_query).
 PLANNED_AFRESH_FROM = 2048
+
+
+_UNWIND_ROWS = "UNWIND $rows AS r "  # how every write statement starts (catalog.store.writes)
+
+
+def _bucket_floor(length: int) -> int:
+    """The shortest list in the same plan-cache size bucket as a list of ``length`` (Neo4j's buckets: exactly 0,
+    exactly 1, then up to the next power of ten), never below 2, so that padding never lands in the exact ones."""
+    bound = 10
+    while bound < length:
+        bound *= 10
+    return bound // 10 + 1
 
 
 class _CheckpointMoved(Exception):
@@ -173,21 +187,39 @@ class Neo4jStore(GraphStore):
         return True
 
     @staticmethod
-    def commit_query(statements: list[tuple[str, dict]], expected: int, seq: int) -> tuple[str, dict]:
+    def prepare(writes: GraphWrites) -> list[tuple[str, dict]]:
+        """Every write kind's statement, empty or not, for one commit text whatever the write (see commit_query)."""
+        return Neo4jStore._statements(writes, plan=every_kind_plan)
+
+    @staticmethod
+    def commit_query(statements: list[tuple[str, dict]], expected: int, seq: int,
+                     pad_lists: bool = True) -> tuple[str, dict]:
         """A projection commit as one query: each statement a unit subquery with its own rows, in order, then the
         checkpoint's compare-and-set. One round trip instead of one per statement (a single post's commit went
         from 27 to 5 ms).
 
-        Neo4j replans a cached query whenever the statistics of the labels it touches have moved, which a growing
-        graph does every few seconds, and planning this query takes 0.2-0.8 s: 600 small commits took 2.5-5x as
-        long in all (benchmarks/neo4j_commits.py). So the query says ``replan=skip``, and names its plan generation
-        in a comment instead, which makes it a new text, planned afresh, each time the log doubles from 4,096
-        events on: plans follow the graph's growth at a handful of plannings in its life.
+        Planning this query takes 0.2-1 s, so it is planned as rarely as the graph allows:
+
+        * Neo4j replans a cached query whenever the statistics of the labels it touches have moved, which a
+          growing graph does every few seconds: 600 small commits took 2.5-5x as long in all
+          (benchmarks/neo4j_commits.py). So the query says ``replan=skip``, and names its plan generation in a
+          comment instead, which makes it a new text, planned afresh, each time the log doubles from 4,096 events
+          on: plans follow the graph's growth at a handful of plannings in its life.
+        * Neo4j also keys a cached plan by each list parameter's size bucket (0, 1, up to 10, up to 100, ...: the
+          next power of ten). Every list is padded with nulls, which each statement skips, into the bucket of the
+          longest (``pad_lists``), and ``prepare`` sends every kind's statement, empty or not. So a generation
+          has one plan per bucket of the longest list, not one per set of kinds and sizes that small commits
+          happen to make.
         """
         parts, params = [], {"expected": expected, "seq": seq}
+        floor = _bucket_floor(max((len(p["rows"]) for _, p in statements), default=0)) if pad_lists else 0
         for index, (cypher, statement_params) in enumerate(statements):
-            parts.append("CALL { " + cypher.replace("$rows", f"$rows{index}") + " }")
-            params[f"rows{index}"] = statement_params["rows"]
+            if not cypher.startswith(_UNWIND_ROWS):
+                raise ValueError(f"a commit statement must start with {_UNWIND_ROWS!r}: {cypher[:60]!r}")
+            rows = statement_params["rows"]
+            parts.append(f"CALL {{ UNWIND $rows{index} AS r WITH r WHERE r IS NOT NULL "
+                         f"{cypher[len(_UNWIND_ROWS):]} }}")
+            params[f"rows{index}"] = rows + [None] * (floor - len(rows)) if len(rows) < floor else rows
         generation = max(seq, PLANNED_AFRESH_FROM).bit_length()
         return (f"CYPHER replan=skip /* plan {generation} */ " + " ".join(parts)
                 + (" WITH 1 AS written " if parts else " ") + CHECKPOINT_MOVE, params)

@@ -352,3 +352,10 @@ def write_plan(writes: GraphWrites, chunk: int = 2000) -> list[tuple[str, str, l
         for start in range(0, len(rows), chunk):
             plan.append((kind, query, rows[start:start + chunk]))
     return plan
+
+
+def every_kind_plan(writes: GraphWrites) -> list[tuple[str, str, list[dict]]]:
+    """(kind, query, rows) for every kind in dependency order, each kind once and unchunked, its rows empty when
+    the write has none: the same queries in the same order for any write (a one-statement commit keeps one text)."""
+    rows_by_kind = compact(writes)
+    return [(kind, query, rows_by_kind.get(kind) or []) for kind, query in QUERIES.items()]

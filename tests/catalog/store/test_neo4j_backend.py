@@ -1,6 +1,8 @@
 """What only the Neo4j backend has: scripts/neo4j.sh, transactions and their retries, credentials."""
 
 import asyncio
+import json
+import math
 import threading
 import time
 
@@ -11,6 +13,9 @@ from catalog.config import Settings
 from catalog.runtime import open_store
 from catalog.store.base import GraphUnavailable, Read
 from catalog.store.neo4j_backend import PLANNED_AFRESH_FROM, Neo4jStore
+from catalog.store.writes import compact, every_kind_plan
+from tests.catalog.store.test_store_contract import writes_for
+from tests.conftest import VALID_DIR, load_events
 from tests.engines import Neo4jProcess, store_at
 
 
@@ -129,7 +134,40 @@ def test_a_commit_is_planned_once_per_generation_of_the_log():
     assert len(set(generations)) == 4 and not early & set(generations)
     assert text(PLANNED_AFRESH_FROM * 3) == generations[0]  # between two doublings: the same text
     query, params = Neo4jStore.commit_query(statements, 4, 5)
-    assert params == {"expected": 4, "seq": 5, "rows0": [{"key": "a"}]} and "$rows0" in query
+    assert params == {"expected": 4, "seq": 5, "rows0": [{"key": "a"}, None]} and "$rows0" in query
+
+
+def size_bucket(length: int) -> int:
+    """Neo4j's plan-cache bucket of a list's size: exactly 0 or 1, else the next power of ten."""
+    return length if length < 2 else 10 ** math.ceil(math.log10(length))
+
+
+@pytest.mark.parametrize("sizes", [(1,), (1, 2, 7), (3, 11, 40), (60, 250)], ids=str)
+def test_commits_of_any_kinds_and_sizes_share_a_text_and_a_bucket(sizes):
+    """Small commits of different events (other kinds of rows, other counts) are one text, and every list of a
+    commit is padded with nulls into the bucket of its longest, so Neo4j plans them once per bucket."""
+    with_lineage = [event for _, event in load_events(VALID_DIR) if "columnLineage" in json.dumps(event)]
+    plain = [event for _, event in load_events(VALID_DIR) if "columnLineage" not in json.dumps(event)]
+    texts = set()
+    for size in sizes:
+        for events in (plain[:size], (with_lineage * size)[:size]):
+            writes = writes_for(events)
+            statements = Neo4jStore.prepare(writes)
+            query, params = Neo4jStore.commit_query(statements, 0, size)
+            texts.add(query)
+            lists = [params[f"rows{i}"] for i in range(len(statements))]
+            assert len({size_bucket(len(rows)) for rows in lists}) == 1
+            assert min(len(rows) for rows in lists) >= 2  # never the exact buckets of 0 and 1
+            compacted = compact(writes)
+            for (kind, _, _), rows in zip(every_kind_plan(writes), lists):
+                real = [row for row in rows if row is not None]
+                assert real == compacted.get(kind, []) and rows[len(real):] == [None] * (len(rows) - len(real))
+    assert len(texts) == 1
+
+
+def test_a_commit_statement_must_take_its_rows_first():
+    with pytest.raises(ValueError, match="must start with"):
+        Neo4jStore.commit_query([("MATCH (n) UNWIND $rows AS r SET n.x = r", {"rows": []})], 0, 1)
 
 
 def test_commits_of_every_generation_apply(neo4j_url):

@@ -57,6 +57,23 @@ def test_corpus_in_any_order_with_duplicates_gives_the_same_graph(store, valid_e
         assert store.dump() == in_order, f"seed {seed}"
 
 
+def test_projection_commits_write_what_plain_writes_write(store, valid_events):
+    """The corpus committed in groups of every size (Neo4j: one query per commit, every kind's statement in it and
+    its lists padded) gives the graph that writing it gives, and moves the checkpoint to the last group's."""
+    events = [event for _, event in valid_events]
+    store.apply(writes_for(events))
+    written = store.dump()
+    store.clear()
+    rng = random.Random(5)
+    cuts = sorted({1, 2, 3, 15, *rng.sample(range(4, len(events)), 6)})  # groups of 1 event up to hundreds
+    seq = 0
+    for start, end in zip([0] + cuts, cuts + [len(events)]):
+        assert store.commit(writes_for(events[start:end]), seq, end)
+        seq = end
+    assert store.checkpoint() == len(events)
+    assert store.dump() == written
+
+
 def test_applying_twice_changes_nothing(store, valid_events):
     writes = writes_for(e for _, e in valid_events)
     store.apply(writes)
