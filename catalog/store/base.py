@@ -242,7 +242,7 @@ class GraphStore(ABC):
 
     def lookup(self, label: str, keys: list[str]) -> Read:
         """{key: engine id} of nodes by key (keys not in the graph are left out)."""
-        return Read(f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN k, {self.id_function}(n)",
+        return Read(f"UNWIND $keys AS k MATCH (n:{label} {{key: k}}) RETURN k, {self.id_function}(n) AS node",
                     {"keys": keys}, dict)
 
     # Each traversal read comes as a Read: ``store.read(...)`` runs several in one round trip.
@@ -252,14 +252,14 @@ class GraphStore(ABC):
         With ``limit``, the ``limit`` pairs of the lowest target ids, in that order: a hub's hop read only as
         far as a page needs (the engine still matches every pair, but sends and decodes only these)."""
         fn = self.id_function
-        cut = f" ORDER BY {fn}(b) LIMIT {int(limit)}" if limit is not None else ""
+        cut = f" ORDER BY target LIMIT {int(limit)}" if limit is not None else ""
         return Read(f"UNWIND $ids AS i MATCH (a) WHERE {fn}(a) = i MATCH {TRAVERSALS[traversal]} "
-                    f"{_seen_by('WHERE', as_of, 'e')} RETURN i, {fn}(b){cut}", {"ids": ids, "asOf": as_of})
+                    f"{_seen_by('WHERE', as_of, 'e')} RETURN i, {fn}(b) AS target{cut}", {"ids": ids, "asOf": as_of})
 
     def description(self, ids: list) -> Read:
         """Key, namespace and name (and a field's dataset) of nodes by engine id."""
         return Read(f"UNWIND $ids AS i MATCH (n) WHERE {self.id_function}(n) = i "
-                    "RETURN i, n.key, n.namespace, n.name, n.dataset", {"ids": ids},
+                    "RETURN i, n.key AS key, n.namespace AS namespace, n.name AS name, n.dataset AS dataset", {"ids": ids},
                     lambda rows: {i: {"key": key, "namespace": namespace, "name": name, "dataset": dataset}
                                   for i, key, namespace, name, dataset in rows})
 
@@ -271,7 +271,7 @@ class GraphStore(ABC):
             # Named first: FalkorDB seeks by id only on a variable, and scans every node for `id(o) = p[1]`.
             f"UNWIND $pairs AS p WITH p[0] AS src, p[1] AS dst MATCH (o) WHERE {fn}(o) = dst "
             f"MATCH (o)<-[w:PRODUCES]-(j)-[c:CONSUMES]->(i) WHERE {fn}(i) = src {_seen_by('AND', as_of, 'c', 'w')} "
-            f"RETURN src, dst, {fn}(j), j.key, j.namespace, j.name",
+            f"RETURN src, dst, {fn}(j) AS job, j.key AS key, j.namespace AS namespace, j.name AS name",
             {"pairs": [list(p) for p in pairs], "asOf": as_of})
 
     def job_edges(self, job_ids: list, rel: str, as_of: int | None = None) -> Read:
@@ -279,7 +279,7 @@ class GraphStore(ABC):
         faster than CONSUMES|PRODUCES); impliedBy is "columnLineage" for an input only column lineage names."""
         fn = self.id_function
         return Read(f"UNWIND $ids AS x MATCH (j) WHERE {fn}(j) = x MATCH (j)-[e:{rel}]->(d) "
-                    f"{_seen_by('WHERE', as_of, 'e')} RETURN x, {fn}(d), e.impliedBy",
+                    f"{_seen_by('WHERE', as_of, 'e')} RETURN x, {fn}(d) AS dataset, e.impliedBy AS impliedBy",
                     {"ids": job_ids, "asOf": as_of})
 
     def datasets_with_fields(self, ids: list, props: tuple[str, ...], field_props: tuple[str, ...]) -> Read:
@@ -289,8 +289,8 @@ class GraphStore(ABC):
         return Read(f"UNWIND $ids AS i MATCH (d) WHERE {fn}(d) = i OPTIONAL MATCH (d)-[:HAS_FIELD]->(f:Field) "
                     "OPTIONAL MATCH (f)-[:TAGGED]->(t:Tag) WITH i, d, f, collect(t.name) AS tags "
                     # A map projection of a missing node is a map of nulls on FalkorDB: the CASE makes it no row.
-                    f"RETURN i, {_projection('d', props)}, "
-                    f"collect(CASE WHEN f IS NULL THEN NULL ELSE [{_projection('f', field_props)}, tags] END)",
+                    f"RETURN i, {_projection('d', props)} AS dataset, "
+                    f"collect(CASE WHEN f IS NULL THEN NULL ELSE [{_projection('f', field_props)}, tags] END) AS fields",
                     {"ids": ids},
                     lambda rows: {i: (dict(d), sorted(({**f, "tags": sorted(t for t in tags if t)} for f, tags in fields),
                                                       key=lambda f: f["name"]))
@@ -300,14 +300,14 @@ class GraphStore(ABC):
         """(job, dataset) engine ids of the CONSUMES or PRODUCES edges into the datasets, optionally as of a time."""
         fn = self.id_function
         return Read(f"UNWIND $ids AS x MATCH (d) WHERE {fn}(d) = x MATCH (j)-[e:{rel}]->(d) "
-                    f"{_seen_by('WHERE', as_of, 'e')} RETURN {fn}(j), x", {"ids": dataset_ids, "asOf": as_of})
+                    f"{_seen_by('WHERE', as_of, 'e')} RETURN {fn}(j) AS job, x", {"ids": dataset_ids, "asOf": as_of})
 
     def jobs_with_latest_runs(self, ids: list, props: tuple[str, ...], run_props: tuple[str, ...]) -> Read:
         """Jobs by engine id with the latest run each points at: {id: (properties, run or None)}."""
         fn = self.id_function
         return Read(f"UNWIND $ids AS x MATCH (j) WHERE {fn}(j) = x OPTIONAL MATCH (r:Run {{key: j.latestRun}}) "
-                    f"RETURN x, {_projection('j', props)}, "
-                    f"CASE WHEN r IS NULL THEN NULL ELSE {_projection('r', run_props)} END",
+                    f"RETURN x, {_projection('j', props)} AS job, "
+                    f"CASE WHEN r IS NULL THEN NULL ELSE {_projection('r', run_props)} END AS run",
                     {"ids": ids}, lambda rows: {x: (dict(j), dict(r) if r else None) for x, j, r in rows})
 
     def describe(self, ids: list) -> dict[object, dict]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 
 import neo4j
@@ -52,6 +53,24 @@ def _bucket_floor(length: int) -> int:
     while bound < length:
         bound *= 10
     return bound // 10 + 1
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PARAMETER = re.compile(r"\$(\w+)")
+_READS_KEPT = 1_000  # read texts whose columns are remembered (they come from the code, a few dozen in all)
+
+
+def fused_read(reads: tuple[Read, ...], columns: list[tuple[str, ...]]) -> tuple[str, dict]:
+    """Reads as one statement: read ``i`` in a subquery, its parameters renamed ``$q{i}_...`` and its rows collected
+    into the list ``q{i}`` (rows of its ``columns``, in its order), the lists returned in one record. Each collect is
+    a subquery of its own, which gives one row even when its read gives none."""
+    parts, params = [], {}
+    for index, (read, names) in enumerate(zip(reads, columns, strict=True)):
+        text = _PARAMETER.sub(lambda m, index=index: f"$q{index}_{m.group(1)}", read.cypher)
+        params.update({f"q{index}_{name}": value for name, value in read.params.items()})
+        row = ", ".join(f"`{name}`" for name in names)
+        parts.append(f"CALL () {{ CALL () {{ {text} }} RETURN collect([{row}]) AS q{index} }}")
+    return " ".join(parts) + " RETURN " + ", ".join(f"q{index}" for index in range(len(reads))), params
 
 
 class _CheckpointMoved(Exception):
@@ -97,6 +116,7 @@ class Neo4jStore(GraphStore):
         self._database = database
         self._retry_seconds = retry_seconds
         self.retries = 0  # transactions retried after a transient error, since start
+        self._columns: dict[str, tuple[str, ...] | None] = {}  # read text -> its columns, learnt on its first run
 
     def _session(self, read_only: bool = False):
         return self._driver.session(database=self._database,
@@ -128,11 +148,21 @@ class Neo4jStore(GraphStore):
                                  read_only=True)
 
     def read(self, *reads: Read) -> list:
-        """Several reads on one session, one auto-commit transaction and one round trip each. An explicit read
-        transaction around them gave no snapshot (Neo4j reads committed data per statement) and cost a BEGIN and a
-        COMMIT: 1.3-1.5x the client CPU of a lineage page (docs/benchmarks.md)."""
+        """Several reads on one session: one statement (see :meth:`_fused`), else one auto-commit transaction and
+        one round trip each. An explicit read transaction around them gave no snapshot (Neo4j reads committed data
+        per statement) and cost a BEGIN and a COMMIT: 1.3-1.5x the client CPU of a lineage page
+        (docs/benchmarks.md)."""
         def work(session):
-            return [r.shape([tuple(record.values()) for record in session.run(r.cypher, r.params)]) for r in reads]
+            fused = self._fused(reads)
+            if fused:
+                [record] = list(session.run(*fused))
+                return self._unfused(reads, record.values())
+            results = []
+            for r in reads:
+                result = session.run(r.cypher, r.params)
+                results.append(r.shape([tuple(record.values()) for record in result]))
+                self._learn(r.cypher, result.keys())
+            return results
 
         return self._transaction(work, read_only=True)
 
@@ -144,13 +174,35 @@ class Neo4jStore(GraphStore):
             try:
                 async with self._loop_driver().session(database=self._database,
                                                        default_access_mode=neo4j.READ_ACCESS) as session:
+                    fused = self._fused(reads)
+                    if fused:
+                        [record] = [record async for record in await session.run(*fused)]
+                        return self._unfused(reads, record.values())
                     results = []
                     for r in reads:
-                        rows = await session.run(r.cypher, r.params)
-                        results.append(r.shape([tuple(record.values()) async for record in rows]))
+                        result = await session.run(r.cypher, r.params)
+                        results.append(r.shape([tuple(record.values()) async for record in result]))
+                        self._learn(r.cypher, result.keys())
                     return results
             except (*_UNAVAILABLE, TransientError) as exc:
                 await asyncio.sleep(retries.pause_after(exc))
+
+    def _fused(self, reads: tuple[Read, ...]) -> tuple[str, dict] | None:
+        """Reads of one round trip as one statement, when there are several and each has run before with named
+        columns: every statement costs the driver's Python a round of messages (about 0.4 ms of client CPU)."""
+        if len(reads) < 2:
+            return None
+        columns = [self._columns.get(r.cypher) for r in reads]
+        return None if None in columns else fused_read(reads, columns)
+
+    @staticmethod
+    def _unfused(reads: tuple[Read, ...], collected: list) -> list:
+        return [r.shape([tuple(row) for row in rows]) for r, rows in zip(reads, collected, strict=True)]
+
+    def _learn(self, cypher: str, columns: tuple[str, ...]) -> None:
+        """Remember a read's columns (None when one is an expression: a subquery must name what it returns)."""
+        if cypher not in self._columns and len(self._columns) < _READS_KEPT:
+            self._columns[cypher] = columns if all(_NAME.fullmatch(c) for c in columns) else None
 
     def _loop_driver(self) -> neo4j.AsyncDriver:
         loop = asyncio.get_running_loop()
@@ -217,7 +269,7 @@ class Neo4jStore(GraphStore):
             if not cypher.startswith(_UNWIND_ROWS):
                 raise ValueError(f"a commit statement must start with {_UNWIND_ROWS!r}: {cypher[:60]!r}")
             rows = statement_params["rows"]
-            parts.append(f"CALL {{ UNWIND $rows{index} AS r WITH r WHERE r IS NOT NULL "
+            parts.append(f"CALL () {{ UNWIND $rows{index} AS r WITH r WHERE r IS NOT NULL "
                          f"{cypher[len(_UNWIND_ROWS):]} }}")
             params[f"rows{index}"] = rows + [None] * (floor - len(rows)) if len(rows) < floor else rows
         generation = max(seq, PLANNED_AFRESH_FROM).bit_length()

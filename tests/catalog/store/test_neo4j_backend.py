@@ -14,7 +14,7 @@ from catalog.runtime import open_store
 from catalog.store.base import GraphUnavailable, Read
 from catalog.store.neo4j_backend import PLANNED_AFRESH_FROM, Neo4jStore
 from catalog.store.writes import compact, every_kind_plan
-from tests.catalog.store.test_store_contract import writes_for
+from tests.catalog.store.test_store_contract import run_event, writes_for
 from tests.conftest import VALID_DIR, load_events
 from tests.engines import Neo4jProcess, store_at
 
@@ -178,4 +178,33 @@ def test_commits_of_every_generation_apply(neo4j_url):
     assert store.checkpoint() == PLANNED_AFRESH_FROM * 4
     assert {r["key"] for r in store.query("MATCH (n:Probe) RETURN n.key AS key", read_only=True)} == {
         "at-1", f"at-{PLANNED_AFRESH_FROM * 4}"}
+    store.close()
+
+
+def test_the_reads_of_a_round_trip_run_as_one_statement_once_their_columns_are_known(neo4j_url):
+    """A round trip's reads run one by one the first time (their columns learnt), then as one statement, with the
+    same answers: empty ones, ordered and cut ones, and parameters of the same name in two reads included. A read
+    that returns an unnamed expression is never fused, and still answered."""
+    store = store_at(neo4j_url)
+    store.apply(writes_for([run_event(f"00000000-0000-4000-8000-{i:012d}", "COMPLETE", "2024-01-01T00:00:00Z",
+                                      [f"in{i}", "shared"], [f"out{i}"]) for i in range(12)]))
+    keys = [f"dataset:ns:{name}" for name in ("shared", "in3", "out7", "nope")]
+    ids = store.node_ids("Dataset", keys)
+    reads = (store.lookup("Dataset", keys), store.expansion([ids["dataset:ns:shared"]], "DOWNSTREAM", limit=5),
+             store.description(list(ids.values())), store.job_edges([], "CONSUMES"))
+    unnamed = Read("UNWIND $keys AS k RETURN k, size(k)", {"keys": keys})
+
+    async def on_the_loop():
+        try:
+            return await store.aread(*reads), await store.aread(*reads, unnamed)
+        finally:
+            await store.aclose()
+
+    store._columns.clear()
+    assert store._fused(reads) is None  # nothing learnt yet
+    first = store.read(*reads)
+    assert store._fused(reads) is not None and store._fused((*reads, unnamed)) is None
+    assert store.read(*reads) == first and asyncio.run(on_the_loop()) == (first, [*first, [(k, len(k)) for k in keys]])
+    assert len(first[0]) == 3 and len(first[1]) == 5 and first[3] == []
+    assert [target for _, target in first[1]] == sorted(target for _, target in first[1])  # ordered, then cut
     store.close()
