@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from functools import partial
+from functools import cached_property, partial
 
 from strawberry.dataloader import DataLoader
 
@@ -14,6 +14,7 @@ from catalog.api.graphql_types import Dataset, Job
 from catalog.offload import in_thread
 from catalog.store import reads
 from catalog.store.base import Read
+from catalog.store.coalesce import CoalescedReads
 from policies import classifications
 
 
@@ -28,10 +29,8 @@ class _Loader:
         self.name = name
 
     def __get__(self, context: "Context", owner=None) -> DataLoader:
-        store = context.catalog.store
-
         async def load(keys):
-            [found] = await store.aread(self.read(list(keys)))
+            found = await context.batched_reads.read(self.read(list(keys)))
             return [found.get(k) for k in keys]
         context.__dict__[self.name] = loader = DataLoader(load_fn=load)  # an instance attribute: not made again
         return loader
@@ -49,6 +48,11 @@ class Context:
     latest_runs = _Loader(reads.latest_runs_read)
     field_classifications = _Loader(classifications.of_fields_read)
     dataset_classifications = _Loader(classifications.of_datasets_read)
+
+    @cached_property
+    def batched_reads(self) -> CoalescedReads:
+        """The loaders' reads: those of one turn of the loop (the fields of one object) go in one round trip."""
+        return CoalescedReads(self.catalog.store)
 
     def __init__(self, app_state, principal: Principal):
         self.catalog = app_state.catalog
