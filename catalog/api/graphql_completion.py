@@ -37,6 +37,25 @@ class _GiveUp(Exception):
 class CompilingExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """strawberry's execution context, with plain subtrees completed by compiled functions."""
 
+    def execute_operation(self, serially=None):
+        result = super().execute_operation(serially)
+        if self.is_awaitable(result):
+            return self._released_after(result)
+        self._release()
+        return result
+
+    async def _released_after(self, result):
+        try:
+            return await result
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Break the executor's cycle once its answer is made (its resolve-info helpers are its own bound methods),
+        so that a request's objects are freed as it ends: left to the collector, they made a pause of 15-55 ms
+        every ~350 requests, each collection finding about 140 objects per request to free."""
+        self.async_helpers = None
+
     def complete_value(self, return_type, field_details_list, info, path, result, position_context):
         # Middleware (a schema extension with a resolve hook) must see every field: none, or no compiling.
         if not (self.middleware_manager and self.middleware_manager.middlewares) and \

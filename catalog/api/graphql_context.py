@@ -29,8 +29,12 @@ class _Loader:
         self.name = name
 
     def __get__(self, context: "Context", owner=None) -> DataLoader:
+        # The loader must not hold the context, which holds it: a request's garbage would be a cycle that only the
+        # collector frees (every ~350 requests, a pause of 15-55 ms).
+        batched_reads, read = context.batched_reads, self.read
+
         async def load(keys):
-            found = await context.batched_reads.read(self.read(list(keys)))
+            found = await batched_reads.read(read(list(keys)))
             return [found.get(k) for k in keys]
         context.__dict__[self.name] = loader = DataLoader(load_fn=load)  # an instance attribute: not made again
         return loader

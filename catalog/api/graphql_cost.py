@@ -23,9 +23,20 @@ def operation_cost(schema, document, operation_name: str | None, variables: dict
     if operation is None:
         return 0
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    root = schema.get_root_type(operation.operation)
+    return _Costing(schema, fragments, variables).cost(operation.selection_set,
+                                                      schema.get_root_type(operation.operation), 1)
 
-    def size(field_def, node: FieldNode) -> int:
+
+class _Costing:
+    """The walk of one operation's selections. Methods, not nested functions: a nested function that calls itself
+    is a reference cycle, left for the garbage collector with everything it holds, on every request."""
+
+    def __init__(self, schema, fragments: dict, variables: dict | None):
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables or {}
+
+    def size(self, field_def, node: FieldNode) -> int:
         argument = next((a for a in node.arguments or () if a.name.value == "first"), None)
         if argument is None:
             default = field_def.args["first"].default_value if "first" in field_def.args else None
@@ -33,33 +44,31 @@ def operation_cost(schema, document, operation_name: str | None, variables: dict
         if isinstance(argument.value, IntValueNode):
             return int(argument.value.value)
         if isinstance(argument.value, VariableNode):
-            value = (variables or {}).get(argument.value.name.value)
+            value = self.variables.get(argument.value.name.value)
             return value if isinstance(value, int) else 1
         return 1
 
-    def fields(selection_set, parent_type) -> Iterator[tuple[FieldNode, object]]:
+    def fields(self, selection_set, parent_type) -> Iterator[tuple[FieldNode, object]]:
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 yield selection, parent_type
             elif isinstance(selection, InlineFragmentNode):
-                condition = schema.get_type(selection.type_condition.name.value) if selection.type_condition \
+                condition = self.schema.get_type(selection.type_condition.name.value) if selection.type_condition \
                     else parent_type
-                yield from fields(selection.selection_set, condition)
-            elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
-                fragment = fragments[selection.name.value]
-                yield from fields(fragment.selection_set, schema.get_type(fragment.type_condition.name.value))
+                yield from self.fields(selection.selection_set, condition)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value in self.fragments:
+                fragment = self.fragments[selection.name.value]
+                yield from self.fields(fragment.selection_set, self.schema.get_type(fragment.type_condition.name.value))
 
-    def cost(selection_set, parent_type, multiplier: int, seen: int = 0) -> int:
+    def cost(self, selection_set, parent_type, multiplier: int, seen: int = 0) -> int:
         total = 0
-        for node, owner in fields(selection_set, parent_type):
+        for node, owner in self.fields(selection_set, parent_type):
             field_def = getattr(owner, "fields", {}).get(node.name.value)
             total += multiplier
             if field_def is not None and node.selection_set is not None and seen < 64:
-                total += cost(node.selection_set, get_named_type(field_def.type),
-                              multiplier * max(1, size(field_def, node)), seen + 1)
+                total += self.cost(node.selection_set, get_named_type(field_def.type),
+                                   multiplier * max(1, self.size(field_def, node)), seen + 1)
         return total
-
-    return cost(operation.selection_set, root, 1)
 
 
 class QueryCostLimiter(SchemaExtension):
