@@ -226,9 +226,9 @@ def measure_repeat(server: ServerProcess, neo4j, args, tmp: Path, tag: str, m: d
 
 def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict[str, dict]:
     """Measurements per server: this checkout's, and with ``args.baseline`` (embedded engine only) that commit's,
-    interleaved repeat by repeat so that machine noise hits both alike."""
-    neo4j = Neo4jProcess(tmp / "neo4j").start() if engine == "neo4j" else None
-    graph_args = ("--graph-url", neo4j.url) if neo4j else ()
+    interleaved repeat by repeat so that machine noise hits both alike. On Neo4j each server has a Neo4j of its own:
+    two catalogs on one graph would share its checkpoint."""
+    neo4js: dict[str, Neo4jProcess] = {}
     topic = create_topic(kafka, partitions=4) if kafka else None
     kafka_args = ("--kafka-bootstrap", kafka, "--kafka-topic", topic) if kafka else ()
     workers = ("--workers", str(args.workers)) if args.workers > 1 else ()
@@ -240,6 +240,9 @@ def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict[str, d
             servers = {}
             for mode in args.acknowledge:
                 name = "this" if len(args.acknowledge) == 1 else f"this, acknowledge {mode}"
+                if engine == "neo4j":
+                    neo4js[name] = Neo4jProcess(tmp / f"neo4j-{mode}").start()
+                graph_args = ("--graph-url", neo4js[name].url) if name in neo4js else ()
                 servers[name] = stack.enter_context(ServerProcess(
                     tmp / f"data-{engine}-{mode}", *graph_args, *kafka_args, *workers, *demo, "--acknowledge", mode))
             if baseline:
@@ -254,12 +257,12 @@ def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict[str, d
                 time.sleep(0.1)  # joined the group
             for repeat in range(args.repeats):
                 for index, (name, server) in enumerate(servers.items()):
-                    measure_repeat(server, neo4j, args, tmp, f"{repeat}_{index}", results[name])
+                    measure_repeat(server, neo4js.get(name), args, tmp, f"{repeat}_{index}", results[name])
                 if kafka:
                     results[first]["kafka"].append(bench_kafka(servers[first], kafka, topic,
                                                                make_events(args.events, f"k{repeat}_")))
     finally:
-        if neo4j:
+        for neo4j in neo4js.values():
             neo4j.stop()
         if baseline:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], check=False)
