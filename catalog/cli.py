@@ -140,6 +140,7 @@ def serve(host, port, workers, data_dir, graph_url, graph_database, database, de
     from catalog.api.app import create_app
     from catalog.api.metrics import share_between_processes
     from catalog.engine import DataDirLocked, EngineStartError
+    from catalog.ingest import GraphOfAnotherLog
     from catalog.logstore.base import LogsUnavailable
     from catalog.runtime import Catalog
     from catalog.workers import Workers, listen, serve_until_stopped, worker_settings
@@ -170,7 +171,7 @@ def serve(host, port, workers, data_dir, graph_url, graph_database, database, de
             raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
     try:
         catalog = Catalog.open(settings)
-    except (DataDirLocked, EngineStartError, LogsUnavailable, ValueError) as exc:
+    except (DataDirLocked, EngineStartError, GraphOfAnotherLog, LogsUnavailable, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if settings.workers > 1:  # once the data directory is this server's: it clears the counts a last run left
         share_between_processes(settings.data_dir / "metrics")

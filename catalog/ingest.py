@@ -105,6 +105,18 @@ def prepare_event(event) -> PreparedEvent:
 _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
+class GraphOfAnotherLog(GraphUnavailable):
+    """The graph's checkpoint is past the last event of this catalog's event log. Taken as it is, every event
+    logged up to that checkpoint would count as projected and never be written: refused instead."""
+
+    def __init__(self, in_graph: int, last: int):
+        super().__init__(
+            f"the graph's checkpoint ({in_graph}) is past the last event of this event log ({last}): the graph holds "
+            "another catalog's events (two catalogs on one graph?), or this catalog's event log was replaced. Point "
+            "this catalog at a graph of its own, or run `catalog rebuild` to replace the graph's content with this "
+            "log's")
+
+
 class Projector:
     """Applies logged events to the graph and keeps the checkpoint."""
 
@@ -123,6 +135,7 @@ class Projector:
         self.leading = lease is None and self.lease.try_acquire()
         self.applied = 0  # highest seq known to be in the graph
         self.refused = 0  # logged events the engine refused (see _apply_or_isolate)
+        self.mismatch: str | None = None  # why the graph's checkpoint was refused, while it is (GraphOfAnotherLog)
         self.retention = retention or retention_rules.Retention()
         self.retention_interval = retention_interval  # seconds between retention passes while projecting
         self.last_retention: tuple[float, retention_rules.Pruned] | None = None  # (when, what) of the last pass
@@ -226,8 +239,10 @@ class Projector:
         return moved
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
-        """Apply everything logged after the checkpoint; returns the number of events applied."""
+        """Apply everything logged after the checkpoint; returns the number of events applied. GraphOfAnotherLog if
+        the graph's checkpoint is past this log's last event."""
         with self._lock:
+            self._graph_checkpoint()
             return self._catch_up_locked(progress)
 
     def _catch_up_locked(self, progress) -> int:
@@ -264,7 +279,7 @@ class Projector:
 
     def _resync_locked(self) -> int:
         """Catch up from the graph's own checkpoint; after a rewind, re-apply governance edits too."""
-        in_graph = self.store.checkpoint()
+        in_graph = self._graph_checkpoint()
         rewound = in_graph != self.applied
         if rewound:
             log.warning("graph checkpoint differs from the last one applied; replaying from the graph's",
@@ -276,11 +291,23 @@ class Projector:
             self.replay_governance()
         return applied
 
+    def _graph_checkpoint(self) -> int:
+        """The graph's checkpoint, if this log got that far (else GraphOfAnotherLog). Read before the log's last
+        seq: events logged meanwhile by other replicas only make that larger."""
+        in_graph = self.store.checkpoint()
+        last = self.log.last_seq()
+        if in_graph > last:
+            self.mismatch = str(GraphOfAnotherLog(in_graph, last))
+            raise GraphOfAnotherLog(in_graph, last)
+        self.mismatch = None
+        return in_graph
+
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Empty the graph and replay the whole log."""
         with self._lock:
             self.store.clear()
             self.applied = 0
+            self.mismatch = None  # the graph is this log's again
             replayed = self._catch_up_locked(progress)
             self.replay_governance()
         if self.retention.enabled:
@@ -484,6 +511,10 @@ class IngestPipeline:
                     log.debug("projection caught up", extra={"events": caught})
                     if self.on_caught_up:
                         self.on_caught_up(caught)
+            except GraphOfAnotherLog as exc:
+                if not self.lagging:
+                    log.error("not projecting: %s", exc)
+                self.lagging = True
             except (GraphUnavailable, LogsUnavailable):
                 self.lagging = True
             except Exception:  # keep the loop alive: the next round retries

@@ -51,14 +51,15 @@ def open_cli_logs(data_dir: Path | None, database: str | None):
         raise click.ClickException(str(exc)) from None
 
 
-def _open_catalog(settings: Settings):
+def _open_catalog(settings: Settings, replay: bool = True):
     from catalog.engine import DataDirLocked
+    from catalog.ingest import GraphOfAnotherLog
     from catalog.logstore.base import LogsUnavailable
     from catalog.runtime import Catalog
 
     try:
-        catalog = Catalog.open(settings)
-    except (DataDirLocked, LogsUnavailable, ValueError) as exc:
+        catalog = Catalog.open(settings, replay=replay)
+    except (DataDirLocked, GraphOfAnotherLog, LogsUnavailable, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if not catalog.projector.leading:
         catalog.close()
@@ -85,7 +86,7 @@ def rebuild(data_dir, database, graph_url, graph_database) -> None:
 
     logs.configure("WARNING")
     catalog = _open_catalog(settings_for(data_dir=data_dir, database_url=database, graph_url=graph_url,
-                                         neo4j_database=graph_database))
+                                         neo4j_database=graph_database), replay=False)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         total = catalog.log.count()

@@ -69,13 +69,14 @@ class Catalog:
         return self.logs.keys
 
     @classmethod
-    def open(cls, settings: Settings, worker: bool = False) -> "Catalog":
+    def open(cls, settings: Settings, worker: bool = False, replay: bool = True) -> "Catalog":
         """Start the embedded engine when no graph URL is set, open the logs, and, if this process is the
         projector (always, unless replicas share a PostgreSQL log), catch the graph up with the log.
 
         ``worker``: a further process of a server started with --workers (catalog.workers). Its primary holds
         the data directory, has started the engine (``settings.graph_url`` points at it), prepared the graph
-        and loaded the policies; the worker opens the same logs and graph.
+        and loaded the policies; the worker opens the same logs and graph. ``replay=False``: no catching up
+        (``catalog rebuild`` replays everything itself, whatever the graph holds).
 
         Call from the main thread: the engine is tied to the thread that spawns it.
         """
@@ -98,15 +99,15 @@ class Catalog:
             projector = Projector(logs.events, store, governance=logs.governance, propagator=propagator,
                                   lease=logs.coordination.lease("projector"), retention=retention_of(settings),
                                   retention_interval=settings.retention_interval_seconds)
-            if projector.lead():
+            if not projector.lead():
+                log.info("another replica projects the event log; this one logs events and serves reads")
+            elif replay:
                 fresh_graph = projector.applied == 0
                 replayed = projector.catch_up()
                 if fresh_graph:
                     projector.replay_governance()
                 if replayed:
                     log.info("replayed events from the log", extra={"events": replayed})
-            else:
-                log.info("another replica projects the event log; this one logs events and serves reads")
             for policy, changed in registry.load_files(store, logs.governance, "system:startup",
                                                        [] if worker else settings.policies, propagator):
                 log.info("policy loaded" if changed else "policy unchanged",

@@ -29,7 +29,8 @@ def health_report(catalog, pipeline, kafka=None) -> tuple[bool, dict]:
         log.update(reachable=False, error=str(exc)[:300])
     except GraphUnavailable:  # a follower reads the projector's checkpoint from the graph
         pass
-    serving = graph_up and log["reachable"]
+    mismatch = catalog.projector.mismatch  # the graph holds another log's projection: nothing is projected
+    serving = graph_up and log["reachable"] and mismatch is None
     report = {
         "status": "ok" if serving else "degraded",
         "graph": {"backend": catalog.store.name, "reachable": graph_up, "version": _version(catalog.store, graph_up)},
@@ -37,7 +38,7 @@ def health_report(catalog, pipeline, kafka=None) -> tuple[bool, dict]:
         # "projector": this replica projects the log into the graph; "follower": another one does.
         "projection": {"role": "projector" if catalog.projector.leading else "follower",
                        "checkpoint": catalog.projector.applied, "lag": lag,
-                       "lagging": bool(pipeline and pipeline.lagging)},
+                       "lagging": bool(pipeline and pipeline.lagging), **({"error": mismatch} if mismatch else {})},
         "retention": _retention(catalog.projector),
         # Which process answered: with --workers, several serve the port (catalog.workers).
         "process": {"pid": os.getpid(), "role": "worker" if catalog.worker else "primary",

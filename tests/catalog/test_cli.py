@@ -4,10 +4,13 @@ import json
 import os
 import subprocess
 import sys
+import time
+import uuid
 
 import httpx
 
 from tests.conftest import INVALID_DIR, VALID_DIR, ServerProcess
+from tests.engines import store_at
 
 
 def catalog(*args, **kwargs) -> subprocess.CompletedProcess:
@@ -89,3 +92,47 @@ def test_settings_out_of_range_are_refused_by_name_before_anything_starts(tmp_pa
     assert flag.returncode == 2 and "--older-than" in flag.stderr
     nothing = catalog("prune", "--data-dir", str(tmp_path / "data"))
     assert nothing.returncode == 2 and "--older-than DAYS and/or --audits-older-than DAYS" in nothing.stderr
+
+
+def test_a_graph_holding_another_catalogs_events_is_refused_until_rebuilt(tmp_path, neo4j_url):
+    """A fresh catalog on a graph whose checkpoint is past its event log (another catalog's graph, or a data
+    directory wiped while the graph stayed) would count its events as projected and never write them: it refuses
+    to start, says why and what to do, and `catalog rebuild` replaces the graph's content with its log's."""
+    with ServerProcess(tmp_path / "other", "--graph-url", neo4j_url) as other:
+        assert httpx.post(other.url + "/api/v1/lineage/batch", timeout=30,
+                          json=[_an_event(f"theirs{i}") for i in range(3)]).status_code == 200
+        checkpoint = other.http.get("/health").json()["projection"]["checkpoint"]
+    assert checkpoint > 0
+    refused = catalog("serve", "--no-auth", "--data-dir", str(tmp_path / "mine"), "--graph-url", neo4j_url)
+    assert refused.returncode == 1
+    assert f"the graph's checkpoint ({checkpoint}) is past the last event of this event log (0)" in refused.stderr
+    assert "catalog rebuild" in refused.stderr and "Traceback" not in refused.stderr
+    rebuilt = catalog("rebuild", "--data-dir", str(tmp_path / "mine"), "--graph-url", neo4j_url)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    with ServerProcess(tmp_path / "mine", "--graph-url", neo4j_url) as mine:
+        posted = httpx.post(mine.url + "/api/v1/lineage", timeout=30, json=_an_event("mine"))
+        assert posted.status_code == 201
+        found = httpx.get(mine.url + "/api/v1/namespaces/ns/datasets/mine", timeout=30)
+        assert found.status_code == 200 and mine.http.get("/health").json()["projection"]["checkpoint"] == 1
+
+
+def test_a_graph_another_catalog_moves_past_this_log_stops_projection_and_says_why(tmp_path, neo4j_url):
+    with ServerProcess(tmp_path / "mine", "--graph-url", neo4j_url) as mine:
+        assert httpx.post(mine.url + "/api/v1/lineage", timeout=30, json=_an_event("first")).status_code == 201
+        store = store_at(neo4j_url)
+        assert store.advance_checkpoint(1, 500)  # what another catalog committing to this graph does
+        store.close()
+        deadline = time.monotonic() + 20
+        while (health := mine.http.get("/health")).status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert health.status_code == 503
+        assert "the graph's checkpoint (500) is past the last event of this event log (1)" in \
+            health.json()["projection"]["error"]
+        assert httpx.post(mine.url + "/api/v1/lineage", timeout=30, json=_an_event("kept")).status_code == 201
+        assert "not projecting: the graph's checkpoint (500)" in mine.log()
+
+
+def _an_event(name: str) -> dict:
+    return {"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "producer": "https://example.com/t",
+            "run": {"runId": str(uuid.uuid4())}, "job": {"namespace": "ns", "name": "job"},
+            "outputs": [{"namespace": "ns", "name": name}]}

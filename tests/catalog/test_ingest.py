@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from catalog.eventlog import EventLog
-from catalog.ingest import IngestPipeline, Projector, prepare_event
+from catalog.ingest import GraphOfAnotherLog, IngestPipeline, Projector, prepare_event
 from ingestors.openlineage import canonical_json, event_hash, map_event
 from ingestors.validate import InvalidEvent
 
@@ -142,3 +142,23 @@ def test_an_event_the_mapping_fails_on_is_refused_as_invalid_not_an_internal_err
         prepare_event(event("a"))
     assert [e.as_dict() for e in refused.value.errors] == [
         {"field": "", "message": "event cannot be mapped to the graph: TypeError: 'bool' object is not iterable"}]
+
+
+def test_a_graph_checkpoint_past_this_log_is_refused_and_a_rebuild_takes_the_graph_back(falkor_store, tmp_path):
+    theirs, mine = EventLog(tmp_path / "theirs.sqlite3"), EventLog(tmp_path / "mine.sqlite3")
+    for log, names in ((theirs, ["t1", "t2", "t3"]), (mine, ["m1"])):
+        bodies = [canonical_json(event(name)) for name in names]
+        log.append([(event_hash(b), b, "RunEvent", 0) for b in bodies])
+    assert Projector(theirs, falkor_store).catch_up() == 3
+    projector = Projector(mine, falkor_store)
+    with pytest.raises(GraphOfAnotherLog, match=r"checkpoint \(3\) is past the last event of this event log \(1\)"):
+        projector.catch_up()
+    assert projector.mismatch and "catalog rebuild" in projector.mismatch
+    with pytest.raises(GraphOfAnotherLog):
+        projector.reconcile()
+    assert projector.rebuild() == 1
+    assert projector.reconcile() == 0 and projector.mismatch is None and falkor_store.checkpoint() == 1
+    names = {r["n"] for r in falkor_store.query("MATCH (d:Dataset) RETURN d.name AS n", read_only=True)}
+    assert names == {"m1"}
+    theirs.close()
+    mine.close()
