@@ -297,8 +297,9 @@ class Projector:
         in_graph = self.store.checkpoint()
         last = self.log.last_seq()
         if in_graph > last:
-            self.mismatch = str(GraphOfAnotherLog(in_graph, last))
-            raise GraphOfAnotherLog(in_graph, last)
+            refused = GraphOfAnotherLog(in_graph, last)
+            self.mismatch = str(refused)
+            raise refused
         self.mismatch = None
         return in_graph
 

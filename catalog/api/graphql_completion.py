@@ -35,7 +35,8 @@ class _GiveUp(Exception):
 
 
 class CompilingExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """strawberry's execution context, with plain subtrees completed by compiled functions."""
+    """strawberry's execution context, with plain subtrees completed by compiled functions; it breaks its own
+    reference cycle once it has answered (see _release)."""
 
     def execute_operation(self, serially=None):
         result = super().execute_operation(serially)
