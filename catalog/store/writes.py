@@ -344,14 +344,9 @@ def compact(writes: GraphWrites) -> dict[str, list[dict]]:
 
 
 def write_plan(writes: GraphWrites, chunk: int = 2000) -> list[tuple[str, str, list[dict]]]:
-    """(kind, query, rows) in dependency order, rows chunked to bound each query."""
-    rows_by_kind = compact(writes)
-    plan = []
-    for kind, query in QUERIES.items():
-        rows = rows_by_kind.get(kind) or []
-        for start in range(0, len(rows), chunk):
-            plan.append((kind, query, rows[start:start + chunk]))
-    return plan
+    """(kind, query, rows) in dependency order, rows chunked to bound each query; kinds without rows left out."""
+    return [(kind, query, rows[start:start + chunk]) for kind, query, rows in every_kind_plan(writes)
+            for start in range(0, len(rows), chunk)]
 
 
 def every_kind_plan(writes: GraphWrites) -> list[tuple[str, str, list[dict]]]:
