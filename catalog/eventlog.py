@@ -10,6 +10,7 @@ way a committed append survives a crash of the process or the machine.
 from __future__ import annotations
 
 import time as time_module
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,10 @@ SCHEMA = [
         "CREATE INDEX IF NOT EXISTS snapshot_rows_subject ON snapshot_rows (subject)",
         "CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), seq {bigint} NOT NULL,"
         " events {bigint} NOT NULL, compacted_at {bigint} NOT NULL)",
+    ]),
+    # Which catalog this log is: the graph is stamped with it, so a graph written from another log is recognised.
+    (3, "catalog identity", [
+        "CREATE TABLE IF NOT EXISTS catalog_identity (id INTEGER PRIMARY KEY CHECK (id = 1), catalog TEXT NOT NULL)",
     ]),
 ]
 
@@ -77,6 +82,23 @@ class EventLog:
     def __init__(self, target: Database | Path):
         self.db = sqlite_at(target)
         self.db.migrate("events", SCHEMA)
+        self.catalog_id = self.identity()
+
+    def identity(self) -> str:
+        """This log's catalog id, made once when the log is new (or older than ids); replicas share it."""
+        with self.db.transaction(serialize="events") as tx:
+            rows = tx.execute("SELECT catalog FROM catalog_identity WHERE id = 1")
+            if rows:
+                return rows[0][0]
+            made = uuid.uuid4().hex
+            tx.execute("INSERT INTO catalog_identity (id, catalog) VALUES (1, ?)", (made,))
+            return made
+
+    def adopt_identity(self, catalog_id: str) -> None:
+        """Take another log's catalog id (``catalog move``: the graph stays that catalog's)."""
+        with self.db.transaction(serialize="events") as tx:
+            tx.execute("UPDATE catalog_identity SET catalog = ? WHERE id = 1", (catalog_id,))
+        self.catalog_id = catalog_id
 
     def append(self, events: list[tuple[str, str, str, int]]) -> list[tuple[int, bool]]:
         """Append (digest, body, type, time) tuples in one transaction.

@@ -106,15 +106,24 @@ _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 class GraphOfAnotherLog(GraphUnavailable):
-    """The graph's checkpoint is past the last event of this catalog's event log. Taken as it is, every event
-    logged up to that checkpoint would count as projected and never be written: refused instead."""
+    """The graph was written from another catalog's event log: stamped with another catalog's id, or checkpointed
+    past this log's last event. Taken as it is, every event logged up to that checkpoint would count as projected
+    and never be written: refused instead."""
 
-    def __init__(self, in_graph: int, last: int):
-        super().__init__(
-            f"the graph's checkpoint ({in_graph}) is past the last event of this event log ({last}): the graph holds "
-            "another catalog's events (two catalogs on one graph?), or this catalog's event log was replaced. Point "
-            "this catalog at a graph of its own, or run `catalog rebuild` to replace the graph's content with this "
-            "log's")
+    REMEDY = ("Point this catalog at a graph of its own, or run `catalog rebuild` to replace the graph's content "
+              "with this log's")
+
+    @classmethod
+    def past_the_log(cls, in_graph: int, last: int) -> GraphOfAnotherLog:
+        return cls(f"the graph's checkpoint ({in_graph}) is past the last event of this event log ({last}): the "
+                   "graph holds another catalog's events (two catalogs on one graph?), or this catalog's event log "
+                   f"was replaced. {cls.REMEDY}")
+
+    @classmethod
+    def of_catalog(cls, owner: str, mine: str) -> GraphOfAnotherLog:
+        return cls(f"the graph was written from the event log of catalog {owner}, and this catalog is {mine}: two "
+                   "catalogs on one graph, or this catalog's event log was replaced. "
+                   f"{cls.REMEDY}")
 
 
 class Projector:
@@ -240,7 +249,7 @@ class Projector:
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply everything logged after the checkpoint; returns the number of events applied. GraphOfAnotherLog if
-        the graph's checkpoint is past this log's last event."""
+        the graph is another catalog's."""
         with self._lock:
             self._graph_checkpoint()
             return self._catch_up_locked(progress)
@@ -292,12 +301,19 @@ class Projector:
         return applied
 
     def _graph_checkpoint(self) -> int:
-        """The graph's checkpoint, if this log got that far (else GraphOfAnotherLog). Read before the log's last
-        seq: events logged meanwhile by other replicas only make that larger."""
-        in_graph = self.store.checkpoint()
+        """The graph's checkpoint, if the graph is this catalog's (else GraphOfAnotherLog). A graph no catalog
+        claimed yet (new, cleared, or written before graphs were stamped) is claimed, unless its checkpoint is past
+        this log's end. The checkpoint is read before the log's last seq: events logged meanwhile by other replicas
+        only make that larger."""
+        in_graph, owner = self.store.checkpoint_and_catalog()
         last = self.log.last_seq()
+        mine = self.log.catalog_id
+        refused = None
         if in_graph > last:
-            refused = GraphOfAnotherLog(in_graph, last)
+            refused = GraphOfAnotherLog.past_the_log(in_graph, last)
+        elif owner != mine and (owner is not None or (owner := self.store.claim(mine)) != mine):
+            refused = GraphOfAnotherLog.of_catalog(owner, mine)
+        if refused:
             self.mismatch = str(refused)
             raise refused
         self.mismatch = None
@@ -307,6 +323,7 @@ class Projector:
         """Empty the graph and replay the whole log."""
         with self._lock:
             self.store.clear()
+            self.store.claim(self.log.catalog_id)
             self.applied = 0
             self.mismatch = None  # the graph is this log's again
             replayed = self._catch_up_locked(progress)

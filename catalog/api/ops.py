@@ -18,7 +18,7 @@ def health_report(catalog, pipeline, kafka=None) -> tuple[bool, dict]:
     """The report, and whether the catalog can serve (its graph and its log database both reachable). Kafka
     being away does not stop HTTP ingestion or reads: it shows as "degraded" but keeps the status code 200."""
     graph_up = catalog.store.ping()
-    log = {"backend": catalog.log.db.kind, "where": catalog.logs.where}
+    log = {"backend": catalog.log.db.kind, "where": catalog.logs.where, "catalog": catalog.log.catalog_id}
     lag = None
     try:
         snapshot = catalog.log.snapshot()

@@ -30,6 +30,7 @@ def copy_logs(source: Logs, target: Logs, progress: Callable[[int], None] = lamb
     copied = {"events": _copy_by_seq(source.events.rows, target.events.insert_rows, progress),
               "snapshotRows": _copy_snapshot(source, target, progress),
               "governance": _copy_by_seq(source.governance.entries, target.governance.insert_entries, progress)}
+    target.events.adopt_identity(source.events.catalog_id)
     keys = source.keys.rows()
     target.keys.insert_rows(keys)
     copied["keys"] = len(keys)
@@ -68,4 +69,5 @@ def _copy_snapshot(source: Logs, target: Logs, progress: Callable[[int], None]) 
 
 
 def _event_log_shape(logs: Logs) -> tuple:
-    return logs.events.count(), logs.events.last_seq(), logs.events.snapshot_size(), logs.events.snapshot()
+    return (logs.events.identity(), logs.events.count(), logs.events.last_seq(), logs.events.snapshot_size(),
+            logs.events.snapshot())

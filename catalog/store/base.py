@@ -224,8 +224,23 @@ class GraphStore(ABC):
         return [(cypher, {"rows": rows}) for _kind, cypher, rows in plan(writes)]
 
     def checkpoint(self) -> int:
-        rows = self.query("MATCH (m:CatalogMeta {key: 'checkpoint'}) RETURN m.seq AS seq", read_only=True)
-        return int(rows[0]["seq"]) if rows and rows[0]["seq"] is not None else 0
+        return self.checkpoint_and_catalog()[0]
+
+    def checkpoint_and_catalog(self) -> tuple[int, str | None]:
+        """The checkpoint, and the id of the catalog whose event log the graph is written from (None until one
+        claims it)."""
+        rows = self.query("MATCH (m:CatalogMeta {key: 'checkpoint'}) RETURN m.seq AS seq, m.catalog AS catalog",
+                          read_only=True)
+        if not rows:
+            return 0, None
+        return int(rows[0]["seq"] or 0), rows[0]["catalog"]
+
+    def claim(self, catalog_id: str) -> str:
+        """Stamp the graph with ``catalog_id`` unless it holds another already; the id it holds now. One
+        statement, so of two catalogs claiming one graph at once, one gets it."""
+        rows = self.query("MERGE (m:CatalogMeta {key: 'checkpoint'}) SET m.catalog = coalesce(m.catalog, $catalog) "
+                          "RETURN m.catalog AS catalog", {"catalog": catalog_id})
+        return rows[0]["catalog"]
 
     def advance_checkpoint(self, expected: int, seq: int) -> bool:
         """Move the checkpoint from ``expected`` to ``seq``; False if the graph holds another value."""

@@ -113,7 +113,11 @@ def test_a_graph_holding_another_catalogs_events_is_refused_until_rebuilt(tmp_pa
         posted = httpx.post(mine.url + "/api/v1/lineage", timeout=30, json=_an_event("mine"))
         assert posted.status_code == 201
         found = httpx.get(mine.url + "/api/v1/namespaces/ns/datasets/mine", timeout=30)
-        assert found.status_code == 200 and mine.http.get("/health").json()["projection"]["checkpoint"] == 1
+        health = mine.http.get("/health").json()
+        assert found.status_code == 200 and health["projection"]["checkpoint"] == 1
+        store = store_at(neo4j_url)
+        assert store.checkpoint_and_catalog() == (1, health["eventLog"]["catalog"])  # the graph is mine now
+        store.close()
 
 
 def test_a_graph_another_catalog_moves_past_this_log_stops_projection_and_says_why(tmp_path, neo4j_url):

@@ -162,3 +162,38 @@ def test_a_graph_checkpoint_past_this_log_is_refused_and_a_rebuild_takes_the_gra
     assert names == {"m1"}
     theirs.close()
     mine.close()
+
+
+def test_a_graph_another_catalog_claimed_is_refused_even_where_this_log_is_longer(falkor_store, tmp_path):
+    """Another catalog's checkpoint within this log's length would pass a check of seqs alone: this log's first
+    events would count as projected and never be written. The graph's catalog id tells them apart."""
+    theirs, mine = EventLog(tmp_path / "theirs.sqlite3"), EventLog(tmp_path / "mine.sqlite3")
+    assert theirs.catalog_id != mine.catalog_id
+    for log, names in ((theirs, ["t1"]), (mine, ["m1", "m2", "m3"])):
+        bodies = [canonical_json(event(name)) for name in names]
+        log.append([(event_hash(b), b, "RunEvent", 0) for b in bodies])
+    assert Projector(theirs, falkor_store).catch_up() == 1
+    assert falkor_store.checkpoint_and_catalog() == (1, theirs.catalog_id)
+    projector = Projector(mine, falkor_store)
+    with pytest.raises(GraphOfAnotherLog, match=f"written from the event log of catalog {theirs.catalog_id}, and "
+                                                f"this catalog is {mine.catalog_id}"):
+        projector.catch_up()
+    assert "catalog rebuild" in projector.mismatch
+    assert projector.rebuild() == 3
+    assert falkor_store.checkpoint_and_catalog() == (3, mine.catalog_id)
+    names = {r["n"] for r in falkor_store.query("MATCH (d:Dataset) RETURN d.name AS n", read_only=True)}
+    assert names == {"m1", "m2", "m3"}
+    theirs.close()
+    mine.close()
+
+
+def test_a_graph_written_before_graphs_were_claimed_is_claimed_by_its_catalog(falkor_store, tmp_path):
+    log = EventLog(tmp_path / "events.sqlite3")
+    bodies = [canonical_json(event(name)) for name in ("a", "b")]
+    log.append([(event_hash(b), b, "RunEvent", 0) for b in bodies])
+    assert Projector(log, falkor_store).catch_up() == 2
+    falkor_store.query("MATCH (m:CatalogMeta {key: 'checkpoint'}) SET m.catalog = NULL")  # as an older version left it
+    assert falkor_store.checkpoint_and_catalog() == (2, None)
+    assert Projector(log, falkor_store).reconcile() == 0  # from the graph's checkpoint, as a restarted server
+    assert falkor_store.checkpoint_and_catalog() == (2, log.catalog_id)
+    log.close()

@@ -83,7 +83,22 @@ def test_a_log_of_an_earlier_version_is_upgraded_at_start_with_its_events(tmp_pa
     log = EventLog(tmp_path / "events.sqlite3")
     assert log.count() == 1 and log.snapshot() == Snapshot() and log.snapshot_size() == 0
     assert log.db.query("SELECT max(version) FROM schema_migrations")[0][0] == EVENTS_SCHEMA[-1][0]
+    assert len(log.catalog_id) == 32  # an id made at the upgrade
     log.close()
+    assert EventLog(tmp_path / "events.sqlite3").catalog_id == log.catalog_id
+
+
+def test_a_log_keeps_one_catalog_id_that_every_process_on_it_reads(logs, tmp_path):
+    from catalog.logstore.logs import open_logs
+
+    again = open_logs(tmp_path / "data", getattr(logs.events.db, "url", None))  # the same logs, opened again
+    other = EventLog(tmp_path / "other.sqlite3")
+    try:
+        assert again.events.catalog_id == logs.events.catalog_id != other.catalog_id
+        assert len({logs.events.catalog_id, other.catalog_id}) == 2
+    finally:
+        again.close()
+        other.close()
 
 
 def test_rate_limit_tokens_and_audit_progress(logs):

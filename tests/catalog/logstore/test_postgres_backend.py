@@ -33,7 +33,7 @@ def test_move_copies_an_embedded_catalog_exactly_and_refuses_a_full_database(tmp
     source.events.append([(p.digest, p.body, p.kind, p.time) for p in prepared])
     key, token = source.keys.create("airflow", "producer", ("food_delivery",), source.governance, "cli:me")
     source.governance.record("alice", "dataset:faults:source", "add_tag", {"label": "Dataset", "tag": "pii"})
-    head = source.governance.head()
+    head, catalog_id = source.governance.head(), source.events.catalog_id
     source.close()
     command = [sys.executable, "-m", "catalog.cli", "move", "--data-dir", str(tmp_path / "data"),
                "--database", database_url]
@@ -42,6 +42,7 @@ def test_move_copies_an_embedded_catalog_exactly_and_refuses_a_full_database(tmp
     assert '"replayed": 50' in moved.stdout and '"Run": 50' in moved.stdout
     target = open_logs(tmp_path / "elsewhere", database_url)
     assert target.governance.head() == head and target.governance.verify() == (True, None)
+    assert target.events.catalog_id == catalog_id  # the same catalog: a graph it claimed stays its own
     assert target.keys.authenticate(token) == key
     assert [e.digest for batch in target.events.iterate() for e in batch] == [p.digest for p in prepared]
     assert target.events.append([("new", "{}", "RunEvent", 1)]) == [(51, True)]  # seqs go on after the copy

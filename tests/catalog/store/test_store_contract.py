@@ -252,6 +252,17 @@ def test_checkpoint_is_compare_and_set(store):
     assert store.checkpoint() == 42
 
 
+def test_a_graph_is_claimed_by_one_catalog_and_cleared_with_its_content(store):
+    assert store.checkpoint_and_catalog() == (0, None)
+    assert store.claim("first") == "first"
+    assert store.claim("second") == "first"  # claimed already: the holder is answered, nothing changes
+    assert store.advance_checkpoint(0, 7)
+    assert store.checkpoint_and_catalog() == (7, "first")
+    store.clear()
+    assert store.checkpoint_and_catalog() == (0, None)
+    assert store.claim("second") == "second"
+
+
 def test_cypher_injection_through_names_is_stored_literally(store):
     hostile = "x'}) MATCH (n) DETACH DELETE n //"
     store.apply(writes_for([run_event("66666666-6666-6666-6666-666666666666", "COMPLETE",
