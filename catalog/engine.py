@@ -28,6 +28,11 @@ from catalog.flock import is_locked, try_lock
 log = logging.getLogger("catalog.engine")
 
 DELTA_MAX_PENDING_CHANGES = 1000  # FalkorDB's matrix changes kept pending before it folds them in
+# The engine's allocator (redis-server's jemalloc, which reads JE_MALLOC_CONF) caches allocations up to 1 MiB per
+# thread. Every query's result set callocs a 320 KiB block; past jemalloc's default cache limit (32 KiB) each came
+# from a recycled extent zeroed by madvise(MADV_DONTNEED), then page-faulted back in: a quarter of the engine's CPU
+# on small reads (docs/benchmarks.md). From the cache it is zeroed with memset.
+ALLOCATOR_CONF = "tcache_max:1048576"
 
 
 class DataDirLocked(RuntimeError):
@@ -179,9 +184,12 @@ class EmbeddedEngine:
         ]
 
     def _spawn(self) -> None:
+        # The operator's own JE_MALLOC_CONF comes last: jemalloc takes the last value of an option.
+        allocator = ",".join(filter(None, (ALLOCATOR_CONF, os.environ.get("JE_MALLOC_CONF"))))
         self._proc = subprocess.Popen(
             self._command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, preexec_fn=die_with_parent, close_fds=True, cwd=self.graph_dir,
+            env={**os.environ, "JE_MALLOC_CONF": allocator},
         )
         self.pid_file.write_text(str(self._proc.pid))
         self._wait_ready()

@@ -36,6 +36,19 @@ def test_starts_with_persistence_and_stops_cleanly(tmp_path):
     assert not (tmp_path / "graph" / "engine.pid").exists()
 
 
+def allocator_option(port: int, name: str) -> str:
+    stats = redis.Redis(port=port).execute_command("MEMORY", "MALLOC-STATS").decode()
+    return next(line.split(":", 1)[1].strip() for line in stats.splitlines() if line.strip().startswith(f"opt.{name}:"))
+
+
+def test_the_engines_allocator_caches_result_blocks_unless_the_operator_says_otherwise(tmp_path, monkeypatch):
+    with EmbeddedEngine(tmp_path / "ours") as engine:
+        assert allocator_option(engine.port, "tcache_max") == "1048576"
+    monkeypatch.setenv("JE_MALLOC_CONF", "tcache_max:65536")
+    with EmbeddedEngine(tmp_path / "theirs") as engine:
+        assert allocator_option(engine.port, "tcache_max") == "65536"
+
+
 def test_data_survives_a_restart(tmp_path):
     with EmbeddedEngine(tmp_path) as engine:
         redis.Redis(port=engine.port).execute_command("GRAPH.QUERY", "g", "CREATE (:T {v: 1})")
