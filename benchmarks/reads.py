@@ -14,7 +14,9 @@ data directory and drives it with wrk (``--connections`` connections, ``--second
 one port). With ``--baseline REF`` one more server runs the code of that git commit (a
 worktree, one process). Each repeat measures every server, interleaved, so that machine noise
 hits all alike; the ratios are each server's over the first one's, per repeat. Reported:
-medians of requests/s, p50 and p99 latency, and non-2xx answers (any fails the run).
+medians of requests/s, p50 and p99 latency, and the CPU time per request of the server's processes and of
+the embedded engine it started (read from /proc around each run: steadier than requests/s on a noisy machine);
+non-2xx answers fail the run.
 
     python benchmarks/reads.py [--seconds 10] [--connections 8] [--repeats 3] [--workers 1 2] [--baseline HEAD~1]
                                [--floor] [--dataset] [--graph-url bolt://127.0.0.1:7687]
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -56,6 +59,33 @@ def wrk(url: str, connections: int, seconds: int, body: Path | None) -> dict:
     latency = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.strip()[:3] in ("50%", "99%")}
     return {"rps": float(out.split("Requests/sec:")[1].split()[0]),
             "p50": _ms(latency["50%"]), "p99": _ms(latency["99%"])}
+
+
+def cpu_seconds(root: int) -> dict[str, float]:
+    """CPU seconds used so far by a server's processes (``root`` and its workers) and by its embedded engine."""
+    used = {"server": 0.0, "engine": 0.0}
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            children = [Path(task, "children").read_text().split() for task in Path(f"/proc/{pid}/task").iterdir()]
+        except (FileNotFoundError, ProcessLookupError):  # it ended meanwhile
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        used["engine" if name.startswith("redis-server") else "server"] += \
+            (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        pending += [int(child) for listed in children for child in listed]
+    return used
+
+
+def measured(server: ServerProcess, path: str, connections: int, seconds: int, body: Path | None) -> dict:
+    """One wrk run against ``server``, with the CPU milliseconds per request its processes and engine spent."""
+    before = cpu_seconds(server.proc.pid)
+    result = wrk(server.url + path, connections, seconds, body)
+    after = cpu_seconds(server.proc.pid)
+    requests = result["rps"] * seconds
+    return result | {f"{part} ms": (after[part] - before[part]) * 1000 / requests for part in after}
 
 
 def _ms(text: str) -> float:
@@ -113,7 +143,7 @@ def main() -> None:
             for repeat in range(args.repeats):
                 for name, server in servers.items():
                     for kind, (path, posted) in reads.items():
-                        results[name][kind].append(wrk(server.url + path, args.connections, args.seconds, posted))
+                        results[name][kind].append(measured(server, path, args.connections, args.seconds, posted))
                 print(f"repeat {repeat + 1}: " + ", ".join(
                     f"{name} {kind} {runs[-1]['rps']:.0f}/s" for name, kinds in results.items()
                     for kind, runs in kinds.items()), file=sys.stderr)
@@ -123,13 +153,16 @@ def main() -> None:
             if args.baseline:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], check=False)
     first = next(iter(results))
-    print(f"| server | read | requests/s | p50 ms | p99 ms | / {first} |")
-    print("|---|---|---|---|---|---|")
+    print(f"| server | read | requests/s | p50 ms | p99 ms | server CPU ms/request | engine CPU ms/request "
+          f"| / {first} |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, kinds in results.items():
         for kind, runs in kinds.items():
             ratio = statistics.median(a["rps"] / b["rps"] for a, b in zip(runs, results[first][kind]))
-            rps, p50, p99 = (statistics.median(r[measure] for r in runs) for measure in ("rps", "p50", "p99"))
-            print(f"| {name} | {kind} | {rps:.0f} | {p50:.1f} | {p99:.1f} | {ratio:.2f}x |")
+            rps, p50, p99, server_ms, engine_ms = (statistics.median(r[measure] for r in runs) for measure in
+                                                   ("rps", "p50", "p99", "server ms", "engine ms"))
+            engine = f"{engine_ms:.2f}" if engine_ms else "- (not a child)"
+            print(f"| {name} | {kind} | {rps:.0f} | {p50:.1f} | {p99:.1f} | {server_ms:.2f} | {engine} | {ratio:.2f}x |")
     print(json.dumps({"args": vars(args), "results": results}))
 
 

@@ -323,10 +323,8 @@ def marquez_plan(store: GraphStore, node_id: str, depth: int, *, max_depth: int,
     start_job, seeds = yield from _start(store, node_id, as_of)
     walk = yield from Walk(store, seeds, "BOTH", max_nodes=max_nodes, as_of=as_of).steps(depth)
     dataset_ids = list(walk.depth_of)
-    datasets, consumes, produces = yield [
-        store.datasets_with_fields(dataset_ids, DATASET_VIEW, FIELD_VIEW),
-        store.dataset_jobs(dataset_ids, "CONSUMES", as_of), store.dataset_jobs(dataset_ids, "PRODUCES", as_of)]
-    links = [(j, "CONSUMES", d) for j, d in consumes] + [(j, "PRODUCES", d) for j, d in produces]
+    datasets, links = yield [store.datasets_with_fields(dataset_ids, DATASET_VIEW, FIELD_VIEW),
+                             store.dataset_jobs(dataset_ids, as_of)]
     job_ids = list({j for j, _, _ in links} | ({start_job[0]} if start_job else set()))
     jobs = (yield [store.jobs_with_latest_runs(job_ids, JOB_VIEW, RUN_VIEW)])[0] if job_ids else {}
     # Each read is its own statement, and writes commit between them (Neo4j reads committed data per
