@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv (once) and install lineage-catalog into it, with the test extras if asked.
+# Create .venv (once) and install lineage-catalog into it; --test adds what the tests need, --bench what the
+# benchmarks need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -23,6 +24,14 @@ if [ "${1:-}" = "--test" ]; then
         SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
         $SUDO apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
+elif [ "${1:-}" = "--bench" ]; then
+    # benchmarks/: wrk drives the HTTP load; py-spy, perf and strace are what docs/benchmarks.md profiled with.
+    .venv/bin/python -m pip install --quiet -e ".[test]" py-spy
+    if ! command -v wrk >/dev/null || ! command -v perf >/dev/null || ! command -v strace >/dev/null; then
+        SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk linux-perf strace >/dev/null
     fi
 else
     .venv/bin/python -m pip install --quiet -e .
