@@ -149,9 +149,11 @@ def _start(store: GraphStore, node_id: str, as_of: int | None) -> Plan[tuple[tup
     if label == "Dataset":
         return None, list(start_ids.values())
     start_job = start_ids[node_id]
-    described, *edges = yield [store.description([start_job]), *store.job_edges([start_job], as_of)]
+    described, consumes, produces = yield [store.description([start_job]),
+                                           store.job_edges([start_job], "CONSUMES", as_of),
+                                           store.job_edges([start_job], "PRODUCES", as_of)]
     return ((start_job, _node(described[start_job], "JOB", 0)),
-            sorted({d for rows in edges for _, _, d, _ in rows}, key=str))
+            sorted({d for _, d, _ in consumes} | {d for _, d, _ in produces}, key=str))
 
 
 def _check_depth(depth: int, max_depth: int) -> None:
@@ -257,15 +259,16 @@ def lineage_plan(store: GraphStore, node_id: str, direction: str, depth: int, *,
                    [(n["depth"], "JOB", j) for j, n in jobs.items()])
     end = min(start + first, len(order))
     page_jobs = [i for _, kind, i in order[:end] if kind == "JOB"]
-    described, *job_io = yield [store.description([i for _, kind, i in order[:end] if kind == "DATASET"]),
-                                *store.job_edges(page_jobs, as_of)]
+    described, consumes, produces = yield [
+        store.description([i for _, kind, i in order[:end] if kind == "DATASET"]),
+        store.job_edges(page_jobs, "CONSUMES", as_of), store.job_edges(page_jobs, "PRODUCES", as_of)]
     nodes = {i: jobs[i] if kind == "JOB" else _node(described[i], kind, d) for d, kind, i in order[:end]}
     position = {i: p for p, (_, _, i) in enumerate(order[:end])}
     # Each edge comes with the page of its later end, so only jobs up to this page's end have edges on it.
     edges = [{"origin": nodes[d]["id"], "destination": nodes[j]["id"], "impliedBy": implied}
-             if rel == "CONSUMES" else {"origin": nodes[j]["id"], "destination": nodes[d]["id"]}
-             for rows in job_io for j, rel, d, implied in rows
-             if d in position and max(position[j], position[d]) >= start]
+             for j, d, implied in consumes if d in position and max(position[j], position[d]) >= start]
+    edges += [{"origin": nodes[j]["id"], "destination": nodes[d]["id"]} for j, d, _ in produces
+              if d in position and max(position[j], position[d]) >= start]
     return {
         "nodes": [nodes[i] for _, _, i in order[start:end]],
         "edges": sorted(edges, key=lambda e: (e["origin"], e["destination"])),
@@ -320,9 +323,10 @@ def marquez_plan(store: GraphStore, node_id: str, depth: int, *, max_depth: int,
     start_job, seeds = yield from _start(store, node_id, as_of)
     walk = yield from Walk(store, seeds, "BOTH", max_nodes=max_nodes, as_of=as_of).steps(depth)
     dataset_ids = list(walk.depth_of)
-    datasets, *job_edges = yield [store.datasets_with_fields(dataset_ids, DATASET_VIEW, FIELD_VIEW),
-                                  *store.dataset_jobs(dataset_ids, as_of)]
-    links = [link for rows in job_edges for link in rows]
+    datasets, consumes, produces = yield [
+        store.datasets_with_fields(dataset_ids, DATASET_VIEW, FIELD_VIEW),
+        store.dataset_jobs(dataset_ids, "CONSUMES", as_of), store.dataset_jobs(dataset_ids, "PRODUCES", as_of)]
+    links = [(j, "CONSUMES", d) for j, d in consumes] + [(j, "PRODUCES", d) for j, d in produces]
     job_ids = list({j for j, _, _ in links} | ({start_job[0]} if start_job else set()))
     jobs = (yield [store.jobs_with_latest_runs(job_ids, JOB_VIEW, RUN_VIEW)])[0] if job_ids else {}
     # Each read is its own statement, and writes commit between them (Neo4j reads committed data per

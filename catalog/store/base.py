@@ -47,22 +47,6 @@ def _seen_by(keyword: str, as_of: int | None, *edges: str) -> str:
     return f"{keyword} " + " AND ".join(f"{e}.firstSeen <= $asOf" for e in edges)
 
 
-# Jobs' inputs and outputs for at most this many nodes are read in one statement over both edge types; for more,
-# in one statement per type. On FalkorDB a few nodes cost mostly the engine's fixed cost per statement, so one
-# statement is about twice as fast; many cost mostly the walk, which is slower over a union of types (1.15x at
-# 2,000 nodes, 1.5x at 20,000; docs/benchmarks.md).
-JOINT_EDGE_READ_MAX = 500
-
-
-def _by_edge_type(template: str, ids: list, as_of: int | None) -> list[Read]:
-    """``template`` (with ``{types}``, the edge types to match, and ``{rel}``, an expression naming an edge's type)
-    as one read over CONSUMES and PRODUCES for up to JOINT_EDGE_READ_MAX ``ids``, else as a read per type."""
-    params = {"ids": ids, "asOf": as_of}
-    if len(ids) <= JOINT_EDGE_READ_MAX:
-        return [Read(template.format(types="CONSUMES|PRODUCES", rel="type(e)"), params)]
-    return [Read(template.format(types=kind, rel=f"'{kind}'"), params) for kind in ("CONSUMES", "PRODUCES")]
-
-
 def _projection(variable: str, props: tuple[str, ...]) -> str:
     """A map projection of the named properties (constants of the caller's, never input)."""
     return f"{variable} {{{', '.join('.' + p for p in props)}}}"
@@ -305,13 +289,13 @@ class GraphStore(ABC):
             f"RETURN src, dst, {fn}(j) AS job, j.key AS key, j.namespace AS namespace, j.name AS name",
             {"pairs": [list(p) for p in pairs], "asOf": as_of})
 
-    def job_edges(self, job_ids: list, as_of: int | None = None) -> list[Read]:
-        """Reads of (job, "CONSUMES" or "PRODUCES", dataset, impliedBy) for the jobs' input and output edges (engine
-        ids; see _by_edge_type); impliedBy is "columnLineage" for an input only column lineage names."""
+    def job_edges(self, job_ids: list, rel: str, as_of: int | None = None) -> Read:
+        """(job, dataset, impliedBy) of the jobs' CONSUMES or PRODUCES edges (one type per read: measured 2x
+        faster than CONSUMES|PRODUCES); impliedBy is "columnLineage" for an input only column lineage names."""
         fn = self.id_function
-        return _by_edge_type(f"UNWIND $ids AS x MATCH (j) WHERE {fn}(j) = x MATCH (j)-[e:{{types}}]->(d) "
-                             f"{_seen_by('WHERE', as_of, 'e')} RETURN x, {{rel}} AS rel, {fn}(d) AS dataset, "
-                             "e.impliedBy AS impliedBy", job_ids, as_of)
+        return Read(f"UNWIND $ids AS x MATCH (j) WHERE {fn}(j) = x MATCH (j)-[e:{rel}]->(d) "
+                    f"{_seen_by('WHERE', as_of, 'e')} RETURN x, {fn}(d) AS dataset, e.impliedBy AS impliedBy",
+                    {"ids": job_ids, "asOf": as_of})
 
     def datasets_with_fields(self, ids: list, props: tuple[str, ...], field_props: tuple[str, ...]) -> Read:
         """Datasets by engine id, each with its fields by name and their tags: {id: (properties, [field, ...])},
@@ -327,13 +311,11 @@ class GraphStore(ABC):
                                                       key=lambda f: f["name"]))
                                   for i, d, fields in rows})
 
-    def dataset_jobs(self, dataset_ids: list, as_of: int | None = None) -> list[Read]:
-        """Reads of (job, "CONSUMES" or "PRODUCES", dataset) for the jobs' edges into the datasets (engine ids; see
-        _by_edge_type)."""
+    def dataset_jobs(self, dataset_ids: list, rel: str, as_of: int | None = None) -> Read:
+        """(job, dataset) engine ids of the CONSUMES or PRODUCES edges into the datasets, optionally as of a time."""
         fn = self.id_function
-        return _by_edge_type(f"UNWIND $ids AS x MATCH (d) WHERE {fn}(d) = x MATCH (j)-[e:{{types}}]->(d) "
-                             f"{_seen_by('WHERE', as_of, 'e')} RETURN {fn}(j) AS job, {{rel}} AS rel, x",
-                             dataset_ids, as_of)
+        return Read(f"UNWIND $ids AS x MATCH (d) WHERE {fn}(d) = x MATCH (j)-[e:{rel}]->(d) "
+                    f"{_seen_by('WHERE', as_of, 'e')} RETURN {fn}(j) AS job, x", {"ids": dataset_ids, "asOf": as_of})
 
     def jobs_with_latest_runs(self, ids: list, props: tuple[str, ...], run_props: tuple[str, ...]) -> Read:
         """Jobs by engine id with the latest run each points at: {id: (properties, run or None)}."""

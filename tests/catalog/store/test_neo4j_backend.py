@@ -191,7 +191,7 @@ def test_the_reads_of_a_round_trip_run_as_one_statement_once_their_columns_are_k
     keys = [f"dataset:ns:{name}" for name in ("shared", "in3", "out7", "nope")]
     ids = store.node_ids("Dataset", keys)
     reads = (store.lookup("Dataset", keys), store.expansion([ids["dataset:ns:shared"]], "DOWNSTREAM", limit=5),
-             store.description(list(ids.values())), *store.job_edges([]))
+             store.description(list(ids.values())), store.job_edges([], "CONSUMES"))
     unnamed = Read("UNWIND $keys AS k RETURN k, size(k)", {"keys": keys})
 
     async def on_the_loop():

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from catalog import browse
-from catalog.store import base, reads
+from catalog.store import reads
 from ingestors.openlineage import GraphWrites, canonical_json, event_hash, map_event
 from tests.graphs import latest_by_sorting
 
@@ -208,7 +208,7 @@ def test_expand_as_of_uses_first_seen(store):
     assert [dst for _, dst in expand(store, ["dataset:ns:a"], "DOWNSTREAM", as_of=march)] == ["dataset:ns:b"]
 
 
-def test_jobs_carrying_edges_and_their_inputs_and_outputs(store, monkeypatch):
+def test_jobs_carrying_edges_and_their_inputs_and_outputs(store):
     store.apply(writes_for([
         run_event("44444444-4444-4444-4444-444444444441", "COMPLETE", "2024-01-01T00:00:00Z", ["a"], ["b"]),
         # The same job later reads c and writes d: it carries a->b and c->d, not a->d.
@@ -235,25 +235,13 @@ def test_jobs_carrying_edges_and_their_inputs_and_outputs(store, monkeypatch):
     etl = jobs["job:ns:etl"]
 
     def job_io(as_of=None):
-        return sorted([(j, rel, d) for rows in store.read(*store.job_edges([etl], as_of)) for j, rel, d, _ in rows],
+        consumes, produces = store.read(store.job_edges([etl], "CONSUMES", as_of),
+                                        store.job_edges([etl], "PRODUCES", as_of))
+        return sorted([(j, "CONSUMES", d) for j, d, _ in consumes] + [(j, "PRODUCES", d) for j, d, _ in produces],
                       key=str)
-
-    def dataset_io(as_of=None):
-        return sorted([(j, rel, d) for rows in store.read(*store.dataset_jobs([a, b, c, d], as_of))
-                       for j, rel, d in rows], key=str)
-    everything = sorted([(etl, "CONSUMES", a), (etl, "CONSUMES", c), (etl, "PRODUCES", b), (etl, "PRODUCES", d)],
-                        key=str)
-    assert job_io() == everything
-    assert dataset_io() == sorted(everything + [(jobs["job:ns:j2"], "CONSUMES", a), (jobs["job:ns:j2"], "PRODUCES", d)],
-                                  key=str)
+    assert job_io() == sorted([(etl, "CONSUMES", a), (etl, "CONSUMES", c), (etl, "PRODUCES", b), (etl, "PRODUCES", d)],
+                              key=str)
     assert job_io(as_of=march) == sorted([(etl, "CONSUMES", a), (etl, "PRODUCES", b)], key=str)
-    # Past JOINT_EDGE_READ_MAX nodes the edges are read a type at a time: the same rows.
-    monkeypatch.setattr(base, "JOINT_EDGE_READ_MAX", 0)
-    assert len(store.job_edges([etl])) == 2
-    assert job_io() == everything and job_io(as_of=march) == sorted([(etl, "CONSUMES", a), (etl, "PRODUCES", b)],
-                                                                   key=str)
-    assert dataset_io() == sorted(everything + [(jobs["job:ns:j2"], "CONSUMES", a), (jobs["job:ns:j2"], "PRODUCES", d)],
-                                  key=str)
 
 
 def test_checkpoint_is_compare_and_set(store):
@@ -420,7 +408,7 @@ def test_reads_awaited_on_the_event_loop_give_what_reads_on_a_thread_give(store)
     keys = [f"dataset:ns:{name}" for name in ("shared", "in3", "out7", "nope")]
     ids = store.node_ids("Dataset", keys)
     reads = [store.lookup("Dataset", keys), store.expansion(list(ids.values()), "DOWNSTREAM"),
-             store.description(list(ids.values())), *store.job_edges([])]
+             store.description(list(ids.values())), store.job_edges([], "CONSUMES")]
     bad = store.lookup("Dataset", keys)._replace(cypher="MATCH (n) RETURN n.key +")
     with pytest.raises(Exception) as on_thread:
         store.read(bad)
