@@ -106,7 +106,7 @@ _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 class GraphOfAnotherLog(GraphUnavailable):
-    """The graph was written from another catalog's event log: stamped with another catalog's id, or checkpointed
+    """The graph was written from another catalog's event log: claimed by another catalog's id, or checkpointed
     past this log's last event. Taken as it is, every event logged up to that checkpoint would count as projected
     and never be written: refused instead."""
 
@@ -302,7 +302,7 @@ class Projector:
 
     def _graph_checkpoint(self) -> int:
         """The graph's checkpoint, if the graph is this catalog's (else GraphOfAnotherLog). A graph no catalog
-        claimed yet (new, cleared, or written before graphs were stamped) is claimed, unless its checkpoint is past
+        claimed yet (new, cleared, or written before graphs were claimed) is claimed, unless its checkpoint is past
         this log's end. The checkpoint is read before the log's last seq: events logged meanwhile by other replicas
         only make that larger."""
         in_graph, owner = self.store.checkpoint_and_catalog()

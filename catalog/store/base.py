@@ -236,9 +236,11 @@ class GraphStore(ABC):
         return int(rows[0]["seq"] or 0), rows[0]["catalog"]
 
     def claim(self, catalog_id: str) -> str:
-        """Stamp the graph with ``catalog_id`` unless it holds another already; the id it holds now. One
-        statement, so of two catalogs claiming one graph at once, one gets it."""
-        rows = self.query("MERGE (m:CatalogMeta {key: 'checkpoint'}) SET m.catalog = coalesce(m.catalog, $catalog) "
+        """Claim the graph for ``catalog_id`` unless another catalog holds it already; the id it holds now. Of two
+        catalogs claiming one graph at once, one gets it: the first SET write-locks the node before its claim is
+        read (Neo4j reads a property without a lock, so a read-then-set alone could lose one claim to the other)."""
+        rows = self.query("MERGE (m:CatalogMeta {key: 'checkpoint'}) SET m.claiming = true "
+                          "WITH m SET m.catalog = coalesce(m.catalog, $catalog) REMOVE m.claiming "
                           "RETURN m.catalog AS catalog", {"catalog": catalog_id})
         return rows[0]["catalog"]
 

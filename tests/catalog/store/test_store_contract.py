@@ -263,6 +263,25 @@ def test_a_graph_is_claimed_by_one_catalog_and_cleared_with_its_content(store):
     assert store.claim("second") == "second"
 
 
+def test_of_two_catalogs_claiming_one_graph_at_once_one_gets_it(store):
+    for attempt in range(8):
+        store.clear()
+        assert store.advance_checkpoint(0, 1)  # a checkpoint no catalog claimed, as an older version left it
+        start = threading.Barrier(2)
+        answers: dict[str, str] = {}
+
+        def claim(catalog_id: str) -> None:
+            start.wait()
+            answers[catalog_id] = store.claim(catalog_id)
+        claimants = [threading.Thread(target=claim, args=(f"{side}{attempt}",)) for side in "ab"]
+        for thread in claimants:
+            thread.start()
+        for thread in claimants:
+            thread.join()
+        holder = store.checkpoint_and_catalog()[1]
+        assert set(answers.values()) == {holder} and holder in answers
+
+
 def test_cypher_injection_through_names_is_stored_literally(store):
     hostile = "x'}) MATCH (n) DETACH DELETE n //"
     store.apply(writes_for([run_event("66666666-6666-6666-6666-666666666666", "COMPLETE",
