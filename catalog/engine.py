@@ -30,8 +30,8 @@ log = logging.getLogger("catalog.engine")
 DELTA_MAX_PENDING_CHANGES = 1000  # FalkorDB's matrix changes kept pending before it folds them in
 # The engine's allocator (redis-server's jemalloc, which reads JE_MALLOC_CONF) caches allocations up to 1 MiB per
 # thread. Every query's result set callocs a 320 KiB block; past jemalloc's default cache limit (32 KiB) each came
-# from a recycled extent zeroed by madvise(MADV_DONTNEED), then page-faulted back in: a quarter of the engine's CPU
-# on small reads (docs/benchmarks.md). From the cache it is zeroed with memset.
+# from a recycled extent zeroed by madvise(MADV_DONTNEED), then page-faulted back in: about a sixth of the engine's
+# CPU on small reads (docs/benchmarks.md). From the cache it is zeroed with memset.
 ALLOCATOR_CONF = "tcache_max:1048576"
 
 
