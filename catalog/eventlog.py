@@ -30,7 +30,7 @@ SCHEMA = [
         "CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), seq {bigint} NOT NULL,"
         " events {bigint} NOT NULL, compacted_at {bigint} NOT NULL)",
     ]),
-    # Which catalog this log is: the graph is stamped with it, so a graph written from another log is recognised.
+    # Which catalog this log is: the graph is claimed with it, so a graph written from another log is recognised.
     (3, "catalog identity", [
         "CREATE TABLE IF NOT EXISTS catalog_identity (id INTEGER PRIMARY KEY CHECK (id = 1), catalog TEXT NOT NULL)",
     ]),

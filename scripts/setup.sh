@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
+apt_install() {  # Debian packages, as root or with sudo
+    local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
@@ -21,17 +26,13 @@ if [ "${1:-}" = "--test" ]; then
     bash scripts/postgres.sh --install
     # The lineage page is tested in headless Chromium: Debian's chromium and its driver.
     if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
-        SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+        apt_install chromium chromium-driver
     fi
 elif [ "${1:-}" = "--bench" ]; then
     # benchmarks/: wrk drives the HTTP load; py-spy, perf and strace are what docs/benchmarks.md profiled with.
     .venv/bin/python -m pip install --quiet -e ".[test]" py-spy
     if ! command -v wrk >/dev/null || ! command -v perf >/dev/null || ! command -v strace >/dev/null; then
-        SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk linux-perf strace >/dev/null
+        apt_install wrk linux-perf strace
     fi
 else
     .venv/bin/python -m pip install --quiet -e .
