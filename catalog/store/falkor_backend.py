@@ -70,6 +70,18 @@ def _key(name) -> str:
 _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY, _MAP = 1, 2, 3, 4, 5, 6, 10
 
 
+# A round trip of small reads runs on the engine's main thread: FalkorDB runs the statements of a MULTI/EXEC there,
+# one after the other, instead of handing each to a query thread and its reply back (the hand-offs were a third of
+# the engine's CPU on a lineage page: docs/benchmarks.md). The main thread serves every other client meanwhile, so
+# only reads over at most this many ids (in all their list parameters) go that way; larger ones stay on the query
+# threads, side by side.
+SMALL_READ_ITEMS = 64
+
+
+def _small(reads: tuple[Read, ...]) -> bool:
+    return sum(len(v) for r in reads for v in r.params.values() if type(v) is list) <= SMALL_READ_ITEMS
+
+
 # One lock per graph for the writers of this process. FalkorDB runs each query atomically but not a MERGE
 # racing another connection's: two at once can both create the same edge (seen in 2 of 8 runs of
 # test_concurrent_writers_of_the_same_keys_all_succeed). It runs writes one at a time anyway. The processes
@@ -200,7 +212,8 @@ class FalkorStore(GraphStore):
 
     async def aread(self, *reads: Read) -> list:
         replies = await self._async_connections.roundtrip(
-            self._commands("GRAPH.RO_QUERY", [_params_header(r.params) + r.cypher for r in reads]))
+            self._commands("GRAPH.RO_QUERY", [_params_header(r.params) + r.cypher for r in reads]),
+            transaction=_small(reads))
         return self._shaped(reads, self._checked(replies))
 
     def _commands(self, command: str, texts: list[str]) -> list[tuple[str, ...]]:

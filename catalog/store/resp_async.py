@@ -82,16 +82,21 @@ class RespPool:
         self._idle: list[_Connection] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def roundtrip(self, commands: list[tuple[str, ...]]) -> list:
+    async def roundtrip(self, commands: list[tuple[str, ...]], transaction: bool = False) -> list:
         """The commands' replies, in order, sent in one round trip. A connection the engine closed since its
-        last use (a restart) is replaced once; callers send only reads, which are safe to send again."""
+        last use (a restart) is replaced once; callers send only reads, which are safe to send again.
+
+        With ``transaction`` the commands go between MULTI and EXEC: the server runs them one after the other,
+        nothing else in between; the replies are the same."""
         payload = b"".join(hiredis.pack_command(command) for command in commands)
+        if transaction:
+            payload = _MULTI + payload + _EXEC
         for attempt in (1, 2):
             fresh = attempt == 2 or not self._has_idle()
             connection = await self._connect() if fresh else self._idle.pop()
             try:
                 async with asyncio.timeout(self.timeout):
-                    replies = await connection.exchange(payload, len(commands))
+                    replies = await connection.exchange(payload, len(commands) + 2 * transaction)
             except TimeoutError as exc:
                 connection.close()
                 raise GraphUnavailable(f"graph engine unavailable: no reply within {self.timeout:g} s") from exc
@@ -105,6 +110,8 @@ class RespPool:
                 connection.close()
                 raise
             self._idle.append(connection)
+            if transaction:
+                replies = _executed(replies)
             for reply in replies:
                 if isinstance(reply, ResponseError) and str(reply).startswith(_UNAVAILABLE_REPLIES):
                     raise GraphUnavailable(f"graph engine unavailable: {reply}")
@@ -142,6 +149,19 @@ class RespPool:
             self.clear()
         else:
             loop.call_soon_threadsafe(self.clear)
+
+
+_MULTI, _EXEC = hiredis.pack_command(("MULTI",)), hiredis.pack_command(("EXEC",))
+
+
+def _executed(replies: list) -> list:
+    """The commands' own replies out of MULTI's, each command's QUEUED and EXEC's. A transaction the server
+    refused (a command it would not queue, or a server still loading) answers EXEC with an error: each command
+    gets the error it was refused with, or EXEC's."""
+    executed = replies[-1]
+    if not isinstance(executed, ResponseError):
+        return executed
+    return [reply if isinstance(reply, ResponseError) else executed for reply in replies[1:-1]]
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -131,3 +131,21 @@ def test_an_engine_still_loading_its_data_is_graph_unavailable():
         server.close()
         return kept
     assert asyncio.run(loading_engine()) == 1  # the connection itself is fine
+
+
+def test_a_transaction_answers_as_the_commands_would_alone(engine):
+    async def exchange():
+        pool = RespPool("127.0.0.1", engine.port, timeout=10)
+        commands = [("SET", key, "v"), ("GET", key), ("INCR", key), ("DEL", key)]
+        replies = await pool.roundtrip(commands, transaction=True)
+        refused = await pool.roundtrip([("SET", key, "w"), ("GET",)], transaction=True)  # GET without its key
+        after = await pool.roundtrip([("GET", key)], transaction=True)
+        pool.clear()
+        return replies, refused, after
+    key = f"test-resp-{uuid.uuid4().hex}"
+    (stored, read, failed, deleted), refused, after = asyncio.run(exchange())
+    assert (stored, read, deleted) == ("OK", "v", 1)
+    assert isinstance(failed, ResponseError) and "not an integer" in str(failed)  # in its place, the rest ran
+    assert all(isinstance(reply, ResponseError) for reply in refused) and "arguments" in str(refused[1])
+    assert "EXECABORT" in str(refused[0])
+    assert after == [None]  # a refused transaction runs none of its commands

@@ -1,0 +1,42 @@
+"""What is particular to the FalkorDB backend beyond the store contract: a real embedded engine."""
+
+import asyncio
+import uuid
+
+import redis
+
+from catalog.store.base import Read
+from catalog.store.falkor_backend import SMALL_READ_ITEMS
+from tests.catalog.store.test_store_contract import run_event, writes_for
+
+
+def transactions(engine) -> int:
+    """EXEC calls the engine has answered so far."""
+    stats = redis.Redis(port=engine.port).info("commandstats")
+    return stats.get("cmdstat_exec", {}).get("calls", 0)
+
+
+def test_small_reads_run_as_one_transaction_and_large_ones_on_the_query_threads(engine, falkor_store):
+    falkor_store.apply(writes_for([run_event(str(uuid.uuid4()), "COMPLETE", "2024-01-01T00:00:00Z", [f"in{i}"],
+                                             [f"out{i}"]) for i in range(40)]))
+    keys = [f"dataset:ns:in{i}" for i in range(40)] + [f"dataset:ns:out{i}" for i in range(40)]
+    small = (falkor_store.lookup("Dataset", keys[:SMALL_READ_ITEMS // 2]),
+             falkor_store.lookup("Dataset", keys[SMALL_READ_ITEMS // 2:SMALL_READ_ITEMS]))
+    large = (falkor_store.lookup("Dataset", keys[:SMALL_READ_ITEMS]), falkor_store.lookup("Dataset", keys[-1:]))
+    failing = Read("MATCH (n) RETURN n.key +", {})
+
+    async def read_each() -> list:
+        counted = []
+        for reads in (small, large, (small[0], failing)):
+            before = transactions(engine)
+            try:
+                found = await falkor_store.aread(*reads)
+            except redis.ResponseError as exc:
+                found = exc
+            counted.append((transactions(engine) - before, found))
+        return counted
+    (in_small, small_found), (in_large, large_found), (in_failing, error) = asyncio.run(read_each())
+    assert (in_small, in_large, in_failing) == (1, 0, 1)
+    assert small_found == falkor_store.read(*small) and large_found == falkor_store.read(*large)
+    assert [len(found) for found in small_found] == [SMALL_READ_ITEMS // 2] * 2
+    assert isinstance(error, redis.ResponseError) and "line: 1" in str(error).lower()
