@@ -18,7 +18,7 @@ from redis.exceptions import ResponseError
 
 from catalog.flock import ProcessLock
 from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, SEARCH_INDEXED, GraphStore, GraphUnavailable, Read
-from catalog.store.resp_async import RespPool
+from catalog.store.resp_async import RespPool, transaction_replies
 from ingestors.openlineage import GraphWrites
 
 
@@ -70,12 +70,13 @@ def _key(name) -> str:
 _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY, _MAP = 1, 2, 3, 4, 5, 6, 10
 
 
-# A round trip of small reads runs on the engine's main thread: FalkorDB runs the statements of a MULTI/EXEC there,
-# one after the other, instead of handing each to a query thread and its reply back (the hand-offs were a third of
-# the engine's CPU on a lineage page: docs/benchmarks.md). The main thread serves every other client meanwhile, so
-# only reads over at most this many ids (in all their list parameters) go that way; larger ones stay on the query
-# threads, side by side.
+# A small round trip runs on the engine's main thread: FalkorDB runs the statements of a MULTI/EXEC there, one after
+# the other, instead of handing each to a query thread and its reply back (the hand-offs were a third of the
+# engine's CPU on a lineage page: docs/benchmarks.md). The main thread serves every other client meanwhile, so only
+# reads over at most this many ids (in all their list parameters; reads awaited on the loop are keyed by them) and
+# writes of at most this much text (a group of about 30 events) go that way; larger ones stay on the query threads.
 SMALL_READ_ITEMS = 64
+SMALL_WRITE_CHARS = 256 * 1024
 
 
 def _small(reads: tuple[Read, ...]) -> bool:
@@ -123,14 +124,17 @@ class FalkorStore(GraphStore):
     def _run(self, command: str, cypher: str, params: dict | None) -> list:
         return self._checked(self._roundtrip(command, [_params_header(params) + cypher]))[0]
 
-    def _roundtrip(self, command: str, texts: list[str]) -> list:
-        """The statements' replies (or the errors they came back as), sent in one round trip on one connection.
+    def _roundtrip(self, command: str, texts: list[str], transaction: bool = False) -> list:
+        """The statements' replies (or the errors they came back as), sent in one round trip on one connection;
+        with ``transaction``, between MULTI and EXEC.
 
         On a connection of redis's pool, without its client's pipeline and per-command machinery (twice the
         CPU of a small read). A connection the engine closed (it restarted) is replaced once; statements are
         reads or idempotent writes, so sending them again is safe."""
         pool = self._db.connection.connection_pool
         packed = self._commands(command, texts)
+        if transaction:
+            packed = [("MULTI",), *packed, ("EXEC",)]
         for attempt in (1, 2):
             try:
                 connection = pool.get_connection()
@@ -144,7 +148,7 @@ class FalkorStore(GraphStore):
                         replies.append(connection.read_response())
                     except ResponseError as exc:  # the connection stays usable: read on
                         replies.append(exc)
-                return replies
+                return transaction_replies(replies) if transaction else replies
             except (redis.TimeoutError, redis.BusyLoadingError) as exc:
                 connection.disconnect()
                 raise GraphUnavailable(f"graph engine unavailable: {exc}") from exc
@@ -193,13 +197,14 @@ class FalkorStore(GraphStore):
 
     def execute_writes(self, statements: list[tuple[str, dict | None]]) -> None:
         """All statements pipelined in one round trip; redis runs them in order on one connection
-        (parameters None: already in the text, see prepare).
+        (parameters None: already in the text, see prepare). A small group goes as one MULTI/EXEC.
 
-        Not a transaction: a failure part-way leaves earlier statements applied, which is
-        fine because every write is idempotent and the checkpoint moves only afterwards.
+        Either way a failure part-way leaves earlier statements applied (Redis does not roll a transaction back),
+        which is fine because every write is idempotent and the checkpoint moves only afterwards.
         """
+        texts = [_params_header(params) + cypher for cypher, params in statements]
         with self._write_lock:
-            self._pipelined("GRAPH.QUERY", statements)
+            self._checked(self._roundtrip("GRAPH.QUERY", texts, transaction=sum(map(len, texts)) <= SMALL_WRITE_CHARS))
 
     def prepare(self, writes: GraphWrites) -> list[tuple[str, None]]:
         """Parameters travel as text in a CYPHER header anyway: written into each statement here."""

@@ -111,7 +111,7 @@ class RespPool:
                 raise
             self._idle.append(connection)
             if transaction:
-                replies = _executed(replies)
+                replies = transaction_replies(replies)
             for reply in replies:
                 if isinstance(reply, ResponseError) and str(reply).startswith(_UNAVAILABLE_REPLIES):
                     raise GraphUnavailable(f"graph engine unavailable: {reply}")
@@ -154,10 +154,10 @@ class RespPool:
 _MULTI, _EXEC = hiredis.pack_command(("MULTI",)), hiredis.pack_command(("EXEC",))
 
 
-def _executed(replies: list) -> list:
-    """The commands' own replies out of MULTI's, each command's QUEUED and EXEC's. A transaction the server
-    refused (a command it would not queue, or a server still loading) answers EXEC with an error: each command
-    gets the error it was refused with, or EXEC's."""
+def transaction_replies(replies: list) -> list:
+    """The commands' own replies out of a transaction's (MULTI's, each command's QUEUED and EXEC's); the blocking
+    client reads them the same way. A transaction the server refused (a command it would not queue, or a server
+    still loading) answers EXEC with an error: each command gets the error it was refused with, or EXEC's."""
     executed = replies[-1]
     if not isinstance(executed, ResponseError):
         return executed

@@ -3,10 +3,11 @@
 import asyncio
 import uuid
 
+import pytest
 import redis
 
 from catalog.store.base import Read
-from catalog.store.falkor_backend import SMALL_READ_ITEMS
+from catalog.store.falkor_backend import SMALL_READ_ITEMS, SMALL_WRITE_CHARS, FalkorStore
 from tests.catalog.store.test_store_contract import run_event, writes_for
 
 
@@ -40,3 +41,35 @@ def test_small_reads_run_as_one_transaction_and_large_ones_on_the_query_threads(
     assert small_found == falkor_store.read(*small) and large_found == falkor_store.read(*large)
     assert [len(found) for found in small_found] == [SMALL_READ_ITEMS // 2] * 2
     assert isinstance(error, redis.ResponseError) and "line: 1" in str(error).lower()
+
+
+def test_a_small_group_of_writes_goes_as_one_transaction_and_a_large_one_on_the_query_threads(engine, falkor_store):
+    def event(i: int) -> dict:
+        return run_event(str(uuid.uuid4()), "COMPLETE", "2024-01-01T00:00:00Z", [f"in{i}"], [f"out{i}"])
+    small, large = writes_for([event(0)]), writes_for([event(i) for i in range(1, 400)])
+    assert sum(len(text) for text, _ in falkor_store.prepare(large)) > SMALL_WRITE_CHARS  # the test's premise
+    counted = []
+    for writes in (small, large):
+        before = transactions(engine)
+        falkor_store.commit(writes, *[falkor_store.checkpoint()] * 2)
+        counted.append(transactions(engine) - before)
+    assert counted == [1, 0]
+    assert falkor_store.dump() == dump_written_a_statement_at_a_time(engine, [small, large])
+
+    failing = [("MATCH (n) RETURN n.key +", None)]
+    with pytest.raises(redis.ResponseError):
+        falkor_store.execute_writes(failing)
+
+
+def dump_written_a_statement_at_a_time(engine, groups) -> dict:
+    """What a fresh graph holds once the groups are written one statement at a time, without transactions."""
+    store = FalkorStore("127.0.0.1", engine.port, graph=f"test-{uuid.uuid4().hex[:12]}")
+    store.ensure_schema()
+    try:
+        for writes in groups:
+            for text, _ in store.prepare(writes):
+                store.query(text)
+        return store.dump()
+    finally:
+        store.drop()
+        store.close()
