@@ -270,10 +270,10 @@ def test_of_two_catalogs_claiming_one_graph_at_once_one_gets_it(store):
         start = threading.Barrier(2)
         answers: dict[str, str] = {}
 
-        def claim(catalog_id: str) -> None:
+        def claim(catalog_id: str, start: threading.Barrier, answers: dict[str, str]) -> None:
             start.wait()
             answers[catalog_id] = store.claim(catalog_id)
-        claimants = [threading.Thread(target=claim, args=(f"{side}{attempt}",)) for side in "ab"]
+        claimants = [threading.Thread(target=claim, args=(f"{side}{attempt}", start, answers)) for side in "ab"]
         for thread in claimants:
             thread.start()
         for thread in claimants:
