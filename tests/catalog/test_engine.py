@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from catalog.engine import DELTA_MAX_PENDING_CHANGES, DataDirLock, DataDirLocked, EmbeddedEngine
+from catalog.store.falkor_backend import FalkorStore
 from tests.conftest import free_port
 
 
@@ -55,6 +56,21 @@ def test_data_survives_a_restart(tmp_path):
     with EmbeddedEngine(tmp_path) as engine:
         result = redis.Redis(port=engine.port).execute_command("GRAPH.QUERY", "g", "MATCH (t:T) RETURN t.v")
         assert result[1] == [[1]]
+
+
+def test_writes_sent_as_one_transaction_survive_a_restart(tmp_path):
+    """A small group of writes goes between MULTI and EXEC (catalog.store.falkor_backend): the engine's append-only
+    file must give it back."""
+    statements = [("CREATE (:T {v: 1})", None), ("MATCH (t:T) SET t.w = 2", None)]
+    with EmbeddedEngine(tmp_path) as engine:
+        before = redis.Redis(port=engine.port).info("commandstats").get("cmdstat_exec", {}).get("calls", 0)
+        store = FalkorStore("127.0.0.1", engine.port, graph="g")
+        store.execute_writes(statements)
+        store.close()
+        sent_as_one = redis.Redis(port=engine.port).info("commandstats")["cmdstat_exec"]["calls"] - before
+    with EmbeddedEngine(tmp_path) as engine:
+        result = redis.Redis(port=engine.port).execute_command("GRAPH.QUERY", "g", "MATCH (t:T) RETURN t.v, t.w")
+    assert sent_as_one == 1 and result[1] == [[1, 2]]
 
 
 def test_second_live_owner_gets_a_clear_error_and_a_dead_ones_lock_is_taken_over(tmp_path):
