@@ -73,8 +73,9 @@ _NULL, _STRING, _INTEGER, _BOOLEAN, _DOUBLE, _ARRAY, _MAP = 1, 2, 3, 4, 5, 6, 10
 # A small round trip runs on the engine's main thread: FalkorDB runs the statements of a MULTI/EXEC there, one after
 # the other, instead of handing each to a query thread and its reply back (the hand-offs were a third of the
 # engine's CPU on a lineage page: docs/benchmarks.md). The main thread serves every other client meanwhile, so only
-# reads over at most this many ids (in all their list parameters; reads awaited on the loop are keyed by them) and
-# writes of at most this much text (a group of about 30 events) go that way; larger ones stay on the query threads.
+# reads over at most this many ids go that way (counted in all their list parameters: a Read is keyed by them, the
+# ids a traversal reached or the keys a DataLoader collected), and writes of at most this much text (a group of
+# about 30 events); larger ones stay on the query threads.
 SMALL_READ_ITEMS = 64
 SMALL_WRITE_CHARS = 256 * 1024
 
@@ -211,15 +212,17 @@ class FalkorStore(GraphStore):
         return [(_params_header(params) + cypher, None) for cypher, params in self._statements(writes)]
 
     def read(self, *reads: Read) -> list:
-        if len(reads) == 1:
-            return [reads[0].shape(self.rows(reads[0].cypher, reads[0].params))]
-        return self._shaped(reads, self._pipelined("GRAPH.RO_QUERY", [(r.cypher, r.params) for r in reads]))
+        replies = self._roundtrip("GRAPH.RO_QUERY", self._texts(reads), transaction=_small(reads))
+        return self._shaped(reads, self._checked(replies))
 
     async def aread(self, *reads: Read) -> list:
-        replies = await self._async_connections.roundtrip(
-            self._commands("GRAPH.RO_QUERY", [_params_header(r.params) + r.cypher for r in reads]),
-            transaction=_small(reads))
+        replies = await self._async_connections.roundtrip(self._commands("GRAPH.RO_QUERY", self._texts(reads)),
+                                                          transaction=_small(reads))
         return self._shaped(reads, self._checked(replies))
+
+    @staticmethod
+    def _texts(reads: tuple[Read, ...]) -> list[str]:
+        return [_params_header(r.params) + r.cypher for r in reads]
 
     def _commands(self, command: str, texts: list[str]) -> list[tuple[str, ...]]:
         return [(command, self._graph.name, text, "--compact") for text in texts]
@@ -229,10 +232,6 @@ class FalkorStore(GraphStore):
 
     async def aclose(self) -> None:
         self._async_connections.close()
-
-    def _pipelined(self, command: str, statements: list[tuple[str, dict | None]]) -> list:
-        return self._checked(self._roundtrip(command, [_params_header(params) + cypher
-                                                        for cypher, params in statements]))
 
     def ensure_schema(self) -> None:
         for label in KEYED_LABELS:

@@ -38,7 +38,13 @@ def test_small_reads_run_as_one_transaction_and_large_ones_on_the_query_threads(
         return counted
     (in_small, small_found), (in_large, large_found), (in_failing, error) = asyncio.run(read_each())
     assert (in_small, in_large, in_failing) == (1, 0, 1)
-    assert small_found == falkor_store.read(*small) and large_found == falkor_store.read(*large)
+    on_thread = []
+    for reads in (small, large):  # the same reads on a thread
+        before = transactions(engine)
+        found = falkor_store.read(*reads)
+        on_thread.append((found, transactions(engine) - before))
+    assert on_thread == [(small_found, 1), (large_found, 0)]
+    assert small_found == [r.shape(falkor_store.rows(r.cypher, r.params)) for r in small]  # each statement alone
     assert [len(found) for found in small_found] == [SMALL_READ_ITEMS // 2] * 2
     assert isinstance(error, redis.ResponseError) and "line: 1" in str(error).lower()
 
