@@ -19,6 +19,7 @@ from redis.exceptions import ResponseError
 from catalog.flock import ProcessLock
 from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, SEARCH_INDEXED, GraphStore, GraphUnavailable, Read
 from catalog.store.resp_async import RespPool, transaction_replies
+from catalog.store.writes import created_first
 from ingestors.openlineage import GraphWrites
 
 
@@ -208,8 +209,13 @@ class FalkorStore(GraphStore):
             self._checked(self._roundtrip("GRAPH.QUERY", texts, transaction=sum(map(len, texts)) <= SMALL_WRITE_CHARS))
 
     def prepare(self, writes: GraphWrites) -> list[tuple[str, None]]:
-        """Parameters travel as text in a CYPHER header anyway: written into each statement here."""
-        return [(_params_header(params) + cypher, None) for cypher, params in self._statements(writes)]
+        """Parameters travel as text in a CYPHER header anyway: written into each statement here. A group that goes
+        as one transaction creates its nodes first (writes.created_first)."""
+        statements = self._statements(writes)
+        texts = [_params_header(params) + cypher for cypher, params in created_first(statements) + statements]
+        if sum(map(len, texts)) > SMALL_WRITE_CHARS:  # not one transaction (execute_writes): no bare nodes first
+            texts = texts[len(texts) - len(statements):]
+        return [(text, None) for text in texts]
 
     def read(self, *reads: Read) -> list:
         replies = self._roundtrip("GRAPH.RO_QUERY", self._texts(reads), transaction=_small(reads))

@@ -54,6 +54,11 @@ def test_a_small_group_of_writes_goes_as_one_transaction_and_a_large_one_on_the_
         return run_event(str(uuid.uuid4()), "COMPLETE", "2024-01-01T00:00:00Z", [f"in{i}"], [f"out{i}"])
     small, large = writes_for([event(0)]), writes_for([event(i) for i in range(1, 400)])
     assert sum(len(text) for text, _ in falkor_store.prepare(large)) > SMALL_WRITE_CHARS  # the test's premise
+    # One transaction creates its nodes first, bare (nothing reads in between); statements one by one do not.
+    prepared = [text.split("CYPHER ")[-1].split("UNWIND", 1)[1] for text, _ in falkor_store.prepare(small)]
+    assert len(prepared) == len(FalkorStore._statements(small)) + 5  # namespace, datasets, job, run, version
+    assert all(" SET " not in text for text in prepared[:5]) and " SET " in prepared[5]
+    assert len(falkor_store.prepare(large)) == len(FalkorStore._statements(large))
     counted = []
     for writes in (small, large):
         before = transactions(engine)
@@ -68,13 +73,13 @@ def test_a_small_group_of_writes_goes_as_one_transaction_and_a_large_one_on_the_
 
 
 def dump_written_a_statement_at_a_time(engine, groups) -> dict:
-    """What a fresh graph holds once the groups are written one statement at a time, without transactions."""
+    """What a fresh graph holds once the groups' plain statements are written one at a time, without transactions."""
     store = FalkorStore("127.0.0.1", engine.port, graph=f"test-{uuid.uuid4().hex[:12]}")
     store.ensure_schema()
     try:
         for writes in groups:
-            for text, _ in store.prepare(writes):
-                store.query(text)
+            for cypher, params in store._statements(writes):
+                store.query(cypher, params)
         return store.dump()
     finally:
         store.drop()
