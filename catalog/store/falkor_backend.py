@@ -212,9 +212,12 @@ class FalkorStore(GraphStore):
         """Parameters travel as text in a CYPHER header anyway: written into each statement here. A group that goes
         as one transaction creates its nodes first (writes.created_first)."""
         statements = self._statements(writes)
-        texts = [_params_header(params) + cypher for cypher, params in created_first(statements) + statements]
-        if sum(map(len, texts)) > SMALL_WRITE_CHARS:  # not one transaction (execute_writes): no bare nodes first
-            texts = texts[len(texts) - len(statements):]
+        texts = [_params_header(params) + cypher for cypher, params in statements]
+        size = sum(map(len, texts))
+        if size <= SMALL_WRITE_CHARS:
+            bare = [_params_header(params) + cypher for cypher, params in created_first(statements)]
+            if size + sum(map(len, bare)) <= SMALL_WRITE_CHARS:  # still one transaction (execute_writes)
+                texts = bare + texts
         return [(text, None) for text in texts]
 
     def read(self, *reads: Read) -> list:
