@@ -356,10 +356,10 @@ def every_kind_plan(writes: GraphWrites) -> list[tuple[str, str, list[dict]]]:
     return [(kind, query, rows_by_kind.get(kind) or []) for kind, query in QUERIES.items()]
 
 
-# FalkorDB: the first statement to SET a property of a node created since the engine last folded its pending changes
-# into its matrices pays for a fold, and a fold's cost grows with the graph. A group's node kinds, each created and
-# set in one statement, paid for one fold each. Creating the group's nodes first, bare, lets the first SET pay for
-# one fold and the others find theirs done (docs/benchmarks.md). Only kinds whose statement SETs without ON CREATE:
+# FalkorDB: the first statement to SET a property of freshly created nodes pays about half a millisecond, whatever
+# its rows (by all signs a fold of the engine's pending matrix changes); the statements after it do not. A group's
+# node kinds, each created and set in one statement, paid it once each. Creating the group's nodes first, bare,
+# lets the first SET pay it once for all (docs/benchmarks.md). Only kinds whose statement SETs without ON CREATE:
 # a node created beforehand ends up the same. Keyed by the kind's statement: the bare MERGE and the columns it needs.
 _CREATED_FIRST = {
     QUERIES["namespaces"]: ("UNWIND $rows AS r MERGE (n:Namespace {key: r.key})", ("key",)),
