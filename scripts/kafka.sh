@@ -74,7 +74,13 @@ JAVA_ARGS=(-Xms"${KAFKA_HEAP:-512m}" -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC -Dja
 
 # A new DATA_DIR is formatted as a cluster of its own; a formatted one is started as it is.
 if [ ! -f "$DATA_DIR/data/meta.properties" ]; then
-    CLUSTER_ID="$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+    # As Kafka's own random-uuid: a UUID in URL-safe base64, drawn again while it starts with "-" (1 in 64), which the
+    # format command would take for an option ("--cluster-id: expected one argument", seen in CI).
+    CLUSTER_ID="$(python3 -c 'import base64, uuid
+text = "-"
+while text.startswith("-"):
+    text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+print(text)')"
     "$JAVA" "${JAVA_ARGS[@]}" kafka.tools.StorageTool format --cluster-id "$CLUSTER_ID" \
         --config "$DATA_DIR/conf/server.properties" >>"$DATA_DIR/logs/console.log" 2>&1 \
         || { echo "formatting $DATA_DIR/data failed; see $DATA_DIR/logs/console.log" >&2; exit 1; }
