@@ -85,6 +85,16 @@ def _small(reads: tuple[Read, ...]) -> bool:
     return sum(len(v) for r in reads for v in r.params.values() if type(v) is list) <= SMALL_READ_ITEMS
 
 
+def _small_writes(texts: list[str]) -> bool:
+    """Whether statements go as one transaction (execute_writes), and so may create their nodes first (prepare)."""
+    return sum(map(len, texts)) <= SMALL_WRITE_CHARS
+
+
+def _texts(statements) -> list[str]:
+    """(cypher, params) pairs as the texts sent: parameters in a CYPHER header."""
+    return [_params_header(params) + cypher for cypher, params in statements]
+
+
 # One lock per graph for the writers of this process. FalkorDB runs each query atomically but not a MERGE
 # racing another connection's: two at once can both create the same edge (seen in 2 of 8 runs of
 # test_concurrent_writers_of_the_same_keys_all_succeed). It runs writes one at a time anyway. The processes
@@ -204,34 +214,31 @@ class FalkorStore(GraphStore):
         Either way a failure part-way leaves earlier statements applied (Redis does not roll a transaction back),
         which is fine because every write is idempotent and the checkpoint moves only afterwards.
         """
-        texts = [_params_header(params) + cypher for cypher, params in statements]
+        texts = _texts(statements)
         with self._write_lock:
-            self._checked(self._roundtrip("GRAPH.QUERY", texts, transaction=sum(map(len, texts)) <= SMALL_WRITE_CHARS))
+            self._checked(self._roundtrip("GRAPH.QUERY", texts, transaction=_small_writes(texts)))
 
     def prepare(self, writes: GraphWrites) -> list[tuple[str, None]]:
         """Parameters travel as text in a CYPHER header anyway: written into each statement here. A group that goes
         as one transaction creates its nodes first (writes.created_first)."""
         statements = self._statements(writes)
-        texts = [_params_header(params) + cypher for cypher, params in statements]
-        size = sum(map(len, texts))
-        if size <= SMALL_WRITE_CHARS:
-            bare = [_params_header(params) + cypher for cypher, params in created_first(statements)]
-            if size + sum(map(len, bare)) <= SMALL_WRITE_CHARS:  # still one transaction (execute_writes)
-                texts = bare + texts
+        texts = _texts(statements)
+        if _small_writes(texts):
+            with_bare = _texts(created_first(statements)) + texts
+            if _small_writes(with_bare):  # still one transaction
+                texts = with_bare
         return [(text, None) for text in texts]
 
     def read(self, *reads: Read) -> list:
-        replies = self._roundtrip("GRAPH.RO_QUERY", self._texts(reads), transaction=_small(reads))
+        texts = _texts((r.cypher, r.params) for r in reads)
+        replies = self._roundtrip("GRAPH.RO_QUERY", texts, transaction=_small(reads))
         return self._shaped(reads, self._checked(replies))
 
     async def aread(self, *reads: Read) -> list:
-        replies = await self._async_connections.roundtrip(self._commands("GRAPH.RO_QUERY", self._texts(reads)),
+        texts = _texts((r.cypher, r.params) for r in reads)
+        replies = await self._async_connections.roundtrip(self._commands("GRAPH.RO_QUERY", texts),
                                                           transaction=_small(reads))
         return self._shaped(reads, self._checked(replies))
-
-    @staticmethod
-    def _texts(reads: tuple[Read, ...]) -> list[str]:
-        return [_params_header(r.params) + r.cypher for r in reads]
 
     def _commands(self, command: str, texts: list[str]) -> list[tuple[str, ...]]:
         return [(command, self._graph.name, text, "--compact") for text in texts]

@@ -13,6 +13,7 @@ import redis
 
 from catalog.engine import DELTA_MAX_PENDING_CHANGES, DataDirLock, DataDirLocked, EmbeddedEngine
 from catalog.store.falkor_backend import FalkorStore
+from tests.catalog.store.test_falkor_backend import transactions
 from tests.conftest import free_port
 
 
@@ -63,11 +64,11 @@ def test_writes_sent_as_one_transaction_survive_a_restart(tmp_path):
     file must give it back."""
     statements = [("CREATE (:T {v: 1})", None), ("MATCH (t:T) SET t.w = 2", None)]
     with EmbeddedEngine(tmp_path) as engine:
-        before = redis.Redis(port=engine.port).info("commandstats").get("cmdstat_exec", {}).get("calls", 0)
+        before = transactions(engine)
         store = FalkorStore("127.0.0.1", engine.port, graph="g")
         store.execute_writes(statements)
         store.close()
-        sent_as_one = redis.Redis(port=engine.port).info("commandstats")["cmdstat_exec"]["calls"] - before
+        sent_as_one = transactions(engine) - before
     with EmbeddedEngine(tmp_path) as engine:
         result = redis.Redis(port=engine.port).execute_command("GRAPH.QUERY", "g", "MATCH (t:T) RETURN t.v, t.w")
     assert sent_as_one == 1 and result[1] == [[1, 2]]
