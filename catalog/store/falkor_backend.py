@@ -19,7 +19,7 @@ from redis.exceptions import ResponseError
 from catalog.flock import ProcessLock
 from catalog.store.base import INDEXED_PROPERTIES, KEYED_LABELS, SEARCH_INDEXED, GraphStore, GraphUnavailable, Read
 from catalog.store.resp_async import RespPool, transaction_replies
-from catalog.store.writes import created_first
+from catalog.store.writes import UNDO_BARE, created_first
 from ingestors.openlineage import GraphWrites
 
 
@@ -88,6 +88,23 @@ def _small(reads: tuple[Read, ...]) -> bool:
 def _small_writes(texts: list[str]) -> bool:
     """Whether statements go as one transaction (execute_writes), and so may create their nodes first (prepare)."""
     return sum(map(len, texts)) <= SMALL_WRITE_CHARS
+
+
+def _failed(reply) -> bool:
+    # FalkorDB reports query errors inside a successful reply.
+    return isinstance(reply, Exception) or (isinstance(reply, list) and bool(reply)
+                                            and isinstance(reply[-1], ResponseError))
+
+
+def _bare_undone(texts: list[str]) -> list[str]:
+    """For each bare MERGE among ``texts`` (prepare's, with its rows in the CYPHER header), the statement that deletes
+    those of its nodes still bare after their group failed (writes.UNDO_BARE)."""
+    undo = []
+    for text in texts:
+        query = text[text.find("UNWIND $rows"):]
+        if query in UNDO_BARE:
+            undo.append(text[:-len(query)] + UNDO_BARE[query])
+    return undo
 
 
 def _texts(statements) -> list[str]:
@@ -175,11 +192,8 @@ class FalkorStore(GraphStore):
     @staticmethod
     def _checked(replies: list) -> list:
         for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
-            # FalkorDB reports query errors inside a successful reply.
-            if isinstance(reply, list) and reply and isinstance(reply[-1], ResponseError):
-                raise reply[-1]
+            if _failed(reply):
+                raise reply if isinstance(reply, Exception) else reply[-1]
         return replies
 
     def _tuples(self, reply: list) -> list[tuple]:
@@ -211,12 +225,18 @@ class FalkorStore(GraphStore):
         """All statements pipelined in one round trip; redis runs them in order on one connection
         (parameters None: already in the text, see prepare). A small group goes as one MULTI/EXEC.
 
-        Either way a failure part-way leaves earlier statements applied (Redis does not roll a transaction back),
-        which is fine because every write is idempotent and the checkpoint moves only afterwards.
+        Either way a failure part-way leaves the other statements applied (Redis does not roll a transaction back),
+        which is fine because every write is idempotent and the checkpoint moves only afterwards; only nodes created
+        bare whose own statement failed are removed again (writes.UNDO_BARE).
         """
         texts = _texts(statements)
         with self._write_lock:
-            self._checked(self._roundtrip("GRAPH.QUERY", texts, transaction=_small_writes(texts)))
+            replies = self._roundtrip("GRAPH.QUERY", texts, transaction=_small_writes(texts))
+            if any(map(_failed, replies)):
+                undo = _bare_undone([text for text, reply in zip(texts, replies) if not _failed(reply)])
+                if undo:
+                    self._checked(self._roundtrip("GRAPH.QUERY", undo, transaction=True))
+            self._checked(replies)
 
     def prepare(self, writes: GraphWrites) -> list[tuple[str, None]]:
         """Parameters travel as text in a CYPHER header anyway: written into each statement here. A group that goes

@@ -13,6 +13,7 @@ query text come from this module.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
 
@@ -360,24 +361,43 @@ def every_kind_plan(writes: GraphWrites) -> list[tuple[str, str, list[dict]]]:
 # its rows (by all signs a fold of the engine's pending matrix changes); the statements after it do not. A group's
 # node kinds, each created and set in one statement, paid it once each. Creating the group's nodes first, bare,
 # lets the first SET pay it once for all (docs/benchmarks.md). Only kinds whose statement SETs without ON CREATE:
-# a node created beforehand ends up the same. Keyed by the kind's statement: the bare MERGE and the columns it needs.
+# a node created beforehand ends up the same.
+@dataclass(frozen=True)
+class _Bare:
+    query: str  # the bare MERGE
+    columns: tuple[str, ...]  # the columns of the kind's rows it needs
+    undo: str  # deletes the nodes of its rows that are still bare: the kind's statement always SETs that property
+
+
+def _bare(label: str, always_set: str, match: str = "", columns: tuple[str, ...] = ("key",)) -> _Bare:
+    return _Bare(f"UNWIND $rows AS r {match}MERGE (n:{label} {{key: r.key}})", columns,
+                 f"UNWIND $rows AS r MATCH (n:{label} {{key: r.key}}) WHERE n.{always_set} IS NULL DETACH DELETE n")
+
+
+# Keyed by the kind's statement.
 _CREATED_FIRST = {
-    QUERIES["namespaces"]: ("UNWIND $rows AS r MERGE (n:Namespace {key: r.key})", ("key",)),
-    QUERIES["datasets"]: ("UNWIND $rows AS r MERGE (n:Dataset {key: r.key})", ("key",)),
-    QUERIES["jobs"]: ("UNWIND $rows AS r MERGE (n:Job {key: r.key})", ("key",)),
-    QUERIES["runs"]: ("UNWIND $rows AS r MERGE (n:Run {key: r.key})", ("key",)),
+    QUERIES["namespaces"]: _bare("Namespace", "name"),
+    QUERIES["datasets"]: _bare("Dataset", "name"),
+    QUERIES["jobs"]: _bare("Job", "name"),
+    QUERIES["runs"]: _bare("Run", "runId"),
     # As the versions statement creates one: only under a dataset that exists.
-    QUERIES["versions"]: ("UNWIND $rows AS r MATCH (d:Dataset {key: r.dataset}) MERGE (n:DatasetVersion {key: r.key})",
-                          ("key", "dataset")),
+    QUERIES["versions"]: _bare("DatasetVersion", "dataset", "MATCH (d:Dataset {key: r.dataset}) ", ("key", "dataset")),
 }
+
+# A transaction does not roll back: when a kind's own statement fails (a value the engine refuses), the nodes its
+# bare MERGE made would stay with nothing but their key, and later statements of the group may have joined edges to
+# them. Each bare MERGE's undo, run with the same rows, removes them: the graph is as if the group had been sent
+# without creating first.
+UNDO_BARE = {bare.query: bare.undo for bare in _CREATED_FIRST.values()}
 
 
 def created_first(statements: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
     """Bare MERGEs of the nodes ``statements`` create, to run before them. Only where nothing can read between the
-    two: a reader would find nodes with nothing but their key."""
-    bare = []
+    two: a reader would find nodes with nothing but their key (and see UNDO_BARE for a group that fails)."""
+    made = []
     for cypher, params in statements:
-        if cypher in _CREATED_FIRST:
-            query, columns = _CREATED_FIRST[cypher]
-            bare.append((query, {"rows": [{column: row[column] for column in columns} for row in params["rows"]]}))
-    return bare
+        bare = _CREATED_FIRST.get(cypher)
+        if bare:
+            made.append((bare.query, {"rows": [{column: row[column] for column in bare.columns}
+                                               for row in params["rows"]]}))
+    return made
