@@ -379,7 +379,8 @@ class IngestPipeline:
     async def start(self) -> None:
         self._queue = asyncio.Queue()
         # Acknowledged once in the graph: one group logged ahead of the one in the graph; the rest wait as requests
-        # and join the next group, which keeps groups large while the graph is the slower stage. Acknowledged once
+        # and join the next group, taken once the graph stage takes the one ahead (a group taken as soon as the log
+        # stage is free would be smaller, and the engine's cost is as much per statement as per event). Acknowledged once
         # logged: the requests do not wait for the graph, so the logged groups queue (up to max_unprojected events)
         # and the graph stage merges them.
         self._logged = asyncio.Queue(maxsize=0 if self.when_logged else 1)
@@ -445,10 +446,13 @@ class IngestPipeline:
             if self.when_logged:
                 _acknowledge(items, logged.accepted)
             await self._logged.put((items, events, logged))
+            if not self.when_logged:  # the next group forms from the requests that arrive until the graph takes this one
+                await self._logged.join()
 
     async def _graph_stage(self) -> None:
         while True:
             items, events, logged = await self._logged.get()
+            self._logged.task_done()
             await self._through_graph(1, items, events, logged)
 
     async def _merging_graph_stage(self) -> None:

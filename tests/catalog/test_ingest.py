@@ -88,6 +88,42 @@ def test_the_pipeline_acknowledges_each_group_once_it_is_in_the_graph(falkor_sto
     log.close()
 
 
+def test_the_next_group_forms_until_the_graph_stage_takes_the_one_logged_ahead(falkor_store, tmp_path):
+    """Acknowledged once in the graph: while the engine writes one group and the next waits logged, the requests
+    arriving meanwhile are logged as one group, not the first of them alone."""
+    log = EventLog(tmp_path / "events.sqlite3")
+    projector = Projector(log, falkor_store)
+    projected: list[int] = []
+    pipeline = IngestPipeline(log, projector, interval=60,
+                              on_commit=lambda events, accepted: projected.append(len(events)))
+
+    def one(n: int) -> list:
+        return [prepare_event({**event(f"e{n}"), "run": {"runId": str(uuid.uuid4())}})]
+
+    async def main():
+        await pipeline.start()
+        projector._lock.acquire()  # the engine "busy": the graph stage's thread waits at the projector
+        try:
+            posted = [asyncio.create_task(pipeline.submit(one(0)))]
+            await asyncio.sleep(0.3)  # in the graph stage
+            posted.append(asyncio.create_task(pipeline.submit(one(1))))
+            await asyncio.sleep(0.3)  # logged, waiting for the graph stage
+            for arriving in ((2, 3), (4, 5)):  # two bursts, while the engine is still busy
+                posted += [asyncio.create_task(pipeline.submit(one(n))) for n in arriving]
+                await asyncio.sleep(0.3)
+            assert log.last_seq() == 2 and not any(task.done() for task in posted)
+        finally:
+            projector._lock.release()
+        accepted = await asyncio.wait_for(asyncio.gather(*posted), 10)
+        await pipeline.stop()
+        return accepted
+
+    accepted = asyncio.run(main())
+    assert sorted(a.seq for group in accepted for a in group) == list(range(1, 7))
+    assert projected == [1, 1, 4] and projector.applied == 6 == falkor_store.checkpoint()
+    log.close()
+
+
 def test_acknowledged_once_logged_the_graph_follows_in_merged_groups_and_bounded_behind(falkor_store, tmp_path):
     """acknowledge="log": a 201 does not wait for the graph; groups logged while the engine is busy go to it
     as one, and once max_unprojected events wait for the graph, the next group waits to be logged."""
