@@ -85,7 +85,7 @@ def prepare_event(event) -> PreparedEvent:
     if "`" in body:
         unstorable = facet_names_with_backticks(writes)
         if unstorable:
-            raise InvalidEvent([FieldError(locate(event, lambda text: text == name),
+            raise InvalidEvent([FieldError(locate(event, name.__eq__),
                                            "facet names must not contain a backtick (`): a graph property is "
                                            "named after each facet, and FalkorDB cannot name one so")
                                 for name in unstorable])
