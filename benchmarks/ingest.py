@@ -19,8 +19,8 @@ template is replayed under fresh run ids and dataset/job names, so every event i
                                 [--concurrency 32] [--workers 1] [--no-kafka] [--demo] [--baseline REF]
                                 [--acknowledge graph log]
 
-With ``--baseline REF`` a second server runs that git commit's code (a worktree) on its own embedded engine,
-measured after this checkout's in each repeat; the ratios are per repeat, then the median. With
+With ``--baseline REF`` a second server runs that git commit's code (a worktree) on its own engine (an embedded
+FalkorDB, or on Neo4j a Neo4j of its own), measured after this checkout's in each repeat; the ratios are per repeat, then the median. With
 ``--acknowledge graph log`` this checkout runs one server per mode (``catalog serve --acknowledge``), interleaved
 the same way.
 """
@@ -225,14 +225,14 @@ def measure_repeat(server: ServerProcess, neo4j, args, tmp: Path, tag: str, m: d
 
 
 def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict[str, dict]:
-    """Measurements per server: this checkout's, and with ``args.baseline`` (embedded engine only) that commit's,
-    interleaved repeat by repeat so that machine noise hits both alike. On Neo4j each server has a Neo4j of its own:
-    two catalogs on one graph would share its checkpoint."""
+    """Measurements per server: this checkout's, and with ``args.baseline`` that commit's, interleaved repeat by
+    repeat so that machine noise hits both alike. On Neo4j each server has a Neo4j of its own: two catalogs on one
+    graph would share its checkpoint."""
     neo4js: dict[str, Neo4jProcess] = {}
     topic = create_topic(kafka, partitions=4) if kafka else None
     kafka_args = ("--kafka-bootstrap", kafka, "--kafka-topic", topic) if kafka else ()
     workers = ("--workers", str(args.workers)) if args.workers > 1 else ()
-    baseline = args.baseline if engine == "falkordb" else None
+    baseline = args.baseline
     worktree = tmp / "baseline-code"
     try:
         with contextlib.ExitStack() as stack:
@@ -248,8 +248,11 @@ def bench_engine(engine: str, args, tmp: Path, kafka: str | None) -> dict[str, d
             if baseline:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), baseline],
                                check=True, capture_output=True)
+                if engine == "neo4j":
+                    neo4js[baseline] = Neo4jProcess(tmp / "neo4j-baseline").start()
+                graph_args = ("--graph-url", neo4js[baseline].url) if baseline in neo4js else ()
                 servers[baseline] = stack.enter_context(
-                    ServerProcess(tmp / f"data-{engine}-baseline", *workers, *demo, code=worktree))
+                    ServerProcess(tmp / f"data-{engine}-baseline", *graph_args, *workers, *demo, code=worktree))
             results = {name: {"raw": [], "batch": [], "single": [], "single_in_graph": [], "kafka": [],
                               "drained": []} for name in servers}
             first = next(iter(servers))
@@ -287,7 +290,7 @@ def main() -> None:
                         help="servers start with the demo (sample lineage and a PII scan): the column lineage of the "
                              "events then has classifications to propagate, as in a catalog in use")
     parser.add_argument("--baseline", metavar="REF",
-                        help="also measure this git commit's server on the embedded engine, interleaved, for ratios")
+                        help="also measure this git commit's server on an engine of its own, interleaved, for ratios")
     args = parser.parse_args()
 
     rows_per_event = graph_rows_per_event(make_events(len(TEMPLATES) * 4, "probe"))
