@@ -76,6 +76,15 @@ def fused_read(reads: tuple[Read, ...], columns: list[tuple[str, ...]]) -> tuple
     return " ".join(parts) + " RETURN " + ", ".join(f"q{index}" for index in range(len(reads))), params
 
 
+def search_index(label: str, eventually_consistent: bool = True) -> str:
+    """The statement that makes ``label``'s full-text index (the catalog's are eventually consistent: see
+    Neo4jStore.text_search)."""
+    props = ", ".join("n." + prop for prop in SEARCH_INDEXED[label])
+    return (f"CREATE FULLTEXT INDEX {label.lower()}_search IF NOT EXISTS FOR (n:{label}) ON EACH [{props}] "
+            "OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words', "
+            f"`fulltext.eventually_consistent`: {str(eventually_consistent).lower()}}}}}")
+
+
 class _CheckpointMoved(Exception):
     """Raised inside a commit to roll it back: the graph's checkpoint is not the expected one."""
 
@@ -285,16 +294,13 @@ class Neo4jStore(GraphStore):
         for label, prop in INDEXED_PROPERTIES:
             self.query(f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})")
         synchronous = self._synchronous_search_indexes()
-        for label, props in SEARCH_INDEXED.items():
+        for label in SEARCH_INDEXED:
             name = f"{label.lower()}_search"
             if name in synchronous:  # made by an older version: made again, once
                 log.warning("rebuilding a full-text index as eventually consistent (once; searches wait for it)",
                             extra={"index": name})
                 self.query(f"DROP INDEX {name}")
-            self.query(f"CREATE FULLTEXT INDEX {name} IF NOT EXISTS FOR (n:{label}) "
-                       f"ON EACH [{', '.join('n.' + p for p in props)}] "
-                       "OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words', "
-                       "`fulltext.eventually_consistent`: true}}")
+            self.query(search_index(label))
         # A new index populates in the background: queries must not see it half built.
         self._auto_commit("CALL db.awaitIndexes(300)")
 

@@ -12,7 +12,7 @@ from neo4j.exceptions import ClientError
 from catalog.config import Settings
 from catalog.runtime import open_store
 from catalog.store.base import GraphUnavailable, Read
-from catalog.store.neo4j_backend import PLANNED_AFRESH_FROM, Neo4jStore
+from catalog.store.neo4j_backend import PLANNED_AFRESH_FROM, Neo4jStore, search_index
 from catalog.store.writes import compact, every_kind_plan
 from tests.catalog.store.test_store_contract import run_event, writes_for
 from tests.conftest import VALID_DIR, load_events
@@ -216,8 +216,7 @@ def test_search_indexes_are_eventually_consistent_and_a_search_finds_what_was_ju
     version made, which each commit updated itself, is made again by ensure_schema."""
     store = store_at(neo4j_url)
     store.query("DROP INDEX job_search IF EXISTS")
-    store.query("CREATE FULLTEXT INDEX job_search FOR (n:Job) ON EACH [n.searchText] "
-                "OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}}")  # as older versions made it
+    store.query(search_index("Job", eventually_consistent=False))  # as older versions made it
     store.ensure_schema()
     indexes = {row["name"]: (row["eventual"], row["properties"]) for row in store.query(
         "SHOW FULLTEXT INDEXES YIELD name, properties, options "
