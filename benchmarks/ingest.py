@@ -20,9 +20,9 @@ template is replayed under fresh run ids and dataset/job names, so every event i
                                 [--acknowledge graph log]
 
 With ``--baseline REF`` a second server runs that git commit's code (a worktree) on its own engine (an embedded
-FalkorDB, or on Neo4j a Neo4j of its own), measured after this checkout's in each repeat; the ratios are per repeat, then the median. With
-``--acknowledge graph log`` this checkout runs one server per mode (``catalog serve --acknowledge``), interleaved
-the same way.
+FalkorDB, or on Neo4j a Neo4j of its own), measured after this checkout's in each repeat; the ratios are per
+repeat, then the median. With ``--acknowledge graph log`` this checkout runs one server per mode
+(``catalog serve --acknowledge``), interleaved the same way.
 """
 
 from __future__ import annotations

@@ -380,9 +380,9 @@ class IngestPipeline:
         self._queue = asyncio.Queue()
         # Acknowledged once in the graph: one group logged ahead of the one in the graph; the rest wait as requests
         # and join the next group, taken once the graph stage takes the one ahead (a group taken as soon as the log
-        # stage is free would be smaller, and the engine's cost is as much per statement as per event). Acknowledged once
-        # logged: the requests do not wait for the graph, so the logged groups queue (up to max_unprojected events)
-        # and the graph stage merges them.
+        # stage is free would be smaller, and the engine's cost is as much per statement as per event).
+        # Acknowledged once logged: the requests do not wait for the graph, so the logged groups queue (up to
+        # max_unprojected events) and the graph stage merges them.
         self._logged = asyncio.Queue(maxsize=0 if self.when_logged else 1)
         self._room = asyncio.Condition()
         self._tasks = [asyncio.create_task(self._log_stage(), name="ingest-log"),
@@ -446,7 +446,7 @@ class IngestPipeline:
             if self.when_logged:
                 _acknowledge(items, logged.accepted)
             await self._logged.put((items, events, logged))
-            if not self.when_logged:  # the next group forms from the requests that arrive until the graph takes this one
+            if not self.when_logged:  # the next group gathers the requests arriving until the graph takes this one
                 await self._logged.join()
 
     async def _graph_stage(self) -> None:
