@@ -299,7 +299,7 @@ class Neo4jStore(GraphStore):
             if name in synchronous:  # made by an older version: made again, once
                 log.warning("rebuilding a full-text index as eventually consistent (once; searches wait for it)",
                             extra={"index": name})
-                self.query(f"DROP INDEX {name}")
+                self.query(f"DROP INDEX {name} IF EXISTS")  # another replica starting may have dropped it
             self.query(search_index(label))
         # A new index populates in the background: queries must not see it half built.
         self._auto_commit("CALL db.awaitIndexes(300)")
