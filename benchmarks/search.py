@@ -76,7 +76,8 @@ def main() -> None:
         else:
             engine = stack.enter_context(EmbeddedEngine(Path(tmp) / "engine"))
             graph = f"search-{uuid.uuid4().hex[:6]}"
-            indexed, scanning = (FalkorStore("127.0.0.1", engine.port, graph=graph, timeout=600) for _ in "ab")
+            indexed = FalkorStore("127.0.0.1", engine.port, graph=graph, timeout=600)
+            scanning = FalkorStore("127.0.0.1", engine.port, graph=graph, timeout=600)
         scanning.text_search = lambda label, words, limit: None  # the full-text index ignored: search scans
         indexed.ensure_schema()
         started = time.perf_counter()

@@ -99,12 +99,8 @@ def _failed(reply) -> bool:
 def _bare_undone(texts: list[str]) -> list[str]:
     """For each bare MERGE among ``texts`` (prepare's, with its rows in the CYPHER header), the statement that deletes
     those of its nodes still bare after their group failed (writes.UNDO_BARE)."""
-    undo = []
-    for text in texts:
-        query = text[text.find("UNWIND $rows"):]
-        if query in UNDO_BARE:
-            undo.append(text[:-len(query)] + UNDO_BARE[query])
-    return undo
+    return [text.removesuffix(query) + undo for text in texts for query, undo in UNDO_BARE.items()
+            if text.endswith(query)]
 
 
 def _texts(statements) -> list[str]:
@@ -232,8 +228,9 @@ class FalkorStore(GraphStore):
         texts = _texts(statements)
         with self._write_lock:
             replies = self._roundtrip("GRAPH.QUERY", texts, transaction=_small_writes(texts))
-            if any(map(_failed, replies)):
-                undo = _bare_undone([text for text, reply in zip(texts, replies) if not _failed(reply)])
+            failed = [_failed(reply) for reply in replies]
+            if any(failed):
+                undo = _bare_undone([text for text, failed_here in zip(texts, failed) if not failed_here])
                 if undo:
                     self._checked(self._roundtrip("GRAPH.QUERY", undo, transaction=True))
             self._checked(replies)
