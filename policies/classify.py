@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from functools import lru_cache
 
+from policies import national_ids
 from policies import values as shapes
 from policies.entities import ENTITIES
 from policies.gazetteer import person_names
@@ -60,9 +61,9 @@ FREE_TEXT_TERMS_RATIO = 0.05  # for Art. 9 terms in free text
 NAME_ONLY_SCORE = 0.6
 ANCHOR = 0.85  # share of a structured cell a match must cover
 MIN_ID_DIGITS = 6  # no card, account or national id has fewer
-# Ids whose only sign, with no column word, is a checksum that one random number in 11 passes:
+# Ids whose only sign, with no column word, is a checksum that one random number in 10 or 11 passes:
 # a column is one when nine in ten of its cells pass.
-CHECKSUM_ENTITIES = {"NL_BSN"}
+CHECKSUM_ENTITIES = {"NL_BSN", *national_ids.CHECK_DIGIT_ONLY}
 CHECKSUM_ONLY_SCORE = 0.55
 CHECKSUM_ONLY_RATIO = 0.9
 NER_SAMPLE = 200  # distinct values an NER model reads per column
@@ -74,7 +75,9 @@ FLAG_VALUES = {"0", "1", "true", "false", "t", "f", "y", "n", "yes", "no", "0.0"
 EMPTY_VALUES = {"null", "none", "nan", "n/a", "na", "-", "--", "nil", "(null)", "undefined"}
 _SHORT_NUMBER = re.compile(r"^[+-]?\d{1,5}(?:[.,]\d+)?$")
 _REFERENCE_WORDS = {"id", "ids", "key", "fk", "uuid"}  # city_id refers to a city
-_NAME_ONLY = {"LOCATION"} | {name for name, e in ENTITIES.items() if e.special}
+# Entities a column's name alone may report: those values rarely show (a city, an Art. 9 column of codes), and
+# national ids with no value check (NATIONAL_ID).
+_NAME_ONLY = {"LOCATION", "NATIONAL_ID"} | {name for name, e in ENTITIES.items() if e.special}
 _TERM_ENTITIES = ("HEALTH", "RELIGION")
 
 

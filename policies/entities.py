@@ -40,6 +40,13 @@ ENTITIES = {e.name: e for e in (
     Entity("SE_PERSONNUMMER", "national_identifier"),
     Entity("NL_BSN", "national_identifier"),
     Entity("FR_NIR", "national_identifier"),
+    Entity("CZ_BIRTH_NUMBER", "national_identifier"),  # Czech and Slovak rodné číslo
+    Entity("RO_CNP", "national_identifier"),
+    Entity("EE_LT_PERSONAL_CODE", "national_identifier"),  # Estonian isikukood, Lithuanian asmens kodas
+    Entity("SI_EMSO", "national_identifier"),
+    Entity("BG_EGN", "national_identifier"),
+    Entity("HR_OIB", "national_identifier"),
+    Entity("NATIONAL_ID", "national_identifier"),  # named by a column (személyi szám, personas kods), no value check
     Entity("US_PASSPORT", "national_identifier"),
     # Art. 9 special categories: found from column names, and from values where they have a shape.
     Entity("HEALTH", "health", special=True),

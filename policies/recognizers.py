@@ -7,8 +7,9 @@ analyzer that the NER path and the anonymizer's text operator run.
 * Nothing touches the network: emails are valid on any suffix, so tldextract's suffix list
   is never fetched.
 * Context words (the column name's tokens) match whole words, not substrings.
-* Recognizers Presidio lacks for EU data: Dutch BSN, French NIR, EU VAT numbers, and the
-  Art. 9 health and religion terms of every language table (policies/languages/).
+* Recognizers Presidio lacks for EU data: Dutch BSN, French NIR, EU VAT numbers, the national
+  ids of policies/national_ids.py, and the Art. 9 health and religion terms of every language
+  table (policies/languages/).
   Presidio's own German, Spanish, Italian, Polish, Finnish and Swedish id recognizers are
   loaded for English-language scans too.
 """
@@ -54,6 +55,7 @@ from presidio_analyzer.predefined_recognizers import (
 )
 from spacy.language import Language
 
+from policies import national_ids
 from policies.values import DEFAULT_PHONE_REGIONS, is_email, phone_spans
 from policies.vocabulary import vocabulary
 
@@ -176,6 +178,7 @@ def id_recognizers() -> list[PatternRecognizer]:
     found += [cls(supported_language=LANGUAGE) for cls in (
         DeTaxIdRecognizer, EsNifRecognizer, EsNieRecognizer, ItFiscalCodeRecognizer, PlPeselRecognizer,
         FiPersonalIdentityCodeRecognizer, SePersonnummerRecognizer)]
+    found += [cls() for cls in national_ids.RECOGNIZERS]
     return found
 
 

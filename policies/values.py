@@ -21,11 +21,14 @@ EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,6
 MAC = re.compile(r"^(?:[0-9A-Fa-f]{2}([:-]))(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}$")
 _PHONE_SHAPE = re.compile(r"^\+?[\d\s().\-/]{6,24}$")
 PHONE_IN_TEXT = re.compile(r"(?<![\w.,])\+?\(?\d[\d\s().\-/]{6,20}\d(?!\w|[.,]\d)")
-_DATE_IN_TEXT = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}")
-_NUMERIC_DATE = re.compile(r"^(\d{1,4})([./-])(\d{1,2})\2(\d{1,4})$")
+_DATE_IN_TEXT = re.compile(r"\d{4}(?:-\d{1,2}-|\.\s?\d{1,2}\.\s?)\d{1,2}|\d{1,2}[./]\s?\d{1,2}[./]\s?\d{2,4}")
+# 23.07.1994, 1994-07-23, 07/23/1994, and with the spaces and closing dot some languages write:
+# 3. 9. 1956 (cs, sk), 1994. 07. 23. and 1994.07.23. (hu), 23.07.1994. (hr, lv), 23 07 1994.
+_NUMERIC_DATE = re.compile(r"^(\d{1,4})\s*([./-]|\s)\s*(\d{1,2})\s*\2\s*(\d{1,4})\.?$")
 _TIME_SUFFIX = re.compile(r"[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:z|utc|[+-]\d{2}:?\d{2})?$", re.I)
 _WORD_DATE_DMY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|er|e|o)?\.?[\s/-]+(?:de\s+)?([a-z]+)\.?,?[\s/-]+"
-                            r"(?:de\s+)?(\d{4})$")
+                            r"(?:de\s+)?(\d{4})\.?$")
+_WORD_DATE_YMD = re.compile(r"^(\d{4})\.?\s+([a-z]+)\.?\s+(\d{1,2})\.?$")  # 1994. július 23. (hu)
 _WORD_DATE_MDY = re.compile(r"^([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})$")
 _NAME_TOKEN = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’.\-])*$")
 _CONNECTORS = {"and", "und", "et", "y", "e", "en", "i", "och", "og", "&", "+", "oder", "ou", "or", "o"}
@@ -84,6 +87,10 @@ def parse_date(value: str, vocabulary: Vocabulary) -> tuple[date, bool] | None:
     if match:
         month, d, y = match.groups()
         return _date(int(y), vocabulary.months.get(month), int(d), has_time)
+    match = _WORD_DATE_YMD.match(folded)
+    if match:
+        y, month, d = match.groups()
+        return _date(int(y), vocabulary.months.get(month), int(d), has_time)
     return None
 
 
@@ -103,7 +110,8 @@ DEFAULT_PHONE_REGIONS = ("DE", "FR", "IT", "ES", "NL", "BE", "AT", "PL", "PT", "
                          "GB", "US")
 MAX_NATIONAL_DIGITS = 13  # with the trunk zero; longer national numbers are registry or serial numbers
 _DECIMAL = re.compile(r"^\d+[.,]\d+$")  # 17.260773 is a number
-_THOUSANDS = re.compile(r"^\d{1,3}(?:([.,' ])\d{3})(?:\1\d{3})*$")
+# 1.234.567 is a number; 034 213 125 is not (no number starts with 0), but a phone number with its trunk zero.
+_THOUSANDS = re.compile(r"^[1-9]\d{0,2}(?:([.,' ])\d{3})(?:\1\d{3})*$")
 
 
 def _phone_check(text: str, region: str | None) -> int:

@@ -24,6 +24,7 @@ import yaml
 
 LANGUAGES_DIR = Path(__file__).with_name("languages")
 MAX_PHRASE = 4  # words in the longest phrase a table may hold
+SHORT_PART = 4  # letters below which a compound's part is short (tel, ime, nr)
 MIN_AFFIX = 5  # letters a known word needs to be matched at the start or end of an unknown compound
 _LINKERS = ("", "s", "n", "en", "e", "es", "er")  # letters between the parts of a compound (Geburtstag)
 
@@ -161,7 +162,8 @@ class Vocabulary:
                             best[end] = parts
                         break
         parts = best.get(len(word), [])
-        return parts if len(parts) > 1 else []
+        # Two or more short parts are a chance cut of an ordinary word (run+tim+e, reg+ime), not a compound.
+        return parts if len(parts) > 1 and sum(len(p) < SHORT_PART for p in parts) <= 1 else []
 
     def _expand(self, word: str) -> list[str]:
         if word in self.known_words or word.isdigit():

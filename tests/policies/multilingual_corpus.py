@@ -96,9 +96,73 @@ LANGUAGES = {
                health=["diabetes", "astma", "forhøjet blodtryk", "depression", "epilepsi", "migræne"],
                note="Kunden ønsker at blive ringet op på {phone} eller få en mail på {email} i morgen.",
                plain="Pakken kom til tiden og alt var i orden, god service og hurtig levering."),
+    # The languages below also have a national id column (a Faker method, the entity it is) and the date formats
+    # their speakers write (3. 9. 1956, 1994. 07. 23., 23.07.1994.).
+    "cs": dict(faker="cs_CZ", names=dict(first="jmeno", last="PRIJMENI", full="cele_jmeno", email="email",
+               phone="telefon", mobile_digits="mobil", dob="datum_narozeni", street="ulice", city="mesto",
+               postcode="psc", iban="cislo_uctu_iban", religion="vyznani", health="zdravotni_stav",
+               notes="poznamka", profile="profil_json", sparse="email_2"),
+               religions=["římskokatolická", "evangelická", "pravoslavná", "bez vyznání", "muslim", "židovská"],
+               health=["cukrovka", "astma", "vysoký krevní tlak", "deprese", "epilepsie", "migréna"],
+               note="Zákazník prosí o zavolání na {phone} nebo o e-mail na {email} zítra.",
+               plain="Zásilka dorazila včas, vše bylo v pořádku a dobře zabalené, děkujeme.",
+               national_id=("rodne_cislo", "birth_number", "CZ_BIRTH_NUMBER"),
+               dob_formats=["%d.%m.%Y", "{d}. {m}. %Y"]),
+    "sk": dict(faker="sk_SK", names=dict(first="meno", last="PRIEZVISKO", full="cele_meno", email="emailova_adresa",
+               phone="telefonne_cislo", mobile_digits="mobil", dob="datum_narodenia", street="ulica", city="mesto",
+               postcode="psc", iban="iban", religion="nabozenstvo", health="diagnoza", notes="poznamka",
+               profile="profil", sparse="email_2"),
+               religions=["rímskokatolícka", "evanjelická", "gréckokatolícka", "pravoslávna", "bez vyznania", "moslim"],
+               health=["cukrovka", "astma", "vysoký krvný tlak", "depresia", "epilepsia", "migréna"],
+               note="Zákazník žiada zavolať na {phone} alebo poslať e-mail na {email} zajtra.",
+               plain="Balík prišiel načas, všetko bolo v poriadku a dobre zabalené, ďakujeme.",
+               national_id=("rodne_cislo", "birth_number", "CZ_BIRTH_NUMBER"),
+               dob_formats=["%d.%m.%Y", "{d}. {m}. %Y"]),
+    "hu": dict(faker="hu_HU", names=dict(first="keresztnev", last="VEZETEKNEV", full="ugyfel_nev", email="email_cim",
+               phone="telefonszam", mobile_digits="mobil", dob="szuletesi_datum", street="lakcim", city="varos",
+               postcode="iranyitoszam", iban="bankszamlaszam", religion="vallas", health="betegsegek",
+               notes="megjegyzes", profile="profil_json", sparse="email_2"),
+               religions=["római katolikus", "református", "evangélikus", "görögkatolikus", "zsidó", "ateista"],
+               health=["cukorbetegség", "asztma", "magas vérnyomás", "depresszió", "epilepszia", "migrén"],
+               note="Az ügyfél kéri, hogy hívják vissza a {phone} számon vagy írjanak a {email} címre.",
+               plain="A csomag időben megérkezett, minden rendben volt és jól be volt csomagolva.",
+               national_id=("szemelyi_szam", "ssn", "NATIONAL_ID"),
+               dob_formats=["%Y. %m. %d.", "%Y.%m.%d.", "%Y-%m-%d"]),
+    "fi": dict(faker="fi_FI", names=dict(first="etunimi", last="SUKUNIMI", full="asiakkaan_nimi", email="sahkoposti",
+               phone="puhelinnumero", mobile_digits="matkapuhelin", dob="syntymaaika", street="katuosoite",
+               city="postitoimipaikka", postcode="postinumero", iban="tilinumero", religion="uskontokunta",
+               health="sairaudet", notes="lisatiedot", profile="profiili", sparse="sahkoposti_2"),
+               religions=["evankelis-luterilainen", "ortodoksinen", "katolinen", "uskonnoton", "muslimi", "juutalainen"],
+               health=["diabetes", "astma", "verenpainetauti", "masennus", "epilepsia", "migreeni"],
+               note="Asiakas pyytää soittoa numeroon {phone} tai sähköpostia osoitteeseen {email} huomenna.",
+               plain="Paketti saapui ajallaan ja kaikki oli kunnossa, kiitos nopeasta toimituksesta.",
+               national_id=("henkilotunnus", "ssn", "FI_PERSONAL_IDENTITY_CODE"),
+               dob_formats=["%d.%m.%Y", "{d}.{m}.%Y"]),
+    "et": dict(faker="et_EE", names=dict(first="eesnimi", last="PEREKONNANIMI", full="kliendi_nimi", email="e_post",
+               phone="telefon", mobile_digits="mobiil", dob="sunniaeg", street="aadress", city="linn",
+               postcode="postiindeks", iban="arveldusarve", religion="usutunnistus", health="diagnoos",
+               notes="markused", profile="profiil", sparse="e_post_2"),
+               religions=["luterlane", "õigeusklik", "katoliiklane", "usuleige", "moslem", "budist"],
+               health=["diabeet", "astma", "kõrge vererõhk", "depressioon", "epilepsia", "migreen"],
+               note="Klient palub helistada numbrile {phone} või kirjutada aadressile {email} homme.",
+               plain="Pakk jõudis kohale õigel ajal ja kõik oli korras, aitäh kiire teenuse eest.",
+               national_id=("isikukood", "ssn", "EE_LT_PERSONAL_CODE"),
+               phones=["+372 5### ####", "5### ####", "6## ####"],  # Faker has no Estonian numbers
+               dob_formats=["%d.%m.%Y", "{d}.{m}.%Y"]),
+    "hr": dict(faker="hr_HR", names=dict(first="ime", last="PREZIME", full="ime_i_prezime", email="email",
+               phone="broj_telefona", mobile_digits="mobitel", dob="datum_rodenja", street="adresa", city="grad",
+               postcode="postanski_broj", iban="iban", religion="vjeroispovijest", health="bolesti",
+               notes="napomena", profile="profil", sparse="email_2"),
+               religions=["rimokatolička", "pravoslavna", "islamska", "židovska", "ateist", "bez vjeroispovijesti"],
+               health=["dijabetes", "astma", "visoki krvni tlak", "depresija", "epilepsija", "migrena"],
+               note="Kupac moli da ga nazovete na {phone} ili pošaljete e-mail na {email} sutra.",
+               plain="Paket je stigao na vrijeme, sve je bilo u redu i dobro zapakirano, hvala.",
+               national_id=("oib", "ssn", "HR_OIB"),
+               dob_formats=["%d.%m.%Y.", "{d}. {m}. %Y."]),
 }
 IBAN_LENGTHS = {"de": ("DE", 22), "fr": ("FR", 27), "es": ("ES", 24), "it": ("IT", 27), "nl": ("NL", 18),
-                "pl": ("PL", 28), "pt": ("PT", 25), "sv": ("SE", 24), "da": ("DK", 18)}
+                "pl": ("PL", 28), "pt": ("PT", 25), "sv": ("SE", 24), "da": ("DK", 18), "cs": ("CZ", 24),
+                "sk": ("SK", 24), "hu": ("HU", 28), "fi": ("FI", 18), "et": ("EE", 20), "hr": ("HR", 21)}
 BROWSERS = ["Firefox", "Chrome", "Safari", "Edge", "Opera", "Brave", "Vivaldi"]
 
 
@@ -138,7 +202,12 @@ def build(language: str, seed: int = 5) -> list[tuple[str, list[str | None], set
         return f"{rng.randint(1, 28)} {when.month()} {birth_date().year}"
 
     def phone() -> str:
-        return fake.phone_number()
+        return fake.numerify(rng.choice(spec["phones"])) if "phones" in spec else fake.phone_number()
+
+    def birth_date_text() -> str:  # {d} and {m}: day and month without a leading zero (3. 9. 1956)
+        when = birth_date()
+        return when.strftime(rng.choice(spec.get("dob_formats", ["%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d"]))) \
+            .format(d=when.day, m=when.month)
 
     def col(name, make, expected=()):
         return name, [make() for _ in n], set(expected)
@@ -158,8 +227,7 @@ def build(language: str, seed: int = 5) -> list[tuple[str, list[str | None], set
         col(names["phone"], phone, {"PHONE_NUMBER"}),
         col(names["mobile_digits"], lambda: "".join(c for c in phone() if c.isdigit()).lstrip("0"),
             {"PHONE_NUMBER"}),  # a numeric column: the leading zero is gone
-        col(names["dob"], lambda: birth_date().strftime(rng.choice(["%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d"])),
-            {"DATE_OF_BIRTH"}),
+        col(names["dob"], birth_date_text, {"DATE_OF_BIRTH"}),
         col("geb_text" if language == "de" else "birth_text", textual, {"DATE_OF_BIRTH"}),
         col(names["street"], address.address, {"LOCATION"}),
         col(names["city"], address.city, {"LOCATION"}),
@@ -175,6 +243,8 @@ def build(language: str, seed: int = 5) -> list[tuple[str, list[str | None], set
                                                   "tags": [rng.randint(1, 9)], "newsletter": True},
                                                  ensure_ascii=False), {"EMAIL_ADDRESS", "PERSON"}),
         col(names["sparse"], lambda: person.email() if rng.random() < 0.08 else None, {"EMAIL_ADDRESS"}),
+        *([col(spec["national_id"][0], getattr(fake, spec["national_id"][1]), {spec["national_id"][2]})]
+          if "national_id" in spec else []),
         # look-alikes: none of these is personal data
         col("created_epoch", lambda: str(rng.randint(1_500_000_000, 1_800_000_000))),
         col("updated_ms", lambda: str(rng.randint(1_500_000_000_000, 1_800_000_000_000))),
