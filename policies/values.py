@@ -29,6 +29,7 @@ _TIME_SUFFIX = re.compile(r"[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:z|ut
 _WORD_DATE_DMY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|er|e|o)?\.?[\s/-]+(?:de\s+)?([a-z]+)\.?,?[\s/-]+"
                             r"(?:de\s+)?(\d{4})\.?$")
 _WORD_DATE_YMD = re.compile(r"^(\d{4})\.?\s+([a-z]+)\.?\s+(\d{1,2})\.?$")  # 1994. július 23. (hu)
+_YEAR_MARK = re.compile(r"^(.*\d{4})\.?\s+([^\W\d_]{1,5})\.?$")  # 23.07.1994 r.
 _WORD_DATE_MDY = re.compile(r"^([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})$")
 _NAME_TOKEN = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’.\-])*$")
 _CONNECTORS = {"and", "und", "et", "y", "e", "en", "i", "och", "og", "&", "+", "oder", "ou", "or", "o"}
@@ -66,6 +67,9 @@ def parse_date(value: str, vocabulary: Vocabulary) -> tuple[date, bool] | None:
     stripped = _TIME_SUFFIX.sub("", text)
     has_time = stripped != text
     text = stripped.strip()
+    mark = _YEAR_MARK.match(text)
+    if mark and fold(mark.group(2)) in vocabulary.year_marks:
+        text = mark.group(1)
     match = _NUMERIC_DATE.match(text)
     if match:
         a, _, b, c = match.groups()

@@ -1,8 +1,8 @@
 """The words the classifier knows, in the EU's main languages: one YAML table per language.
 
 ``policies/languages/<code>.yaml`` holds a language's column-name words per entity type, the
-value terms that reveal Art. 9 data (health conditions, religions), month names, street words
-and company markers, and the phone regions its speakers live in. Adding a language is adding
+value terms that reveal Art. 9 data (health conditions, religions), month names, words written
+after a year, street words and company markers, and the phone regions its speakers live in. Adding a language is adding
 a table; nothing here names a word.
 
 Everything is compared folded: case, accents and the spellings of umlauts are ignored
@@ -70,6 +70,7 @@ class Language:
     street_words: frozenset[str]
     street_suffixes: frozenset[str]
     company_markers: tuple[str, ...]
+    year_marks: frozenset[str]  # a word written after a date's year (23.07.1994 r.)
 
 
 def marker_words(text: str) -> list[str]:
@@ -97,6 +98,7 @@ def load_language(path: Path) -> Language:
         months=months, street_words=frozenset(_phrases(table.get("street_words"))),
         street_suffixes=frozenset(_phrases(table.get("street_suffixes"))),
         company_markers=_phrases(table.get("company_markers"), marker_words),
+        year_marks=frozenset(_phrases(table.get("year_marks"))),
     )
 
 
@@ -133,6 +135,7 @@ class Vocabulary:
         self.street_words = frozenset().union(*(lang.street_words for lang in languages))
         self.street_suffixes = frozenset().union(*(lang.street_suffixes for lang in languages))
         self.company_markers = tuple(sorted({m for lang in languages for m in lang.company_markers}))
+        self.year_marks = frozenset().union(*(lang.year_marks for lang in languages))
 
     def value_terms(self, entity: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(t for lang in self.languages.values() for t in lang.values.get(entity, ())))

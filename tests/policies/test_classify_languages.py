@@ -70,6 +70,11 @@ def test_birth_dates_without_a_name_hint_spread_over_adults_birth_years():
     births = [f"{d:02d}.{m:02d}.{y}" for d, m, y in zip(range(1, 29), range(1, 13), range(1950, 2005, 2))] * 3
     [finding] = classify_column("feld_9", births).findings
     assert (finding.entity, finding.evidence) == ("DATE_OF_BIRTH", "values")
+    # Written year first with closing dots (hu), or with spaces (cs): dates, never phone numbers.
+    for text in ("{y}. {m:02d}. {d:02d}.", "{y}.{m:02d}.{d:02d}.", "{d}. {m}. {y}"):
+        cells = [text.format(d=d, m=m, y=y) for d, m, y in zip(range(1, 29), range(1, 13), range(1950, 2005, 2))] * 3
+        assert [(f.entity, f.evidence) for f in classify_column("feld_9", cells).findings] == \
+            [("DATE_OF_BIRTH", "values")], text
     orders = [f"{d:02d}.{m:02d}.2024" for d, m in zip(range(1, 29), range(1, 13))] * 3
     assert classify_column("feld_9", orders).findings == []
     assert [f.entity for f in classify_column("data_urodzenia", orders).findings] == ["DATE_OF_BIRTH"]

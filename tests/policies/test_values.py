@@ -17,7 +17,14 @@ EU = ("DE", "FR", "NL", "ES", "PL", "DK")
     ("3 janvier 2001", (date(2001, 1, 3), False)), ("3. Januar 2001", (date(2001, 1, 3), False)),
     ("3 de enero de 2001", (date(2001, 1, 3), False)), ("12 października 1980", (date(1980, 10, 12), False)),
     ("January 3, 2001", (date(2001, 1, 3), False)), ("2024-05-01T10:00:00Z", (date(2024, 5, 1), True)),
-    ("31.02.1990", None), ("1.2.3", None), ("3 blah 2001", None),
+    # spaces after the separators, a closing dot, a year first, a word after the year
+    ("3. 9. 1956", (date(1956, 9, 3), False)), ("1994. 07. 23.", (date(1994, 7, 23), False)),
+    ("1994.07.23.", (date(1994, 7, 23), False)), ("23.07.1994.", (date(1994, 7, 23), False)),
+    ("23 07 1994", (date(1994, 7, 23), False)), ("1994. július 23.", (date(1994, 7, 23), False)),
+    ("23. srpnja 1994.", (date(1994, 7, 23), False)), ("2. huhtikuuta 1982", (date(1982, 4, 2), False)),
+    ("3 martie 2001", (date(2001, 3, 3), False)), ("23.07.1994 r.", (date(1994, 7, 23), False)),
+    ("12 października 1980 r.", (date(1980, 10, 12), False)),
+    ("31.02.1990", None), ("1.2.3", None), ("3 blah 2001", None), ("23.07.1994 xyz", None), ("745 90", None),
 ])
 def test_dates_in_national_formats(text, expected):
     assert parse_date(text, vocabulary()) == expected
@@ -35,9 +42,16 @@ def test_phone_numbers(value, hinted, found):
     assert (phone_region(value, EU, hinted) is not None) == found
 
 
+def test_digits_grouped_in_threes_after_a_trunk_zero_are_a_phone_not_thousands():
+    assert phone_region("034 213 125", ("HR",), False) == ("HR", True)
+    assert phone_region("234 213 125", ("HR",), False) is None  # 234,213,125
+
+
 def test_phones_in_prose_but_not_versions_or_dates():
     assert len(phone_spans("Bitte um Rückruf unter 030 12345678, danke. Oder +33 1 23 45 67 89.")) == 2
     assert phone_spans("Mozilla/5.0 (X11) Gecko/2024-02-01 01:11:17.260773 Chrome/113.0.5672.126") == []
+    assert phone_spans("Született 1994. 07. 23., Budapest; rendelés 2023.11.05. óta") == []
+    assert len(phone_spans("Nazovite na 034 213 125 sutra.", ("HR",))) == 1
 
 
 def test_emails_on_any_suffix_and_names_in_any_case():
