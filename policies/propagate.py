@@ -24,6 +24,7 @@ import fnmatch
 import json
 import threading
 from collections import defaultdict
+from operator import itemgetter
 
 from catalog.store.base import GraphStore
 from policies import registry
@@ -45,59 +46,78 @@ def carries(edge: dict, anonymizing_jobs: tuple[str, ...] = ()) -> bool:
 
 
 def _downstream(store: GraphStore, fields: list[str]) -> list[dict]:
+    """The DERIVES_FROM edges out of ``fields`` (to the fields derived from them), each with the entities its
+    destination is classified as directly (any state: a rejection stops propagation as a classification does)."""
     return store.query(
         "UNWIND $keys AS k MATCH (a:Field {key: k})<-[e:DERIVES_FROM]-(b:Field) "
+        "OPTIONAL MATCH (b)-[:CLASSIFIED_AS]->(c:Classification) WHERE c.origin <> 'propagated' "
         "RETURN a.key AS src, b.key AS dst, b.dataset AS dataset, e.masking AS masking, "
-        "e.transformations AS transformations, e.job AS job",
+        "e.transformations AS transformations, e.job AS job, collect(c.entity) AS direct",
         {"keys": fields}, read_only=True)
+
+
+def _roots(store: GraphStore) -> list[dict]:
+    """Suggested and confirmed classifications, not propagated, of the fields other fields derive from: the only
+    ones propagation can carry. Found from the column lineage, so a run costs what the lineage holds, not what the
+    catalog's scans found."""
+    # Classifications first: FalkorDB would scan every node to find the DERIVES_FROM edges.
+    return store.query(
+        "MATCH (c:Classification) WHERE c.origin <> 'propagated' AND c.state IN ['suggested', 'confirmed'] "
+        "MATCH (a:Field)-[:CLASSIFIED_AS]->(c) MATCH (a)<-[:DERIVES_FROM]-(:Field) WITH DISTINCT c "
+        "RETURN c.key AS key, c.field AS field, c.entity AS entity, c.state AS state, "
+        "c.category AS category, c.special AS special", read_only=True)
+
+
+class _Search:
+    """One entity's multi-source breadth-first search: each reached field remembers the field it was reached from
+    and the classification it carries."""
+
+    def __init__(self, entity: str, sources: list[dict]):
+        self.entity = entity
+        self.came_from: dict[str, str | None] = {c["field"]: None for c in sources}
+        self.origin = {c["field"]: c for c in sources}
+        self.frontier = list(self.came_from)
+
+    def advance(self, edges: dict[str, list[dict]], anonymizing_jobs: tuple[str, ...], out: dict) -> None:
+        following = []
+        for src in self.frontier:
+            for edge in edges[src]:
+                dst = edge["dst"]
+                if dst in self.came_from or self.entity in edge["direct"] or not carries(edge, anonymizing_jobs):
+                    continue
+                self.came_from[dst] = src
+                root = self.origin[dst] = self.origin[src]
+                following.append(dst)
+                path = [dst]
+                while self.came_from[path[-1]] is not None:
+                    path.append(self.came_from[path[-1]])
+                out[classification_key(dst, self.entity)] = {
+                    "field": dst, "dataset": edge["dataset"], "entity": self.entity, "category": root["category"],
+                    "special": root["special"], "state": root["state"], "source": root["key"],
+                    "path": json.dumps(path[::-1]), "depth": len(path) - 1,
+                }
+        self.frontier = following
 
 
 def desired(store: GraphStore, anonymizing_jobs: tuple[str, ...] = ()) -> dict[str, dict]:
     """Classification key -> properties of every classification propagation should produce."""
-    direct = store.query(
-        "MATCH (c:Classification) WHERE c.origin <> 'propagated' "
-        "RETURN c.key AS key, c.field AS field, c.entity AS entity, c.state AS state, "
-        "c.category AS category, c.special AS special", read_only=True)
-    classified = {(c["field"], c["entity"]) for c in direct}
     roots: defaultdict[str, list[dict]] = defaultdict(list)
-    for c in direct:
-        if c["state"] in ("suggested", "confirmed"):
-            roots[c["entity"]].append(c)
-    edges: dict[str, list[dict]] = {}
+    for c in sorted(_roots(store), key=itemgetter("field", "key")):  # ties go the same way on every run
+        roots[c["entity"]].append(c)
+    searches = [_Search(entity, sources) for entity, sources in roots.items()]
+    edges: dict[str, list[dict]] = {}  # field -> the edges out of it, read once for every entity's search
     out: dict[str, dict] = {}
-    for entity, sources in roots.items():
-        # Multi-source BFS: each reached field remembers the field it was reached from.
-        came_from: dict[str, str | None] = {c["field"]: None for c in sources}
-        origin = {c["field"]: c for c in sources}
-        frontier = list(came_from)
-        for _ in range(MAX_DEPTH):
-            missing = [f for f in frontier if f not in edges]
-            if missing:
-                for f in missing:
-                    edges[f] = []
-                for edge in _downstream(store, missing):
-                    edges[edge["src"]].append(edge)
-            following = []
-            for src in frontier:
-                for edge in edges[src]:
-                    dst = edge["dst"]
-                    if dst in came_from or (dst, entity) in classified or not carries(edge, anonymizing_jobs):
-                        continue
-                    came_from[dst] = src
-                    origin[dst] = origin[src]
-                    following.append(dst)
-                    path = [dst]
-                    while came_from[path[-1]] is not None:
-                        path.append(came_from[path[-1]])
-                    root = origin[dst]
-                    out[classification_key(dst, entity)] = {
-                        "field": dst, "dataset": edge["dataset"], "entity": entity, "category": root["category"],
-                        "special": root["special"], "state": root["state"], "source": root["key"],
-                        "path": json.dumps(path[::-1]), "depth": len(path) - 1,
-                    }
-            if not following:
-                break
-            frontier = following
+    for _ in range(MAX_DEPTH):
+        missing = sorted({f for search in searches for f in search.frontier if f not in edges})
+        for f in missing:
+            edges[f] = []
+        for edge in sorted(_downstream(store, missing) if missing else [], key=itemgetter("dst")):
+            edges[edge["src"]].append(edge)
+        for search in searches:
+            search.advance(edges, anonymizing_jobs, out)
+        searches = [search for search in searches if search.frontier]
+        if not searches:
+            break
     return out
 
 
