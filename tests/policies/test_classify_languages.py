@@ -89,9 +89,24 @@ def test_birth_dates_without_a_name_hint_spread_over_adults_birth_years():
     "IT_FISCAL_CODE"), ("geboortedatum", "DATE_OF_BIRTH"), ("numer_telefonu", "PHONE_NUMBER"),
     ("data_de_nascimento", "DATE_OF_BIRTH"), ("födelsedatum", "DATE_OF_BIRTH"), ("Fødselsdato", "DATE_OF_BIRTH"),
     ("Handynummer", "PHONE_NUMBER"), ("Kundenname", "PERSON"), ("tel", "PHONE_NUMBER"), ("dob", "DATE_OF_BIRTH"),
+    ("fecha_nac", "DATE_OF_BIRTH"), ("date_naiss", "DATE_OF_BIRTH"), ("lieu_naissance", "LOCATION"),
+    ("Geburtsort", "LOCATION"), ("naturalidade", "LOCATION"), ("geslachtsnaam", "PERSON"),
+    ("Sozialversicherungsnummer", "NATIONAL_ID"), ("cpr_nummer", "NATIONAL_ID"),
+    # the languages of the EU's later members
+    ("datum_narozeni", "DATE_OF_BIRTH"), ("rodne_cislo", "CZ_BIRTH_NUMBER"), ("priezvisko", "PERSON"),
+    ("telefonszam", "PHONE_NUMBER"), ("szemelyi_szam", "NATIONAL_ID"), ("syntymaaika", "DATE_OF_BIRTH"),
+    ("isikukood", "EE_LT_PERSONAL_CODE"), ("prenume", "PERSON"), ("cnp", "RO_CNP"), ("oib", "HR_OIB"),
+    ("datum_rodenja", "DATE_OF_BIRTH"), ("priimek", "PERSON"), ("emso", "SI_EMSO"), ("uzvards", "PERSON"),
+    ("personas_kods", "NATIONAL_ID"), ("pavarde", "PERSON"), ("asmens_kodas", "EE_LT_PERSONAL_CODE"),
 ])
 def test_column_names_in_the_eu_languages(column, entity):
     assert entity in vocabulary().column(column).entities
+
+
+def test_a_place_of_birth_is_a_location_not_a_birth_date():
+    cities = ["Lyon", "Marseille", "Lille", "Nantes", "Rennes", "Dijon"] * 10
+    assert [(f.entity, f.evidence) for f in classify_column("lieu_naissance", cities).findings] == \
+        [("LOCATION", "name")]
 
 
 def test_a_name_column_of_things_is_not_about_people():
