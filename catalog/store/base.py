@@ -313,11 +313,20 @@ class GraphStore(ABC):
                                                       key=lambda f: f["name"]))
                                   for i, d, fields in rows})
 
-    def dataset_jobs(self, dataset_ids: list, rel: str, as_of: int | None = None) -> Read:
-        """(job, dataset) engine ids of the CONSUMES or PRODUCES edges into the datasets, optionally as of a time."""
+    def jobs_around(self, dataset_ids: list, props: tuple[str, ...], run_props: tuple[str, ...],
+                    as_of: int | None = None) -> Read:
+        """The jobs consuming or producing the datasets (engine ids), optionally as of a time, each with the latest
+        run it points at and its edges to them: {job id: (properties, run or None, [(rel, dataset id), ...])}.
+        One statement, where reading both edge types and then the jobs took three and a round trip more."""
         fn = self.id_function
-        return Read(f"UNWIND $ids AS x MATCH (d) WHERE {fn}(d) = x MATCH (j)-[e:{rel}]->(d) "
-                    f"{_seen_by('WHERE', as_of, 'e')} RETURN {fn}(j) AS job, x", {"ids": dataset_ids, "asOf": as_of})
+        return Read(f"UNWIND $ids AS x MATCH (d) WHERE {fn}(d) = x MATCH (j)-[e:CONSUMES|PRODUCES]->(d) "
+                    f"{_seen_by('WHERE', as_of, 'e')} WITH j, collect([type(e), x]) AS links "
+                    "OPTIONAL MATCH (r:Run {key: j.latestRun}) "
+                    f"RETURN {fn}(j) AS job, links, {_projection('j', props)} AS props, "
+                    f"CASE WHEN r IS NULL THEN NULL ELSE {_projection('r', run_props)} END AS run",
+                    {"ids": dataset_ids, "asOf": as_of},
+                    lambda rows: {j: (dict(p), dict(r) if r else None, [tuple(link) for link in links])
+                                  for j, links, p, r in rows})
 
     def jobs_with_latest_runs(self, ids: list, props: tuple[str, ...], run_props: tuple[str, ...]) -> Read:
         """Jobs by engine id with the latest run each points at: {id: (properties, run or None)}."""

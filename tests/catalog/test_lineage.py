@@ -123,6 +123,15 @@ def test_lineage_page_with_colons_in_namespaces(module_store):
                                                  "dataset:postgres://db:5432:public.users", "dataset:s3://lake:users"}
     assert {"origin": "job:postgres://db:5432:copy:users", "destination": "dataset:s3://lake:users"} in page["edges"]
 
+    # A job with no inputs or outputs is its own view, with its latest run.
+    lonely = {"eventType": "COMPLETE", "eventTime": "2024-01-01T00:00:00Z", "producer": "p", "run": {"runId": "r-2"},
+              "job": {"namespace": "postgres://db:5432", "name": "vacuum"}}
+    module_store.apply(map_event(lonely, event_hash(canonical_json(lonely))))
+    view = module_store.run(marquez_plan(module_store, "job:postgres://db:5432:vacuum", 2, max_depth=5, max_nodes=100))
+    [job] = view["graph"]
+    assert (job["id"], job["inEdges"], job["outEdges"]) == ("job:postgres://db:5432:vacuum", [], [])
+    assert job["data"]["latestRun"]["id"] == "r-2"
+
     # The Marquez-shaped view, from the job and from a dataset: the start node is read once and still described.
     for start in ("job:postgres://db:5432:copy:users", "dataset:s3://lake:users"):
         view = module_store.run(marquez_plan(module_store, start, 1, max_depth=5, max_nodes=100))
