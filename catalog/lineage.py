@@ -312,21 +312,34 @@ JOB_VIEW = ("key", "namespace", "name", "jobType", "integration", "description",
 RUN_VIEW = ("runId", "state", "startTime", "endTime", "nominalStartTime", "nominalEndTime", "errorMessage")
 
 
+# Up to this many datasets, a REST view reads the jobs around them in one statement with the datasets; beyond,
+# their edges and then the jobs, which costs a round trip more but less time (docs/benchmarks.md).
+JOBS_AROUND_MAX = 50
+
+
 def marquez_plan(store: GraphStore, node_id: str, depth: int, *, max_depth: int, max_nodes: int,
-                 as_of: int | None = None) -> Plan[dict]:
+                 as_of: int | None = None, jobs_around_max: int = JOBS_AROUND_MAX) -> Plan[dict]:
     """Lineage around a node in Marquez's ``GET /api/v1/lineage`` shape: datasets and jobs.
 
     The datasets within ``depth`` (both directions), and every job consuming or producing one of them (and the
     start job). After the walk, one round trip: the datasets with their fields, and the jobs around them with
-    their latest runs and edges."""
+    their latest runs and edges; past ``jobs_around_max`` datasets, the jobs' edges come with the datasets and the
+    jobs in a round trip after."""
     _check_depth(depth, max_depth)
     start_job, seeds = yield from _start(store, node_id, as_of)
     walk = yield from Walk(store, seeds, "BOTH", max_nodes=max_nodes, as_of=as_of).steps(depth)
     dataset_ids = list(walk.depth_of)
-    datasets, around = yield [store.datasets_with_fields(dataset_ids, DATASET_VIEW, FIELD_VIEW),
-                              store.jobs_around(dataset_ids, JOB_VIEW, RUN_VIEW, as_of)]
-    jobs = {j: (props, run) for j, (props, run, _) in around.items()}
-    links = [(j, rel, d) for j, (_, _, edges) in around.items() for rel, d in edges]
+    if len(dataset_ids) <= jobs_around_max:
+        datasets, around = yield [store.datasets_with_fields(dataset_ids, DATASET_VIEW, FIELD_VIEW),
+                                  store.jobs_around(dataset_ids, JOB_VIEW, RUN_VIEW, as_of)]
+        jobs = {j: (props, run) for j, (props, run, _) in around.items()}
+        links = [(j, rel, d) for j, (_, _, edges) in around.items() for rel, d in edges]
+    else:
+        datasets, consumes, produces = yield [
+            store.datasets_with_fields(dataset_ids, DATASET_VIEW, FIELD_VIEW),
+            store.dataset_jobs(dataset_ids, "CONSUMES", as_of), store.dataset_jobs(dataset_ids, "PRODUCES", as_of)]
+        links = [(j, "CONSUMES", d) for j, d in consumes] + [(j, "PRODUCES", d) for j, d in produces]
+        jobs = (yield [store.jobs_with_latest_runs(list({j for j, _, _ in links}), JOB_VIEW, RUN_VIEW)])[0]
     if start_job and start_job[0] not in jobs:  # a job with no inputs or outputs (as of then)
         jobs |= (yield [store.jobs_with_latest_runs([start_job[0]], JOB_VIEW, RUN_VIEW)])[0]
     # Each read is its own statement, and writes commit between them (Neo4j reads committed data per

@@ -128,6 +128,8 @@ def test_lineage_page_with_colons_in_namespaces(module_store):
               "job": {"namespace": "postgres://db:5432", "name": "vacuum"}}
     module_store.apply(map_event(lonely, event_hash(canonical_json(lonely))))
     view = module_store.run(marquez_plan(module_store, "job:postgres://db:5432:vacuum", 2, max_depth=5, max_nodes=100))
+    assert module_store.run(marquez_plan(module_store, "job:postgres://db:5432:vacuum", 2, max_depth=5,
+                                         max_nodes=100, jobs_around_max=0)) == view
     [job] = view["graph"]
     assert (job["id"], job["inEdges"], job["outEdges"]) == ("job:postgres://db:5432:vacuum", [], [])
     assert job["data"]["latestRun"]["id"] == "r-2"
@@ -136,6 +138,9 @@ def test_lineage_page_with_colons_in_namespaces(module_store):
     for start in ("job:postgres://db:5432:copy:users", "dataset:s3://lake:users"):
         view = module_store.run(marquez_plan(module_store, start, 1, max_depth=5, max_nodes=100))
         assert awaited(module_store, marquez_plan(module_store, start, 1, max_depth=5, max_nodes=100)) == view
+        # Read as large pages are (the jobs' edges, then the jobs): the same view.
+        assert module_store.run(marquez_plan(module_store, start, 1, max_depth=5, max_nodes=100,
+                                             jobs_around_max=0)) == view
         graph = {n["id"]: n for n in view["graph"]}
         assert set(graph) == {"job:postgres://db:5432:copy:users", "dataset:postgres://db:5432:public.users",
                               "dataset:s3://lake:users"}
@@ -232,6 +237,10 @@ def pages_match_the_reference_and_add_up(module_store, spec, direction, depth, s
     node_id = f"{'job' if start_job else 'dataset'}:gen:{start}"
     full = lineage_page(module_store, node_id, direction, depth, max_depth=10, max_nodes=1000, first=1000)
     nodes, edges = reference_page(runs, start, direction, depth)
+    # The REST view reads its jobs with its datasets in one statement up to JOBS_AROUND_MAX datasets, then their
+    # edges and the jobs in a round trip after: both give the same view.
+    assert module_store.run(marquez_plan(module_store, node_id, depth, max_depth=10, max_nodes=1000)) == \
+        module_store.run(marquez_plan(module_store, node_id, depth, max_depth=10, max_nodes=1000, jobs_around_max=0))
     assert {x["id"]: x["depth"] for x in full["nodes"]} == nodes
     assert {(e["origin"], e["destination"]) for e in full["edges"]} == edges
     assert full["totalReachable"] == len(nodes) and not full["hasNextPage"] and not full["isPartial"]
