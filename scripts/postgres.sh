@@ -18,10 +18,9 @@ if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
     exit 2
 fi
 HERE="$(cd "$(dirname "$0")" && pwd)"
+source "$HERE/apt.sh"
 if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+    apt_install postgresql
 fi
 [ "$1" = "--install" ] && exit 0
 BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"

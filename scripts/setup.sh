@@ -4,11 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
-apt_install() {  # Debian packages, as root or with sudo
-    local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
-}
+source scripts/apt.sh
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
