@@ -131,15 +131,17 @@ def main() -> None:
             reads["graphql, no engine"] = ("/graphql", floor)
         if args.dataset:
             reads["graphql dataset"] = ("/graphql", dataset)
-        servers = {f"this, {n} process{'es' if n > 1 else ''}": start(tmp, f"this {n}", None, n, args.graph_url)
-                   for n in args.workers}
-        if args.baseline:
-            worktree = tmp / "baseline-code"
+        worktree = tmp / "baseline-code"
+        if args.baseline:  # first: a bad commit fails the run before any server starts
             subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), args.baseline],
                            check=True, capture_output=True)
-            servers["baseline"] = start(tmp, "baseline", worktree, graph_url=args.graph_url)
-        results = {name: {kind: [] for kind in reads} for name in servers}
+        servers = {}
         try:
+            for n in args.workers:
+                servers[f"this, {n} process{'es' if n > 1 else ''}"] = start(tmp, f"this {n}", None, n, args.graph_url)
+            if args.baseline:
+                servers["baseline"] = start(tmp, "baseline", worktree, graph_url=args.graph_url)
+            results = {name: {kind: [] for kind in reads} for name in servers}
             for repeat in range(args.repeats):
                 for name, server in servers.items():
                     for kind, (path, posted) in reads.items():
