@@ -14,11 +14,14 @@ from datetime import date
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
-LANGUAGE = "en"
-
 
 def _digits(text: str) -> list[int]:
     return [int(c) for c in text if c.isdigit()]
+
+
+def _number(digits: list[int]) -> int:
+    """The number some digits spell: _number([0, 7]) is 7."""
+    return int("".join(map(str, digits)))
 
 
 def _is_date(year: int, month: int, day: int) -> bool:
@@ -41,8 +44,8 @@ class _NationalId(PatternRecognizer):
     score = 0.5
     context: tuple[str, ...] = ()
 
-    def __init__(self):
-        super().__init__(self.entity, name=type(self).__name__, supported_language=LANGUAGE,
+    def __init__(self, supported_language: str):
+        super().__init__(self.entity, name=type(self).__name__, supported_language=supported_language,
                          patterns=[Pattern(self.entity, self.pattern, self.score)], context=list(self.context))
 
     def validate_result(self, pattern_text: str) -> bool | None:
@@ -62,11 +65,11 @@ class CzBirthNumberRecognizer(_NationalId):
     context = ("rodne", "cislo", "rc")
 
     def valid(self, digits: list[int]) -> bool:
-        yy, month, day = digits[0] * 10 + digits[1], digits[2] * 10 + digits[3], digits[4] * 10 + digits[5]
+        yy, month, day = _number(digits[0:2]), _number(digits[2:4]), _number(digits[4:6])
         month = month % 50 - 20 if month % 50 > 20 else month % 50
         if len(digits) == 9:
             return yy < 54 and _is_date(1900 + yy, month, day)
-        number = int("".join(map(str, digits)))
+        number = _number(digits)
         checked = number % 11 == 0 or (number // 10 % 11 == 10 and digits[9] == 0)
         return checked and _is_date(1900 + yy if yy >= 54 else 2000 + yy, month, day)
 
@@ -81,10 +84,9 @@ class RoCnpRecognizer(_NationalId):
     def valid(self, digits: list[int]) -> bool:
         check = _weighted(digits, (2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9)) % 11
         century = {1: 1900, 2: 1900, 3: 1800, 4: 1800, 5: 2000, 6: 2000}.get(digits[0], 1900)
-        year = century + digits[1] * 10 + digits[2]
-        county = digits[7] * 10 + digits[8]
+        county = _number(digits[7:9])
         return (1 if check == 10 else check) == digits[12] and (1 <= county <= 52 or county == 70) and \
-            _is_date(year, digits[3] * 10 + digits[4], digits[5] * 10 + digits[6])
+            _is_date(century + _number(digits[1:3]), _number(digits[3:5]), _number(digits[5:7]))
 
 
 class EeLtPersonalCodeRecognizer(_NationalId):
@@ -99,8 +101,8 @@ class EeLtPersonalCodeRecognizer(_NationalId):
         check = _weighted(digits, (1, 2, 3, 4, 5, 6, 7, 8, 9, 1)) % 11
         if check == 10:
             check = _weighted(digits, (3, 4, 5, 6, 7, 8, 9, 1, 2, 3)) % 11 % 10
-        year = 1800 + 100 * ((digits[0] - 1) // 2) + digits[1] * 10 + digits[2]
-        return check == digits[10] and _is_date(year, digits[3] * 10 + digits[4], digits[5] * 10 + digits[6])
+        year = 1800 + 100 * ((digits[0] - 1) // 2) + _number(digits[1:3])
+        return check == digits[10] and _is_date(year, _number(digits[3:5]), _number(digits[5:7]))
 
 
 class SiEmsoRecognizer(_NationalId):
@@ -113,9 +115,9 @@ class SiEmsoRecognizer(_NationalId):
     def valid(self, digits: list[int]) -> bool:
         remainder = _weighted(digits, (7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)) % 11
         check = 0 if remainder == 0 else 11 - remainder
-        yyy = digits[4] * 100 + digits[5] * 10 + digits[6]
+        yyy = _number(digits[4:7])
         year = 1000 + yyy if yyy >= 800 else 2000 + yyy
-        return check == digits[12] and _is_date(year, digits[2] * 10 + digits[3], digits[0] * 10 + digits[1])
+        return check == digits[12] and _is_date(year, _number(digits[2:4]), _number(digits[0:2]))
 
 
 class BgEgnRecognizer(_NationalId):
@@ -127,10 +129,9 @@ class BgEgnRecognizer(_NationalId):
 
     def valid(self, digits: list[int]) -> bool:
         check = _weighted(digits, (2, 4, 8, 5, 10, 9, 7, 3, 6)) % 11 % 10
-        month = digits[2] * 10 + digits[3]
+        month = _number(digits[2:4])
         century, month = (2000, month - 40) if month > 40 else (1800, month - 20) if month > 20 else (1900, month)
-        return check == digits[9] and _is_date(century + digits[0] * 10 + digits[1], month,
-                                               digits[4] * 10 + digits[5])
+        return check == digits[9] and _is_date(century + _number(digits[0:2]), month, _number(digits[4:6]))
 
 
 class HrOibRecognizer(_NationalId):
@@ -153,4 +154,4 @@ class HrOibRecognizer(_NationalId):
 
 RECOGNIZERS = (CzBirthNumberRecognizer, RoCnpRecognizer, EeLtPersonalCodeRecognizer, SiEmsoRecognizer,
                BgEgnRecognizer, HrOibRecognizer)
-CHECK_DIGIT_ONLY = ("HR_OIB",)
+CHECK_DIGIT_ONLY = (HrOibRecognizer.entity,)

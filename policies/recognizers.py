@@ -177,8 +177,7 @@ def id_recognizers() -> list[PatternRecognizer]:
              UkNinoRecognizer(), NlBsnRecognizer(), FrNirRecognizer(), EuVatRecognizer()]
     found += [cls(supported_language=LANGUAGE) for cls in (
         DeTaxIdRecognizer, EsNifRecognizer, EsNieRecognizer, ItFiscalCodeRecognizer, PlPeselRecognizer,
-        FiPersonalIdentityCodeRecognizer, SePersonnummerRecognizer)]
-    found += [cls() for cls in national_ids.RECOGNIZERS]
+        FiPersonalIdentityCodeRecognizer, SePersonnummerRecognizer, *national_ids.RECOGNIZERS)]
     return found
 
 

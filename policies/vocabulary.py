@@ -2,8 +2,8 @@
 
 ``policies/languages/<code>.yaml`` holds a language's column-name words per entity type, the
 value terms that reveal Art. 9 data (health conditions, religions), month names, words written
-after a year, street words and company markers, and the phone regions its speakers live in. Adding a language is adding
-a table; nothing here names a word.
+after a year, street words and company markers, and the phone regions its speakers live in.
+Adding a language is adding a table; nothing here names a word.
 
 Everything is compared folded: case, accents and the spellings of umlauts are ignored
 (``Straße`` = ``strasse``, ``Geburtsdatum`` = ``GEBURTSDATUM``, ``Größe`` = ``groesse``).
