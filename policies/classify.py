@@ -123,9 +123,11 @@ def _finding(entity: str, recognizer: str, score: float, matched: int, sampled: 
 
 
 def _is_free_text(value: str) -> bool:
-    """Prose: a long cell of many words, or a sentence (four words or more, ending like one)."""
+    """Prose: a long cell of many words, or a sentence (four words or more, ending like one), which a date written
+    in words with the year's mark is not (23 lipca 1994 r., 20 януари 1952 г.)."""
     spaces = value.count(" ")
-    return (len(value) > 40 and spaces >= 4) or (spaces >= 3 and value[-1] in ".!?…")
+    return (len(value) > 40 and spaces >= 4) or (spaces >= 3 and value[-1] in ".!?…"
+                                                 and shapes.parse_date(value, vocabulary()) is None)
 
 
 @lru_cache(maxsize=1)

@@ -45,6 +45,7 @@ ENTITIES = {e.name: e for e in (
     Entity("EE_LT_PERSONAL_CODE", "national_identifier"),  # Estonian isikukood, Lithuanian asmens kodas
     Entity("SI_EMSO", "national_identifier"),
     Entity("BG_EGN", "national_identifier"),
+    Entity("GR_AMKA", "national_identifier"),  # Greek social security number
     Entity("HR_OIB", "national_identifier"),
     Entity("NATIONAL_ID", "national_identifier"),  # named by a column (személyi szám, personas kods), no value check
     Entity("US_PASSPORT", "national_identifier"),

@@ -2,7 +2,7 @@
 
 Each is a pattern and a validation. Where the number holds a birth date and a check digit
 (Czech and Slovak birth numbers, the Romanian CNP, Estonian and Lithuanian personal codes, the
-Slovenian EMŠO, the Bulgarian EGN), a cell must pass both, which a random number of that length
+Slovenian EMŠO, the Bulgarian EGN, the Greek AMKA), a cell must pass both, which a random number of that length
 does about once in a few hundred: it counts as found. The Croatian OIB has only a check digit,
 which one random 11-digit number in ten passes: it keeps a low score, so a cell alone does not
 decide, and a column decides only when most of its cells pass (as Dutch BSNs do).
@@ -34,6 +34,17 @@ def _is_date(year: int, month: int, day: int) -> bool:
 
 def _weighted(digits: list[int], weights) -> int:
     return sum(d * w for d, w in zip(digits, weights))
+
+
+def luhn(digits: str) -> bool:
+    """Whether a string of digits passes the Luhn check (its last digit checks the others)."""
+    total = 0
+    for i, char in enumerate(reversed(digits)):
+        d = int(char)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
 
 
 class _NationalId(PatternRecognizer):
@@ -134,6 +145,19 @@ class BgEgnRecognizer(_NationalId):
         return check == digits[9] and _is_date(century + _number(digits[0:2]), month, _number(digits[4:6]))
 
 
+class GrAmkaRecognizer(_NationalId):
+    """Greek social security number (AMKA): DDMMYY NNNN C, the 11 digits passing the Luhn check."""
+
+    entity = "GR_AMKA"
+    pattern = r"\b(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d{7}\b"
+    context = ("amka",)
+
+    def valid(self, digits: list[int]) -> bool:
+        day, month, yy = _number(digits[0:2]), _number(digits[2:4]), _number(digits[4:6])
+        # The number does not say the century; 29 February must exist in one of the two.
+        return luhn("".join(map(str, digits))) and (_is_date(1900 + yy, month, day) or _is_date(2000 + yy, month, day))
+
+
 class HrOibRecognizer(_NationalId):
     """Croatian personal identification number (OIB): 11 digits, check digit by ISO 7064 MOD 11,10."""
 
@@ -153,5 +177,5 @@ class HrOibRecognizer(_NationalId):
 
 
 RECOGNIZERS = (CzBirthNumberRecognizer, RoCnpRecognizer, EeLtPersonalCodeRecognizer, SiEmsoRecognizer,
-               BgEgnRecognizer, HrOibRecognizer)
+               BgEgnRecognizer, GrAmkaRecognizer, HrOibRecognizer)
 CHECK_DIGIT_ONLY = (HrOibRecognizer.entity,)

@@ -126,20 +126,10 @@ class EuVatRecognizer(PatternRecognizer):
         if country == "BE":
             return 97 - int(number[:8]) % 97 == int(number[8:])
         if country == "IT":
-            return _luhn(number)
+            return national_ids.luhn(number)
         if country == "FR" and number[:2].isdigit():
             return int(number[:2]) == (12 + 3 * (int(number[2:]) % 97)) % 97
         return None  # format only: keep the pattern score
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, char in enumerate(reversed(digits)):
-        d = int(char)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 class TextPhoneRecognizer(EntityRecognizer):

@@ -29,16 +29,39 @@ MIN_AFFIX = 5  # letters a known word needs to be matched at the start or end of
 _LINKERS = ("", "s", "n", "en", "e", "es", "er")  # letters between the parts of a compound (Geburtstag)
 
 _SPECIAL_LETTERS = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d", "þ": "th",
-                                  "ı": "i"})
+                                  "ı": "i", "й": "y"})  # й, not и with its breve dropped
 _UMLAUT_SPELLINGS = re.compile(r"(?<=[a-z])(ae|oe|ue)")
 _CAMEL = re.compile(r"(?<=[a-zà-ÿ0-9])(?=[A-ZÀ-Þ])")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
+# Greek (ELOT 743) and Cyrillic (Bulgaria's official system) in Latin letters, so that a column named
+# ημερομηνία_γέννησης or дата_на_раждане reads as its Latin spelling does (imerominia gennisis, data na razhdane),
+# and a Greek or Bulgarian name in a cell meets the same name in the gazetteer.
+_GREEK_PAIRS = re.compile(r"([αεηο])υ|γ(?=[γξχ])")  # αυ ευ ηυ: av ev iv; ου: ou; γγ γξ γχ: ng nx nch
+_CYRILLIC_IA = re.compile(r"ия\b")  # София: Sofia
+_TO_LATIN = str.maketrans({
+    **dict(zip("αβγδεζηθικλμνξοπρστυφχψω", ["a", "v", "g", "d", "e", "z", "i", "th", "i", "k", "l", "m", "n", "x",
+                                            "o", "p", "r", "s", "t", "y", "f", "ch", "ps", "o"])),
+    **dict(zip("абвгдежзийклмнопрстуфхцчшщъьюяёыэіїєґ",
+               ["a", "b", "v", "g", "d", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s", "t", "u",
+                "f", "h", "ts", "ch", "sh", "sht", "a", "y", "yu", "ya", "e", "y", "e", "i", "yi", "ye", "g"])),
+})
+
+
+def _greek_pair(match: re.Match) -> str:
+    vowel = match.group(1)
+    return "n" if vowel is None else vowel + ("u" if vowel == "ο" else "v")
+
+
 def fold(text: str) -> str:
-    """Lowercase ASCII letters and digits: accents dropped, umlaut spellings made one."""
+    """Lowercase ASCII letters and digits: accents dropped, umlaut spellings made one, Greek and Cyrillic
+    written in Latin letters."""
     text = text.casefold().translate(_SPECIAL_LETTERS)
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if not text.isascii():
+        text = _CYRILLIC_IA.sub("ia", _GREEK_PAIRS.sub(_greek_pair, text))
+        text = text.translate(_TO_LATIN)
     return _UMLAUT_SPELLINGS.sub(lambda m: m.group(1)[0], text)
 
 
@@ -80,14 +103,24 @@ def marker_words(text: str) -> list[str]:
 
 
 def _phrases(items, split=words_of) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(" ".join(split(str(item))) for item in items or ()))
+    phrases = tuple(dict.fromkeys(" ".join(split(str(item))) for item in items or ()))
+    if "" in phrases:  # an empty term would match at every word boundary of every cell
+        raise ValueError(f"{next(item for item in items if not split(str(item)))!r} has no letters or digits once "
+                         "folded (a script the folding does not write in Latin letters?)")
+    return phrases
 
 
 def load_language(path: Path) -> Language:
-    table = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        return _language(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+
+
+def _language(table: dict) -> Language:
     months = tuple(_phrases(names) for names in table.get("months") or ())
     if months and len(months) != 12:
-        raise ValueError(f"{path}: months must list 12 months, not {len(months)}")
+        raise ValueError(f"months must list 12 months, not {len(months)}")
     return Language(
         code=table["language"], regions=tuple(table.get("regions") or ()),
         columns={entity: _phrases(terms, column_words) for entity, terms in (table.get("columns") or {}).items()},

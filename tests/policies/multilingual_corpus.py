@@ -162,10 +162,22 @@ LANGUAGES = {
                plain="Paket je stigao na vrijeme, sve je bilo u redu i dobro zapakirano, hvala.",
                national_id=("oib", "ssn", "HR_OIB"),
                dob_formats=["%d.%m.%Y.", "{d}. {m}. %Y."]),
+    # Greek: column names in Greek letters, some in Latin ones; names, streets and months in Greek letters.
+    "el": dict(faker="el_GR", names=dict(first="όνομα", last="ΕΠΩΝΥΜΟ", full="ονοματεπώνυμο_πελάτη", email="email",
+               phone="τηλέφωνο", mobile_digits="kinito", dob="ημερομηνία_γέννησης", street="διεύθυνση", city="πόλη",
+               postcode="ταχυδρομικός_κώδικας", iban="iban", religion="θρήσκευμα", health="ιατρικό_ιστορικό",
+               notes="σχόλια", profile="προφίλ", sparse="email_2"),
+               religions=["Ορθόδοξος", "Ορθόδοξη", "Καθολικός", "Μουσουλμάνος", "Άθεος", "Προτεστάντης"],
+               health=["Διαβήτης", "Άσθμα", "Υπέρταση", "Κατάθλιψη", "Επιληψία", "Ημικρανία"],
+               note="Ο πελάτης ζητά να τον καλέσετε στο {phone} ή να στείλετε email στο {email} αύριο.",
+               plain="Το δέμα έφτασε έγκαιρα, όλα ήταν εντάξει και καλά συσκευασμένα, ευχαριστούμε.",
+               national_id=("amka", "ssn", "GR_AMKA"),
+               dob_formats=["%d/%m/%Y", "{d}/{m}/%Y", "%d-%m-%Y"]),
 }
 IBAN_LENGTHS = {"de": ("DE", 22), "fr": ("FR", 27), "es": ("ES", 24), "it": ("IT", 27), "nl": ("NL", 18),
                 "pl": ("PL", 28), "pt": ("PT", 25), "sv": ("SE", 24), "da": ("DK", 18), "cs": ("CZ", 24),
-                "sk": ("SK", 24), "hu": ("HU", 28), "fi": ("FI", 18), "et": ("EE", 20), "hr": ("HR", 21)}
+                "sk": ("SK", 24), "hu": ("HU", 28), "fi": ("FI", 18), "et": ("EE", 20), "hr": ("HR", 21),
+                "el": ("GR", 27)}
 BROWSERS = ["Firefox", "Chrome", "Safari", "Edge", "Opera", "Brave", "Vivaldi"]
 
 

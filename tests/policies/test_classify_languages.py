@@ -1,8 +1,11 @@
 """The classifier on European data: a labelled table per language, and the rules behind it."""
 
 import json
+import random
+from datetime import date, timedelta
 
 import pytest
+from faker import Faker
 
 from policies.classify import classify_column, phone_regions, scan
 from policies.sources import Sample, read_sample
@@ -98,6 +101,10 @@ def test_birth_dates_without_a_name_hint_spread_over_adults_birth_years():
     ("isikukood", "EE_LT_PERSONAL_CODE"), ("prenume", "PERSON"), ("cnp", "RO_CNP"), ("oib", "HR_OIB"),
     ("datum_rodenja", "DATE_OF_BIRTH"), ("priimek", "PERSON"), ("emso", "SI_EMSO"), ("uzvards", "PERSON"),
     ("personas_kods", "NATIONAL_ID"), ("pavarde", "PERSON"), ("asmens_kodas", "EE_LT_PERSONAL_CODE"),
+    # Greek and Bulgarian, in their own letters and in Latin ones
+    ("ημερομηνία_γέννησης", "DATE_OF_BIRTH"), ("ΕΠΩΝΥΜΟ", "PERSON"), ("eponymo", "PERSON"),
+    ("tilefono", "PHONE_NUMBER"), ("ΑΜΚΑ", "GR_AMKA"), ("ΑΦΜ", "NATIONAL_ID"), ("dieuthinsi", "LOCATION"), ("дата_на_раждане", "DATE_OF_BIRTH"),
+    ("Фамилия", "PERSON"), ("familia", "PERSON"), ("ЕГН", "BG_EGN"), ("egn", "BG_EGN"), ("пощенски_код", "LOCATION"),
 ])
 def test_column_names_in_the_eu_languages(column, entity):
     assert entity in vocabulary().column(column).entities
@@ -133,3 +140,44 @@ def test_the_quoted_json_csv_puts_findings_on_the_right_columns(tmp_path):
     result = {c.column: {f.entity for f in c.findings} for c in scan(read_sample(str(path), 100)).columns}
     assert result == {"id": set(), "profile": {"EMAIL_ADDRESS", "PERSON"}, "email": {"EMAIL_ADDRESS"},
                       "religion": {"RELIGION"}, "created_at": set()}
+
+
+def test_a_bulgarian_table_in_cyrillic():
+    fake = Faker("bg_BG")
+    fake.seed_instance(2)
+    rng = random.Random(2)
+    months = ["януари", "февруари", "март", "април", "май", "юни", "юли", "август", "септември", "октомври",
+              "ноември", "декември"]
+
+    def born() -> date:
+        return date(1940, 1, 1) + timedelta(days=rng.randint(0, 365 * 65))
+
+    table = {
+        "име": ([fake.first_name() for _ in range(100)], {"PERSON"}),
+        "ФАМИЛИЯ": ([fake.last_name().upper() for _ in range(100)], {"PERSON"}),
+        "kolona_3": ([fake.name() for _ in range(100)], {"PERSON"}),  # no name hint
+        "телефон": ([fake.phone_number() for _ in range(100)], {"PHONE_NUMBER"}),
+        "дата_на_раждане": ([born().strftime("%d.%m.%Y г.") for _ in range(100)], {"DATE_OF_BIRTH"}),
+        "kolona_5": ([f"{(d := born()).day} {months[d.month - 1]} {d.year} г." for _ in range(100)],
+                     {"DATE_OF_BIRTH"}),  # no name hint
+        "вероизповедание": ([rng.choice(["православен", "мюсюлманин", "католик", "атеист"]) for _ in range(100)],
+                            {"RELIGION"}),
+        "kolona_7": ([rng.choice(["диабет", "астма", "хипертония", "депресия"]) for _ in range(100)], {"HEALTH"}),
+        "наименование_на_продукт": ([rng.choice(["Кафе", "Чай", "Захар", "Брашно"]) for _ in range(100)], set()),
+        "дата_на_поръчка": ([(date(2024, 1, 1) + timedelta(days=rng.randint(0, 600))).strftime("%d.%m.%Y г.")
+                             for _ in range(100)], set()),
+    }
+    result = scan(Sample("bg", {name: values for name, (values, _) in table.items()}))
+    assert {c.column: {f.entity for f in c.findings} for c in result.columns} == \
+        {name: expected for name, (_, expected) in table.items()}
+
+
+def test_a_date_in_words_with_the_years_mark_is_a_date_not_a_sentence():
+    # "23 lipca 1994 r." has four words and ends with a dot, like a sentence: it was searched as prose, and no
+    # birth date was found even in a column named so.
+    rng = random.Random(4)
+    months = ["stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca", "lipca", "sierpnia", "września",
+              "października", "listopada", "grudnia"]
+    dates = [f"{rng.randint(1, 28)} {rng.choice(months)} {rng.randint(1940, 2005)} r." for _ in range(100)]
+    for column in ("data_urodzenia", "kolumna_3"):
+        assert [f.entity for f in classify_column(column, dates).findings] == ["DATE_OF_BIRTH"], column

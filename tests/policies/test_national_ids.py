@@ -13,6 +13,7 @@ from policies.national_ids import (
     BgEgnRecognizer,
     CzBirthNumberRecognizer,
     EeLtPersonalCodeRecognizer,
+    GrAmkaRecognizer,
     HrOibRecognizer,
     RoCnpRecognizer,
     SiEmsoRecognizer,
@@ -27,9 +28,9 @@ PUBLISHED = {  # examples printed in the registries' and python-stdnum's documen
 }
 FAKER = [(CzBirthNumberRecognizer, "cs_CZ", "birth_number"), (CzBirthNumberRecognizer, "sk_SK", "birth_number"),
          (RoCnpRecognizer, "ro_RO", "ssn"), (EeLtPersonalCodeRecognizer, "et_EE", "ssn"),
-         (HrOibRecognizer, "hr_HR", "ssn")]
+         (GrAmkaRecognizer, "el_GR", "ssn"), (HrOibRecognizer, "hr_HR", "ssn")]
 LENGTH = {CzBirthNumberRecognizer: 10, RoCnpRecognizer: 13, EeLtPersonalCodeRecognizer: 11, SiEmsoRecognizer: 13,
-          BgEgnRecognizer: 10, HrOibRecognizer: 11}
+          BgEgnRecognizer: 10, GrAmkaRecognizer: 11, HrOibRecognizer: 11}
 
 
 def found(recognizer, value: str) -> bool:
@@ -69,6 +70,12 @@ def test_columns_of_national_ids_and_of_look_alike_numbers():
     cnps = [fake.ssn() for _ in range(100)]
     assert [f.entity for f in classify_column("cnp", cnps).findings] == ["RO_CNP"]
     assert [f.entity for f in classify_column("col_4", cnps).findings] == ["RO_CNP"]  # date and check digit
+    fake = Faker("el_GR")
+    fake.seed_instance(1)
+    amkas = [fake.ssn() for _ in range(100)]
+    assert [f.entity for f in classify_column("ΑΜΚΑ", amkas).findings] == ["GR_AMKA"]
+    assert [f.entity for f in classify_column("col_5", amkas).findings] == ["GR_AMKA"]  # date and Luhn check
+    assert classify_column("col_5", [a[:-1] + str((int(a[-1]) + 1) % 10) for a in amkas]).findings == []
     oibs = [Faker("hr_HR").ssn() for _ in range(100)]
     assert [f.entity for f in classify_column("oib", oibs).findings] == ["HR_OIB"]
     rng = random.Random(2)

@@ -12,6 +12,14 @@ def test_folding_ignores_case_accents_and_umlaut_spellings():
     assert words_of("KundenEmail_2") == ["kunden", "email", "2"]
 
 
+def test_greek_and_cyrillic_are_folded_into_latin_letters():
+    assert fold("ΗΜΕΡΟΜΗΝΙΑ_ΓΕΝΝΗΣΗΣ") == fold("ημερομηνία_γέννησης") == "imerominia_gennisis"
+    assert fold("Παπαδόπουλος") == "papadopoulos" and fold("Ευάγγελος") == "evangelos"  # ου, ευ, γγ
+    assert fold("Дата на раждане") == "data na razhdane" and fold("София") == "sofia"  # -ия at a word's end
+    assert fold("Йордан") == "yordan"  # й keeps its own letter, not и's
+    assert words_of("ΑΜΚΑ_Πελάτη") == ["amka", "pelati"]
+
+
 def test_compounds_are_cut_into_known_words():
     vocab = vocabulary()
     assert vocab.split_compound("kundenemail") == ["kunden", "email"]
@@ -30,7 +38,7 @@ def test_an_ordinary_word_is_not_cut_into_short_parts():
 def test_every_table_loads_and_covers_the_core_entities():
     tables = sorted(LANGUAGES_DIR.glob("*.yaml"))
     assert {p.stem for p in tables} >= {"en", "de", "fr", "es", "it", "nl", "pl", "pt", "sv", "da", "cs", "sk", "hu",
-                                        "fi", "et", "ro", "hr", "sl", "lv", "lt"}
+                                        "fi", "et", "ro", "hr", "sl", "lv", "lt", "el", "bg"}
     for path in tables:
         language = load_language(path)
         for entity in ("EMAIL_ADDRESS", "PHONE_NUMBER", "PERSON", "DATE_OF_BIRTH", "LOCATION", "HEALTH", "RELIGION"):
@@ -42,6 +50,15 @@ def test_a_table_with_a_wrong_month_list_is_refused(tmp_path):
     path = tmp_path / "xx.yaml"
     path.write_text("language: xx\nmonths: [[jan], [feb]]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="12 months"):
+        load_language(path)
+
+
+def test_a_table_with_a_term_that_folds_to_nothing_is_refused(tmp_path):
+    # An empty term would match at every word boundary: every cell would hold it.
+    path = tmp_path / "xx.yaml"
+    path.write_text("language: xx\nvalues:\n  HEALTH: [asthma, \"\u0905\u0938\u094d\u0925\u092e\u093e\"]\n",
+                    encoding="utf-8")
+    with pytest.raises(ValueError, match="no letters or digits once folded"):
         load_language(path)
 
 
