@@ -43,9 +43,10 @@ _CYRILLIC_IA = re.compile(r"ия\b")  # София: Sofia
 _TO_LATIN = str.maketrans({
     **dict(zip("αβγδεζηθικλμνξοπρστυφχψω", ["a", "v", "g", "d", "e", "z", "i", "th", "i", "k", "l", "m", "n", "x",
                                             "o", "p", "r", "s", "t", "y", "f", "ch", "ps", "o"])),
-    **dict(zip("абвгдежзийклмнопрстуфхцчшщъьюяёыэіїєґ",
-               ["a", "b", "v", "g", "d", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s", "t", "u",
-                "f", "h", "ts", "ch", "sh", "sht", "a", "y", "yu", "ya", "e", "y", "e", "i", "yi", "ye", "g"])),
+    # й, ё and ї lose their marks before this (й is kept apart above, ё and ї become е and і)
+    **dict(zip("абвгдежзиклмнопрстуфхцчшщъьюяыэієґ",
+               ["a", "b", "v", "g", "d", "e", "zh", "z", "i", "k", "l", "m", "n", "o", "p", "r", "s", "t", "u", "f",
+                "h", "ts", "ch", "sh", "sht", "a", "y", "yu", "ya", "y", "e", "i", "ye", "g"])),
 })
 
 
