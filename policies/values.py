@@ -30,6 +30,10 @@ _WORD_DATE_DMY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|er|e|o)?\.?[\s/-]+(?:de\s
                             r"(?:de\s+)?(\d{4})\.?$")
 _WORD_DATE_YMD = re.compile(r"^(\d{4})\.?\s+([a-z]+)\.?\s+(\d{1,2})\.?$")  # 1994. július 23. (hu)
 _YEAR_MARK = re.compile(r"^(.*\d{4})\.?\s+([^\W\d_]{1,5})\.?$")  # 23.07.1994 r.
+# The year and its mark first, then the day and the month either way round: 1994 m. liepos 23 d. (lt, "d." marks the
+# day), 1994. gada 23. jūlijs (lv).
+_WORD_DATE_MARKED_YEAR = re.compile(r"^(\d{4})\.?\s+([a-z]+)\.?\s+"
+                                    r"(?:(\d{1,2})\.?\s+([a-z]+)|([a-z]+)\s+(\d{1,2})(?:\s+d)?)\.?$")
 _WORD_DATE_MDY = re.compile(r"^([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})$")
 _NAME_TOKEN = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’.\-])*$")
 _CONNECTORS = {"and", "und", "et", "y", "e", "en", "i", "och", "og", "&", "+", "oder", "ou", "or", "o"}
@@ -95,6 +99,10 @@ def parse_date(value: str, vocabulary: Vocabulary) -> tuple[date, bool] | None:
     if match:
         y, month, d = match.groups()
         return _date(int(y), vocabulary.months.get(month), int(d), has_time)
+    match = _WORD_DATE_MARKED_YEAR.match(folded)
+    if match and match.group(2) in vocabulary.year_marks:
+        y, _, day, month, month_first, day_after = match.groups()
+        return _date(int(y), vocabulary.months.get(month or month_first), int(day or day_after), has_time)
     return None
 
 

@@ -181,3 +181,14 @@ def test_a_date_in_words_with_the_years_mark_is_a_date_not_a_sentence():
     dates = [f"{rng.randint(1, 28)} {rng.choice(months)} {rng.randint(1940, 2005)} r." for _ in range(100)]
     for column in ("data_urodzenia", "kolumna_3"):
         assert [f.entity for f in classify_column(column, dates).findings] == ["DATE_OF_BIRTH"], column
+    # The year and its mark first: Lithuanian 1994 m. liepos 23 d., Latvian 1994. gada 23. jūlijs.
+    lithuanian = ["sausio", "vasario", "kovo", "balandžio", "gegužės", "birželio", "liepos", "rugpjūčio", "rugsėjo",
+                  "spalio", "lapkričio", "gruodžio"]
+    latvian = ["janvāris", "februāris", "marts", "aprīlis", "maijs", "jūnijs", "jūlijs", "augusts", "septembris",
+               "oktobris", "novembris", "decembris"]
+    for column, dates in (
+            ("stulpelis_2", [f"{rng.randint(1940, 2005)} m. {rng.choice(lithuanian)} {rng.randint(1, 28)} d."
+                             for _ in range(100)]),
+            ("kolonna_2", [f"{rng.randint(1940, 2005)}. gada {rng.randint(1, 28)}. {rng.choice(latvian)}"
+                           for _ in range(100)])):
+        assert [f.entity for f in classify_column(column, dates).findings] == ["DATE_OF_BIRTH"], column

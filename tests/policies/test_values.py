@@ -24,7 +24,11 @@ EU = ("DE", "FR", "NL", "ES", "PL", "DK")
     ("23. srpnja 1994.", (date(1994, 7, 23), False)), ("2. huhtikuuta 1982", (date(1982, 4, 2), False)),
     ("3 martie 2001", (date(2001, 3, 3), False)), ("23.07.1994 r.", (date(1994, 7, 23), False)),
     ("12 października 1980 r.", (date(1980, 10, 12), False)),
+    # Greek and Bulgarian months, and the year with its mark first (lt, lv)
+    ("23 Ιουλίου 1994", (date(1994, 7, 23), False)), ("20 януари 1952 г.", (date(1952, 1, 20), False)),
+    ("1994 m. liepos 23 d.", (date(1994, 7, 23), False)), ("1994. gada 3. decembris", (date(1994, 12, 3), False)),
     ("31.02.1990", None), ("1.2.3", None), ("3 blah 2001", None), ("23.07.1994 xyz", None), ("745 90", None),
+    ("1994 xyz liepos 23 d.", None), ("2001 m. vasario 29 d.", None),
 ])
 def test_dates_in_national_formats(text, expected):
     assert parse_date(text, vocabulary()) == expected
