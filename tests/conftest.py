@@ -19,7 +19,15 @@ import pytest
 from catalog.engine import EmbeddedEngine
 from catalog.store.falkor_backend import FalkorStore
 from tests.chromium import start_chromium
-from tests.engines import BACKENDS, KafkaProcess, Neo4jProcess, PostgresProcess, SharedNeo4j, store_at
+from tests.engines import (
+    BACKENDS,
+    KafkaProcess,
+    Neo4jProcess,
+    PostgresProcess,
+    SharedNeo4j,
+    postgres_data_dir,
+    store_at,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CATALOG_SHARED_DIR", REPO.parent / "shared")) / "openlineage"
@@ -92,8 +100,15 @@ def postgres(tmp_path_factory) -> str:
     if os.environ.get("CATALOG_TEST_POSTGRES_URL"):
         yield os.environ["CATALOG_TEST_POSTGRES_URL"]
         return
-    with PostgresProcess(tmp_path_factory.mktemp("postgres")) as running:
+    with postgres_data_dir() as data, PostgresProcess(data) as running:
         yield running.url
+
+
+@pytest.fixture
+def postgres_dir() -> Path:
+    """A data directory for a PostgreSQL of one test's own (see tests.engines.postgres_data_dir)."""
+    with postgres_data_dir() as path:
+        yield path
 
 
 @pytest.fixture

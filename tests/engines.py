@@ -9,8 +9,10 @@ done. Two holders at once is a test bug and fails loudly instead of mixing graph
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,6 +91,20 @@ class PostgresProcess(ScriptProcess):
 
     script = "postgres.sh"
     address_prefix = "postgresql://"
+
+
+@contextmanager
+def postgres_data_dir():
+    """A directory for a PostgreSQL server's data, outside pytest's temporary root, removed afterwards.
+
+    Run as root, the server runs as the postgres user, which must traverse every directory above its data. Each
+    pytest session takes other users' access away from /tmp/pytest-of-<user>: a second session started meanwhile
+    (a developer's, beside the suite) would cut the running servers off their files."""
+    path = Path(tempfile.mkdtemp(prefix="catalog-test-postgres-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def create_topic(bootstrap: str, partitions: int = 1) -> str:

@@ -133,8 +133,8 @@ def test_the_projecting_replica_killed_mid_load_loses_nothing_and_another_takes_
             server.stop()
 
 
-def test_postgresql_restarted_mid_load_gives_503_then_recovers_with_nothing_lost(tmp_path, neo4j_url):
-    database = PostgresProcess(tmp_path / "postgres").start()
+def test_postgresql_restarted_mid_load_gives_503_then_recovers_with_nothing_lost(tmp_path, neo4j_url, postgres_dir):
+    database = PostgresProcess(postgres_dir).start()
     try:
         a, b = replicas(tmp_path, database.url, neo4j_url)
         try:

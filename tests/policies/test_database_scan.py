@@ -73,12 +73,12 @@ def test_a_postgresql_schema_is_sampled_with_tablesample_and_named_as_openlineag
     assert len(read_sql(url, "crm.kunden", 10).columns["id"]) == 10  # page sampling, or its fallbacks
 
 
-def test_the_postgres_script_keeps_its_data_and_stops_with_a_client_connected(tmp_path):
+def test_the_postgres_script_keeps_its_data_and_stops_with_a_client_connected(postgres_dir):
     import time
 
     from tests.engines import PostgresProcess
 
-    with PostgresProcess(tmp_path / "pg") as server:
+    with PostgresProcess(postgres_dir) as server:
         engine = sa.create_engine(server.url.replace("postgresql://", "postgresql+psycopg://"))
         with engine.begin() as connection:
             connection.execute(sa.text("CREATE TABLE kept (x INTEGER)"))
@@ -88,5 +88,5 @@ def test_the_postgres_script_keeps_its_data_and_stops_with_a_client_connected(tm
         assert time.monotonic() - started < 30
         held.close()
         engine.dispose()
-    with PostgresProcess(tmp_path / "pg") as again:
+    with PostgresProcess(postgres_dir) as again:
         assert list_tables(again.url) == ["kept"]
