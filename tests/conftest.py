@@ -94,7 +94,7 @@ def kafka(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory) -> str:
+def postgres() -> str:
     """The URL of the session's PostgreSQL: CATALOG_TEST_POSTGRES_URL if set, else Debian's server started by
     scripts/postgres.sh. Tests create databases of their own in it."""
     if os.environ.get("CATALOG_TEST_POSTGRES_URL"):
